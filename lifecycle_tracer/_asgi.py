@@ -1,0 +1,375 @@
+"""Plain ASGI probes threaded between the layers of the real middleware stack.
+
+``wrap_stack`` walks the stack Starlette built (each layer keeps the next in
+``.app``) and puts a probe in front of every layer and of the router. Probes
+only observe: they pass every scope, message and exception through unchanged.
+"""
+
+from __future__ import annotations
+
+from time import monotonic_ns
+from typing import TYPE_CHECKING, Any
+
+from ._safe import header_pairs, preview, qualname, type_name
+from ._trace import RequestTrace, current, report_fault
+from ._routes import describe_routing
+
+if TYPE_CHECKING:
+    from .tracer import Tracer
+
+Scope = dict[str, Any]
+MAX_STREAM_POINTS = 50
+_TRACED = ("http", "websocket")
+
+# Layers Starlette and FastAPI add themselves; the learner did not write these.
+BUILTIN_LAYERS = frozenset(
+    {
+        "ServerErrorMiddleware",
+        "ExceptionMiddleware",
+        "AsyncExitStackMiddleware",
+        "ExceptionTelemetryMiddleware",
+        "AppBodyLimitMiddleware",
+    }
+)
+_LAYER_ROLE = {
+    "ServerErrorMiddleware": "the outermost safety net that turns unhandled errors into a 500",
+    "ExceptionMiddleware": "the layer that runs your exception handlers (HTTPException, 422, custom)",
+    "AsyncExitStackMiddleware": "FastAPI's layer that closes files and cleanups after the response",
+    "ExceptionTelemetryMiddleware": "FastAPI's layer that records unhandled errors for telemetry",
+    "AppBodyLimitMiddleware": "FastAPI's layer that enforces the request body size limit",
+}
+
+
+def layer_role(name: str) -> str:
+    return _LAYER_ROLE.get(name, "a middleware you added")
+
+
+class LayerProbe:
+    """Sits just outside one middleware layer and reports its start and end."""
+
+    __slots__ = ("app", "builtin", "depth", "handler_name", "inside_server_errors", "name")
+
+    def __init__(self, app: Any, depth: int, inside_server_errors: Any = None) -> None:
+        self.app = app
+        self.depth = depth
+        self.name = type(app).__name__
+        self.builtin = self.name in BUILTIN_LAYERS
+        # Set when the layer just outside this one is ServerErrorMiddleware:
+        # an exception leaving this probe is then unhandled.
+        self.inside_server_errors = inside_server_errors is not None
+        handler = getattr(inside_server_errors, "handler", None)
+        self.handler_name = qualname(handler) if handler is not None else None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        trace = current.get()
+        if trace is None or scope["type"] not in _TRACED:
+            return await self.app(scope, receive, send)
+        await self.run_layer(trace, scope, receive, send)
+
+    async def run_layer(self, trace: RequestTrace, scope: Scope, receive: Any, send: Any) -> None:
+        depth = self.depth
+        hits = trace.layer_hits
+        while len(hits) <= depth + 1:
+            hits.append(0)
+        hits[depth] += 1
+        inner_before = hits[depth + 1]
+        name = self.name
+        trace.emit(
+            "middleware",
+            "start",
+            name,
+            {"depth": depth, "builtin": self.builtin},
+            f"{name} ({layer_role(name)}) starts; it wraps everything listed after it.",
+        )
+        try:
+            await self.app(scope, receive, send)
+        except BaseException as exc:
+            trace.emit(
+                "middleware",
+                "end",
+                name,
+                {"depth": depth, "called_next": hits[depth + 1] > inner_before, "raised": type_name(exc)},
+                f"{type(exc).__name__} propagated out through {name}.",
+            )
+            if self.inside_server_errors:
+                report_unhandled(trace, exc, self.handler_name)
+            raise
+        called = hits[depth + 1] > inner_before
+        trace.emit(
+            "middleware",
+            "end",
+            name,
+            {"depth": depth, "called_next": called},
+            f"{name} is done."
+            if called
+            else f"{name} answered by itself without calling the rest of the app.",
+        )
+
+
+class RequestProbe(LayerProbe):
+    """The outermost probe: opens a request's trace and watches the wire."""
+
+    __slots__ = ("tracer",)
+
+    def __init__(self, app: Any, tracer: Tracer) -> None:
+        super().__init__(app, 0)
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        typ = scope["type"]
+        tracer = self.tracer
+        if typ not in _TRACED or not tracer.enabled:
+            return await self.app(scope, receive, send)
+        outer = current.get()
+        if outer is not None:  # an instrumented app mounted in another one
+            return await self.run_layer(outer, scope, receive, send)
+        trace = tracer._open(scope)
+        token = current.set(trace)
+        error: BaseException | None = None
+        try:
+            try:
+                start_request(trace, scope)
+                if typ == "http":
+                    send = http_send(trace, send)
+                else:
+                    receive, send = ws_channels(trace, receive, send)
+            except Exception as exc:
+                report_fault("request start", exc)
+            try:
+                await self.run_layer(trace, scope, receive, send)
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                try:
+                    end_request(trace, error)
+                except Exception as exc:
+                    report_fault("request end", exc)
+        finally:
+            current.reset(token)
+
+
+class RouterProbe:
+    """Sits in front of the router: reports which route matched, and why."""
+
+    __slots__ = ("app", "depth", "owner")
+
+    def __init__(self, app: Any, depth: int, owner: Any) -> None:
+        self.app = app
+        self.depth = depth
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        trace = current.get()
+        if trace is None or scope["type"] not in _TRACED:
+            return await self.app(scope, receive, send)
+        hits = trace.layer_hits
+        while len(hits) <= self.depth:
+            hits.append(0)
+        hits[self.depth] += 1
+        try:
+            detail, explain = describe_routing(self.app, scope)
+            trace.emit("routing", "point", detail.get("route") or "no match", detail, explain)
+        except Exception as exc:
+            report_fault("routing", exc)
+        await self.app(scope, receive, send)
+
+
+def wrap_stack(stack: Any, router: Any, tracer: Tracer) -> Any:
+    """Thread probes through an already built middleware stack."""
+    layers: list[Any] = []
+    node = stack
+    while node is not None and node is not router and len(layers) < 100:
+        if isinstance(node, LayerProbe | RouterProbe):
+            return stack  # already wrapped
+        layers.append(node)
+        node = getattr(node, "app", None)
+    if not layers:
+        return stack
+    for i in range(len(layers) - 1):
+        outer = layers[i]
+        parent_is_server_errors = type(outer).__name__ == "ServerErrorMiddleware"
+        outer.app = LayerProbe(layers[i + 1], i + 1, outer if parent_is_server_errors else None)
+    if node is router:
+        layers[-1].app = RouterProbe(router, len(layers), tracer)
+    else:
+        report_fault("middleware stack", RuntimeError(f"{type(layers[-1]).__name__} hides its inner app"))
+    return RequestProbe(stack, tracer)
+
+
+def start_request(trace: RequestTrace, scope: Scope) -> None:
+    trace.t0 = monotonic_ns()
+    qs = scope.get("query_string", b"")
+    method = scope.get("method", "WEBSOCKET" if scope["type"] == "websocket" else "GET")
+    path = scope.get("path", "")
+    query = qs.decode("latin-1") if isinstance(qs, bytes) else str(qs)
+    detail = {
+        "type": scope["type"],
+        "method": method,
+        "path": path,
+        "query_string": query,
+        "headers": header_pairs(scope.get("headers"), trace.redact),
+        "client": preview(list(scope["client"])) if scope.get("client") else None,
+        "http_version": scope.get("http_version"),
+    }
+    target = path + (f"?{query}" if query else "")
+    if scope["type"] == "websocket":
+        explain = f"A WebSocket connection to {target} arrived; it enters the app from the outermost layer."
+    else:
+        explain = f"The server received {method} {target} and hands it to the app's outermost layer."
+    trace.emit("request", "start", f"{method} {path}", detail, explain)
+
+
+def end_request(trace: RequestTrace, error: BaseException | None) -> None:
+    duration = monotonic_ns() - trace.t0
+    status = trace.status_code
+    if status is None and error is not None and trace.scope["type"] == "http":
+        status = 500  # the server answers 500 when the app raised before responding
+    detail: dict[str, Any] = {"status_code": status, "duration_ns": duration}
+    ms = duration / 1e6
+    if trace.scope["type"] == "websocket":
+        detail["close_code"] = trace.ws_close_code
+        explain = f"The WebSocket connection is over after {ms:.2f} ms."
+    elif error is not None:
+        detail["raised"] = type_name(error)
+        explain = f"The request ended with {type(error).__name__} escaping the app after {ms:.2f} ms; the server logs it."
+    else:
+        explain = f"The request is complete: status {status} after {ms:.2f} ms, including anything that ran after the response was sent."
+    trace.finish(detail, explain)
+
+
+def report_unhandled(trace: RequestTrace, exc: BaseException, handler: str | None) -> None:
+    if id(exc) in trace.exc_reported or not isinstance(exc, Exception):
+        return
+    trace.exc_reported.add(id(exc))
+    started = trace.response_started
+    status = None if started else 500
+    detail = {
+        "type": type_name(exc),
+        "message": preview(str(exc)),
+        "handler": handler,
+        "status_code": status,
+        "handled": False,
+    }
+    exc_name = type(exc).__name__
+    if started:
+        explain = (
+            f"{exc_name} was raised after the response had started, so nothing more can be "
+            "sent; the connection is closed and the server logs the error."
+        )
+    elif exc_name == "HTTPException" or getattr(exc, "status_code", None) is not None:
+        explain = (
+            f"{exc_name} escaped every exception handler (they only see errors raised inside "
+            "ExceptionMiddleware, not in middleware outside it), so ServerErrorMiddleware answers 500."
+        )
+    else:
+        explain = f"No exception handler matches {exc_name}, so ServerErrorMiddleware answers 500 Internal Server Error."
+    trace.emit("exception", "point", exc_name, detail, explain)
+
+
+def http_send(trace: RequestTrace, send: Any) -> Any:
+    redact = trace.redact
+
+    async def traced_send(message: dict[str, Any]) -> None:
+        typ = message["type"]
+        if typ == "http.response.body":
+            body = message.get("body", b"")
+            trace.resp_bytes += len(body)
+            trace.resp_chunks += 1
+            more = message.get("more_body", False)
+            if more and trace.resp_chunks <= MAX_STREAM_POINTS:
+                trace.emit(
+                    "response",
+                    "point",
+                    "chunk",
+                    {"chunk": trace.resp_chunks, "bytes": len(body), "preview": preview(body[:120])},
+                    f"Chunk {trace.resp_chunks} of a streaming response ({len(body)} bytes) went out; more will follow.",
+                )
+            await send(message)
+            if not more:
+                body_end(trace)
+            return
+        if typ == "http.response.start":
+            status = message["status"]
+            trace.status_code = status
+            trace.response_started = True
+            trace.emit(
+                "response",
+                "start",
+                str(status),
+                {"status_code": status, "headers": header_pairs(message.get("headers"), redact)},
+                f"The status line {status} and the headers are sent to the client; the body follows.",
+            )
+        elif typ == "http.response.pathsend":
+            await send(message)
+            body_end(trace, path=str(message.get("path")))
+            return
+        await send(message)
+
+    return traced_send
+
+
+def body_end(trace: RequestTrace, path: str | None = None) -> None:
+    n, chunks = trace.resp_bytes, trace.resp_chunks
+    detail: dict[str, Any] = {"bytes": n, "chunks": chunks, "status_code": trace.status_code}
+    if path is not None:
+        detail["path"] = path
+    what = f"{n} bytes in {chunks} chunk{'s' if chunks != 1 else ''}"
+    trace.emit(
+        "response",
+        "end",
+        str(trace.status_code),
+        detail,
+        f"The last of the body went out ({what}); the client has its full answer now.",
+    )
+
+
+def ws_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, Any]:
+    async def traced_receive() -> dict[str, Any]:
+        message = await receive()
+        try:
+            ws_event(trace, message, incoming=True)
+        except Exception as exc:
+            report_fault("websocket receive", exc)
+        return message
+
+    async def traced_send(message: dict[str, Any]) -> None:
+        try:
+            ws_event(trace, message, incoming=False)
+        except Exception as exc:
+            report_fault("websocket send", exc)
+        await send(message)
+
+    return traced_receive, traced_send
+
+
+_WS_TEXT = {
+    "websocket.connect": "The client asked to open a WebSocket; the app decides whether to accept.",
+    "websocket.accept": "The app accepted the WebSocket; from now on both sides can send messages.",
+    "websocket.receive": "A message arrived from the client.",
+    "websocket.send": "The app sent a message to the client.",
+    "websocket.close": "The app closed the WebSocket (code {code}).",
+    "websocket.disconnect": "The client disconnected (code {code}).",
+    "websocket.http.response.start": "The app refused the WebSocket with an HTTP {code} response.",
+}
+
+
+def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> None:
+    typ = message.get("type", "")
+    text = _WS_TEXT.get(typ)
+    if text is None:
+        return
+    name = typ.removeprefix("websocket.")
+    detail: dict[str, Any] = {"direction": "in" if incoming else "out"}
+    code = message.get("code", message.get("status"))
+    if code is not None:
+        detail["code"] = code
+    if typ in ("websocket.close", "websocket.disconnect"):
+        trace.ws_close_code = code if code is not None else 1000
+        code = trace.ws_close_code
+    if typ == "websocket.http.response.start":
+        trace.status_code = message.get("status")
+    for key in ("text", "bytes", "reason", "subprotocol"):
+        if message.get(key) is not None:
+            detail[key] = preview(message[key])
+    trace.emit("websocket", "point", name, detail, text.format(code=code))

@@ -1,0 +1,264 @@
+"""Dependency injection: each dependency's setup, cache hits and teardown.
+
+FastAPI's ``solve_dependencies`` recurses once per dependency: it first
+solves the dependency's own parameters and sub-dependencies, then calls it.
+The wrapper sees the recursion; the call itself is inline in FastAPI, so a
+plain dependency's end is taken when control next reaches a hook (see
+``PendingDependency``). Yield dependencies go through ``_solve_generator``,
+whose exit-stack entry is wrapped to see the teardown after ``yield``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ._safe import qualname, type_name
+from ._trace import PendingDependency, RequestTrace, current, report_fault
+
+
+def _is_generator(call: Any) -> bool:
+    if inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call):
+        return True
+    dunder = getattr(call, "__call__", None)  # noqa: B004
+    return inspect.isgeneratorfunction(dunder) or inspect.isasyncgenfunction(dunder)
+
+
+def _is_async(call: Any) -> bool:
+    if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
+        return True
+    dunder = getattr(call, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(dunder) or inspect.isasyncgenfunction(dunder)
+
+
+def _cache_key(dependant: Any, kwargs: dict[str, Any]) -> Any:
+    try:
+        from fastapi.dependencies.models import _get_cache_key  # FastAPI >= 0.163
+
+        return _get_cache_key(dependant=dependant, uses_scopes_cache=kwargs.get("_uses_scopes_cache"))
+    except ImportError:
+        return dependant.cache_key
+
+
+def _will_use_cache(dependant: Any, kwargs: dict[str, Any]) -> bool:
+    cache = kwargs.get("dependency_cache")
+    if not cache or not getattr(dependant, "use_cache", True):
+        return False
+    key = _cache_key(dependant, kwargs)
+    overrides = getattr(kwargs.get("dependency_overrides_provider"), "dependency_overrides", None)
+    if overrides:  # FastAPI caches an overridden dependency under the original's key
+        for original, override in overrides.items():
+            if override is dependant.call:
+                key = (original, *tuple(key)[1:])
+                break
+    return key in cache
+
+
+def _describe(trace: RequestTrace, dependant: Any) -> tuple[str, dict[str, Any]]:
+    call = dependant.call
+    name = qualname(call)
+    detail: dict[str, Any] = {
+        "param": getattr(dependant, "name", None),
+        "is_generator": _is_generator(call),
+        "is_async": _is_async(call),
+        "needed_by": trace.dep_path[-1] if trace.dep_path else None,
+        "depth": len(trace.dep_path),
+    }
+    scope = getattr(dependant, "scope", None)
+    if scope:
+        detail["scope"] = scope
+    return name, detail
+
+
+def install(du: Any, fr: Any) -> None:
+    orig_solve = du.solve_dependencies
+    orig_generator = du._solve_generator
+
+    async def solve_dependencies(*args: Any, **kwargs: Any) -> Any:
+        trace = current.get()
+        if trace is None:
+            return await orig_solve(*args, **kwargs)
+        return await _traced_solve(trace, orig_solve, args, kwargs)
+
+    async def _solve_generator(*args: Any, **kwargs: Any) -> Any:
+        trace = current.get()
+        if trace is None or trace.suppress_at is not None or "stack" not in kwargs:
+            return await orig_generator(*args, **kwargs)
+        try:
+            name, detail = _describe(trace, kwargs["dependant"])
+            detail["phase"] = "setup"
+            kwargs["stack"] = _StackProxy(kwargs["stack"], trace, name, detail)
+            trace.emit(
+                "dependency",
+                "start",
+                name,
+                detail,
+                f"FastAPI runs the yield dependency {name} up to its yield (setup).",
+            )
+        except Exception as exc:
+            report_fault("dependency setup", exc)
+            return await orig_generator(*args, **kwargs)
+        try:
+            value = await orig_generator(*args, **kwargs)
+        except BaseException as exc:
+            trace.emit(
+                "dependency",
+                "end",
+                name,
+                {**detail, "raised": type_name(exc)},
+                f"{name} raised {type(exc).__name__} before reaching its yield.",
+            )
+            raise
+        trace.emit(
+            "dependency",
+            "end",
+            name,
+            {**detail, "returned": type_name(value)},
+            f"{name} reached its yield and handed a {type_name(value)} to the request; "
+            "the code after yield waits until the request is finished with it.",
+        )
+        return value
+
+    du.solve_dependencies = solve_dependencies
+    du._solve_generator = _solve_generator
+    fr.solve_dependencies = solve_dependencies
+
+
+async def _traced_solve(trace: RequestTrace, orig: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    dependant = kwargs.get("dependant")
+    depth = trace.dep_depth
+    is_root = depth == 0
+    cached = False
+    name = ""
+    try:
+        if is_root:
+            trace.dep_path = [qualname(dependant.call)]
+        elif trace.suppress_at is None:
+            if _will_use_cache(dependant, kwargs):
+                cached = True
+                name, detail = _describe(trace, dependant)
+                detail["cached"] = True
+                trace.emit(
+                    "dependency",
+                    "point",
+                    name,
+                    detail,
+                    f"{name} already ran for this request, so FastAPI reuses its value from the per-request cache instead of calling it again.",
+                )
+                trace.suppress_at = depth
+            else:
+                trace.dep_path.append(qualname(dependant.call))
+    except Exception as exc:
+        report_fault("dependency", exc)
+    trace.dep_depth = depth + 1
+    try:
+        result = await orig(*args, **kwargs)
+    except BaseException as exc:
+        trace.flush_dependency(exc)
+        raise
+    finally:
+        trace.dep_depth = depth
+        if trace.suppress_at == depth:
+            trace.suppress_at = None
+        elif not is_root and not cached and trace.suppress_at is None and trace.dep_path:
+            trace.dep_path.pop()
+    if cached or trace.suppress_at is not None:
+        return result
+    try:
+        if is_root:
+            trace.flush_dependency(None)
+        else:
+            _before_call(trace, dependant, result, kwargs)
+    except Exception as exc:
+        report_fault("dependency", exc)
+    return result
+
+
+def _before_call(trace: RequestTrace, dependant: Any, result: Any, kwargs: dict[str, Any]) -> None:
+    """The dependency's own inputs are solved; FastAPI is about to call it."""
+    name, detail = _describe(trace, dependant)
+    if getattr(result, "errors", None):
+        detail["skipped"] = True
+        trace.emit(
+            "dependency",
+            "point",
+            name,
+            detail,
+            f"{name} is not called because its own parameters failed validation.",
+        )
+        return
+    if detail["is_generator"]:
+        return  # _solve_generator reports the setup
+    detail["phase"] = "setup"
+    detail["threadpool"] = not detail["is_async"]
+    where = "awaits it on the event loop" if detail["is_async"] else "runs it in the threadpool (it is a plain def)"
+    trace.emit(
+        "dependency",
+        "start",
+        name,
+        detail,
+        f"FastAPI calls the dependency {name} and {where}; its result fills '{detail['param']}'."
+        if detail["param"]
+        else f"FastAPI calls the dependency {name} and {where}.",
+    )
+    trace.pending_dep = PendingDependency(name, detail, dependant.call, kwargs.get("dependency_cache"))
+
+
+class _StackProxy:
+    """Stands in for the request's AsyncExitStack to wrap one dependency's exit."""
+
+    __slots__ = ("_detail", "_name", "_stack", "_trace")
+
+    def __init__(self, stack: Any, trace: RequestTrace, name: str, detail: dict[str, Any]) -> None:
+        self._stack = stack
+        self._trace = trace
+        self._name = name
+        self._detail = detail
+
+    async def enter_async_context(self, cm: Any) -> Any:
+        return await self._stack.enter_async_context(_Teardown(cm, self._trace, self._name, self._detail))
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._stack, attr)
+
+
+class _Teardown:
+    __slots__ = ("_cm", "_detail", "_name", "_trace")
+
+    def __init__(self, cm: Any, trace: RequestTrace, name: str, detail: dict[str, Any]) -> None:
+        self._cm = cm
+        self._trace = trace
+        self._name = name
+        self._detail = detail
+
+    async def __aenter__(self) -> Any:
+        return await self._cm.__aenter__()
+
+    async def __aexit__(self, et: Any, ev: Any, tb: Any) -> Any:
+        trace, name = self._trace, self._name
+        detail = {**self._detail, "phase": "teardown"}
+        after = "after the response was sent" if trace.response_started and _body_done(trace) else "before the response was sent"
+        try:
+            if et is not None:
+                detail["exception_in"] = type_name(ev)
+            trace.emit(
+                "dependency",
+                "start",
+                name,
+                detail,
+                f"The code after yield in {name} runs now, {after} (teardown)."
+                + (f" It receives the {et.__name__} raised meanwhile." if et is not None else ""),
+            )
+        except Exception as exc:
+            report_fault("dependency teardown", exc)
+        try:
+            suppress = await self._cm.__aexit__(et, ev, tb)
+        except BaseException as exc:
+            trace.emit("dependency", "end", name, {**detail, "raised": type_name(exc)}, f"{name}'s teardown raised {type(exc).__name__}.")
+            raise
+        trace.emit("dependency", "end", name, detail, f"{name}'s teardown finished.")
+        return suppress
+
+
+def _body_done(trace: RequestTrace) -> bool:
+    return trace.status_code is not None and trace.resp_chunks > 0

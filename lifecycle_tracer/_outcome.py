@@ -1,0 +1,303 @@
+"""The endpoint, serialization, background tasks and exception handlers."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ._hooks import safe_source
+from ._safe import preview, qualname, type_name
+from ._trace import RequestTrace, current, report_fault
+from ._validation import type_label
+
+
+def install(fr: Any, eh: Any, bg: Any) -> None:
+    _wrap_endpoint(fr)
+    _wrap_serialize(fr)
+    _wrap_background(bg)
+    _wrap_exception_lookup(eh)
+
+
+def _wrap_endpoint(fr: Any) -> None:
+    orig = fr.run_endpoint_function
+
+    async def run_endpoint_function(*args: Any, **kwargs: Any) -> Any:
+        trace = current.get()
+        if trace is None:
+            return await orig(*args, **kwargs)
+        try:
+            dependant = kwargs["dependant"]
+            is_async = bool(kwargs.get("is_coroutine", True))
+            name = qualname(dependant.call)
+            file, line = safe_source(dependant.call)
+            detail: dict[str, Any] = {
+                "is_async": is_async,
+                "threadpool": not is_async,
+                "file": file,
+                "line": line,
+                "args": {k: preview(v) for k, v in (kwargs.get("values") or {}).items() if _showable(k, trace)},
+            }
+            how = (
+                "awaits it on the event loop (async def)"
+                if is_async
+                else "runs it in a worker thread from the threadpool (plain def), so it cannot block the event loop"
+            )
+            trace.emit("endpoint", "start", name, detail, f"All inputs are valid; FastAPI calls your endpoint {name} and {how}.")
+        except Exception as exc:
+            report_fault("endpoint start", exc)
+            return await orig(*args, **kwargs)
+        try:
+            value = await orig(*args, **kwargs)
+        except BaseException as exc:
+            trace.emit(
+                "endpoint",
+                "end",
+                name,
+                {"is_async": is_async, "raised": type_name(exc), "message": preview(str(exc))},
+                f"{name} raised {type(exc).__name__} instead of returning; FastAPI looks for an exception handler.",
+            )
+            raise
+        try:
+            _endpoint_returned(trace, name, is_async, value)
+        except Exception as exc:
+            report_fault("endpoint end", exc)
+        return value
+
+    fr.run_endpoint_function = run_endpoint_function
+
+
+def _showable(param: str, trace: RequestTrace) -> bool:
+    from ._safe import is_secretish
+
+    return not (trace.redact and is_secretish(param))
+
+
+def _endpoint_returned(trace: RequestTrace, name: str, is_async: bool, value: Any) -> None:
+    from starlette.responses import Response
+
+    returned = type_name(value)
+    is_response = isinstance(value, Response)
+    trace.emit(
+        "endpoint",
+        "end",
+        name,
+        {"is_async": is_async, "returned": returned, "is_response": is_response,
+         "preview": None if is_response else preview(value)},
+        f"{name} returned a {returned}.",
+    )
+    if is_response:
+        trace.emit(
+            "serialization",
+            "point",
+            "skipped",
+            {"skipped": True, "response_class": type(value).__name__, "response_model": None},
+            f"The endpoint returned a {type(value).__name__} itself, so FastAPI skips the response model "
+            "and serialization and sends it as is.",
+        )
+
+
+def _route_response_class(trace: RequestTrace) -> str:
+    route = trace.scope.get("route")
+    cls = getattr(route, "response_class", None)
+    cls = getattr(cls, "value", cls)  # DefaultPlaceholder
+    return getattr(cls, "__name__", "JSONResponse")
+
+
+def _wrap_serialize(fr: Any) -> None:
+    orig = fr.serialize_response
+
+    async def serialize_response(*args: Any, **kwargs: Any) -> Any:
+        trace = current.get()
+        if trace is None:
+            return await orig(*args, **kwargs)
+        try:
+            field = kwargs.get("field")
+            model = type_label(getattr(getattr(field, "field_info", None), "annotation", None)) if field else None
+            fast = bool(kwargs.get("dump_json"))
+            response_class = "Response" if fast else _route_response_class(trace)
+            detail: dict[str, Any] = {
+                "response_model": model,
+                "response_class": response_class,
+                "dump_json": fast,
+                "returned": type_name(kwargs.get("response_content")),
+            }
+            for opt in ("exclude_unset", "exclude_defaults", "exclude_none"):
+                if kwargs.get(opt):
+                    detail[opt] = True
+            if model is None:
+                explain = (
+                    f"There is no response_model, so jsonable_encoder turns the returned {detail['returned']} "
+                    f"into JSON-compatible data for {response_class}."
+                )
+            elif fast:
+                explain = (
+                    f"FastAPI validates the returned value against {model} (dropping fields it does not declare) "
+                    "and Pydantic's core serializes it straight to JSON bytes."
+                )
+            else:
+                explain = (
+                    f"FastAPI validates the returned value against {model}, dropping fields it does not declare, "
+                    f"then {response_class} renders it."
+                )
+            trace.emit("serialization", "start", model or "jsonable_encoder", detail, explain)
+        except Exception as exc:
+            report_fault("serialization start", exc)
+            return await orig(*args, **kwargs)
+        name = model or "jsonable_encoder"
+        try:
+            content = await orig(*args, **kwargs)
+        except BaseException as exc:
+            trace.emit(
+                "serialization",
+                "end",
+                name,
+                {**detail, "raised": type_name(exc)},
+                f"The returned value does not fit {model}: {type(exc).__name__}, which becomes a 500.",
+            )
+            raise
+        out = {**detail, "output": preview(content)}
+        if isinstance(content, bytes | bytearray):
+            out["bytes"] = len(content)
+        trace.emit("serialization", "end", name, out, "Serialization finished; the response object is built next.")
+        return content
+
+    fr.serialize_response = serialize_response
+
+
+def _wrap_background(bg: Any) -> None:
+    cls = bg.BackgroundTask
+    orig_call = cls.__call__
+
+    async def __call__(self: Any) -> None:
+        trace = current.get()
+        if trace is None or type(self) is not cls and hasattr(self, "tasks"):
+            return await orig_call(self)
+        try:
+            name = qualname(self.func)
+            is_async = bool(getattr(self, "is_async", inspect.iscoroutinefunction(self.func)))
+            file, line = safe_source(self.func)
+            detail = {"is_async": is_async, "threadpool": not is_async, "file": file, "line": line,
+                      "after_response": trace.resp_chunks > 0}
+            trace.emit(
+                "background",
+                "start",
+                name,
+                detail,
+                f"The background task {name} starts now, after the response was sent; the client already has its answer.",
+            )
+        except Exception as exc:
+            report_fault("background", exc)
+            return await orig_call(self)
+        try:
+            await orig_call(self)
+        except BaseException as exc:
+            trace.emit("background", "end", name, {**detail, "raised": type_name(exc)},
+                       f"The background task {name} raised {type(exc).__name__}; the client never sees it.")
+            raise
+        trace.emit("background", "end", name, detail, f"The background task {name} finished.")
+
+    __call__.__qualname__ = orig_call.__qualname__
+    __call__.__wrapped__ = orig_call  # type: ignore[attr-defined]
+    cls.__call__ = __call__
+
+
+def _wrap_exception_lookup(eh: Any) -> None:
+    orig = eh._lookup_exception_handler
+
+    def _lookup_exception_handler(exc_handlers: Any, exc: Exception) -> Any:
+        handler = orig(exc_handlers, exc)
+        if handler is None:
+            return None
+        trace = current.get()
+        if trace is None or id(exc) in trace.exc_reported:
+            return handler
+        try:
+            return _traced_handler(trace, handler, exc)
+        except Exception as fault:
+            report_fault("exception handler", fault)
+            return handler
+
+    eh._lookup_exception_handler = _lookup_exception_handler
+
+
+def _traced_handler(trace: RequestTrace, handler: Any, exc: Exception) -> Any:
+    from starlette._utils import is_async_callable
+
+    trace.exc_reported.add(id(exc))
+    _json_error_event(trace, exc)
+    hname = qualname(handler)
+
+    def report(response: Any) -> None:
+        status = getattr(response, "status_code", None)
+        detail = {
+            "type": type_name(exc),
+            "message": preview(str(exc) if not hasattr(exc, "errors") else _errors_text(exc)),
+            "handler": hname,
+            "status_code": status,
+            "handled": True,
+        }
+        ename = type(exc).__name__
+        if ename == "RequestValidationError":
+            explain = f"Validation failed, so FastAPI raised {ename}; the handler {hname} turns it into a {status} with the errors."
+        elif hasattr(exc, "status_code"):
+            explain = f"{ename}({getattr(exc, 'status_code', '')}) was raised; the exception handler {hname} turned it into a {status} response."
+        else:
+            explain = f"{ename} was raised; your exception handler {hname} caught it and answered {status}."
+        trace.emit("exception", "point", ename, detail, explain)
+
+    if is_async_callable(handler):
+
+        async def traced_async(conn: Any, e: Exception) -> Any:
+            response = await handler(conn, e)
+            _guarded(report, response)
+            return response
+
+        return traced_async
+
+    def traced_sync(conn: Any, e: Exception) -> Any:
+        response = handler(conn, e)
+        _guarded(report, response)
+        return response
+
+    return traced_sync
+
+
+def _guarded(fn: Any, arg: Any) -> None:
+    try:
+        fn(arg)
+    except Exception as exc:
+        report_fault("exception report", exc)
+
+
+def _errors_text(exc: Any) -> str:
+    try:
+        errs = exc.errors()
+        return "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errs[:5])
+    except Exception:
+        return str(exc)
+
+
+def _json_error_event(trace: RequestTrace, exc: Exception) -> None:
+    """A malformed JSON body fails before any parameter is validated: say so."""
+    if type(exc).__name__ != "RequestValidationError" or trace.validation_seen:
+        return
+    errors = getattr(exc, "errors", lambda: [])()
+    bad = [e for e in errors if isinstance(e, dict) and e.get("type") == "json_invalid"]
+    if not bad:
+        return
+    err = bad[0]
+    ctx = err.get("ctx") or {}
+    trace.emit(
+        "validation",
+        "point",
+        "body",
+        {
+            "location": "body",
+            "field": "body",
+            "raw": preview(getattr(exc, "body", None)),
+            "ok": False,
+            "errors": [{"loc": list(err.get("loc", ())), "msg": str(err.get("msg")), "type": "json_invalid"}],
+        },
+        f"The body is not valid JSON ({ctx.get('error', 'decode error')} at position "
+        f"{list(err.get('loc', ('', '?')))[-1]}), so FastAPI answers 422 without looking at any field.",
+    )

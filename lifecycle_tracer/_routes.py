@@ -1,0 +1,189 @@
+"""Which routes the router tried, in order, and which one won.
+
+The router itself keeps no record of the routes it tried, so this module
+asks each route the same question the router asks, ``route.matches(scope)``,
+on a copy of the scope, stopping at the first full match as Starlette does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import Match
+
+from ._safe import qualname
+
+MAX_CANDIDATES = 200
+_MATCH = {Match.FULL: "full", Match.PARTIAL: "partial", Match.NONE: "none"}
+
+
+def _template(route: Any) -> str:
+    for attr in ("path_format", "path"):
+        value = getattr(route, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(route).__name__
+
+
+def _entries(router: Any) -> list[tuple[str, Any, Any]]:
+    """Flatten ``router.routes`` into ``(template, matcher, route)`` in the order tried.
+
+    Since FastAPI 0.163, ``include_router`` keeps the included router whole
+    behind a proxy route; its effective candidates carry the full prefixed path.
+    """
+    out: list[tuple[str, Any, Any]] = []
+    for route in getattr(router, "routes", ()) or ():
+        if hasattr(route, "effective_candidates"):
+            _included(route, out)
+        else:
+            out.append((_template(route), route, route))
+    for route in getattr(router, "_low_priority_routes", ()) or ():
+        out.append((_template(route), route, route))
+    return out
+
+
+def _included(group: Any, out: list[tuple[str, Any, Any]]) -> None:
+    for cand in group.effective_candidates():
+        if hasattr(cand, "effective_candidates"):
+            _included(cand, out)
+        else:
+            out.append((_template(cand), cand, getattr(cand, "original_route", cand)))
+    low = getattr(group, "effective_low_priority_routes", None)
+    if low is not None:
+        for cand in low():
+            out.append((_template(cand), cand, getattr(cand, "original_route", cand)))
+
+
+def _copy_scope(scope: dict[str, Any]) -> dict[str, Any]:
+    work = dict(scope)
+    for key, value in scope.items():  # FastAPI keeps mutable bookkeeping in sub-dicts
+        if isinstance(value, dict) and key not in ("state", "extensions"):
+            work[key] = dict(value)
+    return work
+
+
+def _route_path(scope: dict[str, Any]) -> str:
+    path: str = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _raw_params(matcher: Any, scope: dict[str, Any], child: dict[str, Any]) -> dict[str, str]:
+    regex = getattr(matcher, "path_regex", None)
+    if regex is not None:
+        m = regex.match(_route_path(scope))
+        if m:
+            return {k: str(v) for k, v in m.groupdict().items()}
+    return {k: str(v) for k, v in (child.get("path_params") or {}).items()}
+
+
+def _scan(
+    router: Any, scope: dict[str, Any], prefix: str, out: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    for template, matcher, route in _entries(router):
+        if len(out) >= MAX_CANDIDATES:
+            return None
+        try:
+            match, child = matcher.matches(scope)
+        except Exception:
+            out.append({"path": prefix + template, "match": "error"})
+            continue
+        entry: dict[str, Any] = {"path": prefix + template, "match": _MATCH.get(match, "none")}
+        methods = getattr(route, "methods", None)
+        if methods:
+            entry["methods"] = sorted(methods)
+        out.append(entry)
+        if match is Match.FULL:
+            found = {
+                "route": prefix + template,
+                "endpoint": qualname(child.get("endpoint") or getattr(route, "endpoint", None) or route),
+                "path_params": _raw_params(matcher, scope, child),
+                "kind": type(route).__name__,
+            }
+            inner_routes = getattr(route, "routes", None)
+            if inner_routes and type(route).__name__ in ("Mount", "Host"):
+                sub = _copy_scope(scope)
+                sub.update(child)
+                inner = _scan(route, sub, prefix + getattr(route, "path", ""), out)
+                found["mount"] = prefix + template
+                if inner is None:
+                    found["inner_matched"] = False
+                else:
+                    inner["path_params"] = {**found["path_params"], **inner["path_params"]}
+                    inner["mount"] = found["route"]
+                    return inner
+            return found
+    return None
+
+
+def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    work = _copy_scope(scope)
+    candidates: list[dict[str, Any]] = []
+    found = _scan(router, work, "", candidates)
+    path = scope.get("path", "")
+    method = scope.get("method", "WEBSOCKET")
+    detail: dict[str, Any] = {
+        "matched": bool(found) and found.get("inner_matched", True),
+        "route": found["route"] if found else None,
+        "endpoint": found["endpoint"] if found else None,
+        "path_params": found["path_params"] if found else {},
+        "candidates": candidates,
+        "method": method,
+        "path": path,
+    }
+    if found and "mount" in found:
+        detail["mount"] = found["mount"]
+    tried = len(candidates)
+    routes_word = "route" if tried == 1 else "routes"
+    if found and found.get("inner_matched", True):
+        params = found["path_params"]
+        with_params = (
+            " with " + ", ".join(f"{k}={v!r}" for k, v in params.items()) + " (still text)"
+            if params
+            else ""
+        )
+        explain = (
+            f"The router tried {tried} {routes_word} in order; {found['route']} matched "
+            f"{path}{with_params}, so {found['endpoint']} will handle it."
+        )
+        if "mount" in found and found["kind"] not in ("APIRoute", "_EffectiveRouteContext"):
+            explain += " It belongs to a mounted app, which FastAPI's own stages do not cover."
+        return detail, explain
+    if found:  # a mount matched but nothing inside it did
+        explain = f"{path} falls under the mounted app at {found['route']}, which has no route for it and answers 404 itself."
+        detail["status_hint"] = 404
+        return detail, explain
+    partial = [c for c in candidates if c["match"] == "partial"]
+    if partial:
+        allowed = sorted({m for c in partial for m in c.get("methods", [])})
+        detail["status_hint"] = 405
+        detail["allowed"] = allowed
+        explain = (
+            f"{path} matches {partial[0]['path']}, but that route does not accept {method} "
+            f"(only {', '.join(allowed) or 'other methods'}), so the router answers 405 Method Not Allowed."
+        )
+        return detail, explain
+    redirect = _slash_redirect(router, scope)
+    if redirect:
+        detail["status_hint"] = 307
+        detail["redirect"] = redirect
+        explain = f"No route matches {path} exactly, but {redirect} does, so the router redirects there (307)."
+        return detail, explain
+    detail["status_hint"] = 404
+    explain = f"None of the {tried} {routes_word} matches {path}, so the router answers 404 Not Found."
+    return detail, explain
+
+
+def _slash_redirect(router: Any, scope: dict[str, Any]) -> str | None:
+    if scope.get("type") != "http" or not getattr(router, "redirect_slashes", False):
+        return None
+    path = scope.get("path", "")
+    if path == "/":
+        return None
+    alt = path[:-1] if path.endswith("/") else path + "/"
+    work = _copy_scope(scope)
+    work["path"] = alt
+    found = _scan(router, work, "", [])
+    return alt if found else None

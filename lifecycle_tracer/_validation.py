@@ -1,0 +1,162 @@
+"""One validation event per parameter, from what FastAPI's own helpers saw.
+
+``request_params_to_args`` and ``request_body_to_args`` get the declared
+fields and the raw input and return the converted values and the errors;
+the wrappers in ``_hooks`` hand all three to ``param_events`` afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._safe import REDACTED, is_secretish, preview, type_name
+from ._trace import RequestTrace
+
+_MISSING = object()
+_WHERE = {
+    "path": "path parameter",
+    "query": "query parameter",
+    "header": "header",
+    "cookie": "cookie",
+    "body": "body field",
+    "form": "form field",
+    "file": "uploaded file",
+}
+
+
+def type_label(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    text = str(annotation)
+    for junk in ("typing.", "typing_extensions.", "<class '", "'>"):
+        text = text.replace(junk, "")
+    return text
+
+
+def _location(field: Any) -> str:
+    info = getattr(field, "field_info", None)
+    kind = type(info).__name__.lower()
+    if kind in ("form", "file"):
+        return kind
+    where = getattr(getattr(info, "in_", None), "value", None)
+    return where or "body"
+
+
+def _aliases(field: Any, location: str) -> list[str]:
+    names: list[str] = []
+    for attr in ("validation_alias", "alias", "name"):
+        value = getattr(field, attr, None)
+        if isinstance(value, str) and value not in names:
+            names.append(value)
+    if location == "header":
+        names += [n.replace("_", "-") for n in names if "_" in n]
+    return names
+
+
+def _raw(received: Any, aliases: list[str]) -> Any:
+    if received is None:
+        return _MISSING
+    getlist = getattr(received, "getlist", None)
+    for alias in aliases:
+        try:
+            if getlist is not None:
+                items = getlist(alias)
+                if len(items) > 1:
+                    return list(items)
+                if items:
+                    return items[0]
+            elif alias in received:
+                return received[alias]
+        except Exception:
+            return _MISSING
+    return _MISSING
+
+
+def _errors_for(errors: list[Any], location: str, aliases: list[str], whole_body: bool) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        if not isinstance(err, dict):
+            continue
+        loc = tuple(err.get("loc") or ())
+        hit = (whole_body and loc[:1] == ("body",)) or (len(loc) > 1 and loc[1] in aliases)
+        if hit:
+            out.append(
+                {
+                    "loc": [str(p) if not isinstance(p, int) else p for p in loc],
+                    "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", "")),
+                    "input": preview(err.get("input")),
+                }
+            )
+    return out
+
+
+def param_events(
+    trace: RequestTrace,
+    fields: Any,
+    received: Any,
+    values: dict[str, Any],
+    errors: list[Any],
+    whole_body: bool = False,
+) -> None:
+    redact = trace.redact
+    for field in fields:
+        location = _location(field)
+        aliases = _aliases(field, location)
+        name = getattr(field, "name", aliases[0] if aliases else "?")
+        if whole_body:
+            raw = received if received is not None else _MISSING
+        else:
+            raw = _raw(received, aliases)
+        secret = raw is not _MISSING and redact and (location == "cookie" or is_secretish(name) or any(is_secretish(a) for a in aliases))
+        declared = type_label(getattr(getattr(field, "field_info", None), "annotation", None))
+        errs = _errors_for(errors, location, aliases, whole_body)
+        ok = not errs
+        detail: dict[str, Any] = {
+            "location": location,
+            "field": name,
+            "alias": aliases[0] if aliases else name,
+            "declared_type": declared,
+            "raw": None if raw is _MISSING else (REDACTED if secret else preview(raw)),
+            "sent": raw is not _MISSING,
+            "ok": ok,
+        }
+        if ok and name in values:
+            value = values[name]
+            detail["value"] = REDACTED if secret else preview(value)
+            detail["value_type"] = type_name(value)
+        if errs:
+            if secret:
+                for e in errs:
+                    e["input"] = REDACTED
+            detail["errors"] = errs
+        trace.emit("validation", "point", name, detail, _explain(detail, location, name, raw, secret))
+
+
+def _explain(detail: dict[str, Any], location: str, name: str, raw: Any, secret: bool) -> str:
+    where = _WHERE.get(location, location)
+    declared = detail["declared_type"]
+    shown = "(hidden)" if secret else _short(raw)
+    if not detail["ok"]:
+        err = detail["errors"][0]
+        if raw is _MISSING:
+            return f"The {where} '{name}' is required but was not sent, so FastAPI will answer 422 before the endpoint runs."
+        return (
+            f"The {where} '{name}' is {shown}, which is not a valid {declared} "
+            f"({err['msg']}), so FastAPI will answer 422 before the endpoint runs."
+        )
+    if raw is _MISSING:
+        default = "(hidden)" if secret else _short(detail.get("value"))
+        return f"The {where} '{name}' was not sent, so FastAPI used its default, {default}."
+    value_type = detail.get("value_type", "")
+    if isinstance(raw, str) and value_type and value_type != "str" and not secret:
+        return (
+            f"FastAPI converted the {where} '{name}' from the text {shown} to the "
+            f"{value_type} {_short(detail.get('value'))} because it is declared as {declared}."
+        )
+    return f"The {where} '{name}' ({shown}) is a valid {declared}."
+
+
+def _short(value: Any) -> str:
+    text = repr(preview(value)) if isinstance(value, str) else str(preview(value))
+    return text if len(text) <= 60 else text[:57] + "…"

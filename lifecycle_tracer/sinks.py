@@ -1,0 +1,158 @@
+"""Sinks: one-method objects that receive events.
+
+A sink's ``emit`` runs on whichever thread produced the event (the event
+loop, a threadpool worker), inside the request. Keep it quick; the tracer
+catches and logs anything it raises.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.text import Text
+
+from .events import TraceEvent
+
+
+class Recorder:
+    """Keeps every event in the order it was emitted."""
+
+    def __init__(self) -> None:
+        self.events: list[TraceEvent] = []
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+
+    def emit(self, event: TraceEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def by_request(self) -> dict[str, list[TraceEvent]]:
+        """Events grouped by request id, requests in arrival order, each in ``seq`` order."""
+        with self._lock:
+            events = list(self.events)
+        groups: OrderedDict[str, list[TraceEvent]] = OrderedDict()
+        for ev in events:
+            groups.setdefault(ev.request_id, []).append(ev)
+        return {rid: sorted(evs, key=lambda e: e.seq) for rid, evs in groups.items()}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events.clear()
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Block until ``predicate(events)`` is true; for code off the event loop."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.events), timeout)
+
+    def completed(self) -> list[str]:
+        """Ids of requests whose final ``request`` end event has arrived."""
+        with self._lock:
+            return [e.request_id for e in self.events if e.stage == "request" and e.kind == "end"]
+
+
+class JsonLinesSink:
+    """Writes each event as one JSON object per line."""
+
+    def __init__(self, target: str | Path | IO[str]) -> None:
+        self._lock = threading.Lock()
+        if isinstance(target, str | Path):
+            self._file: IO[str] = open(target, "a", encoding="utf-8")  # noqa: SIM115
+            self._owned = True
+        else:
+            self._file = target
+            self._owned = False
+
+    def emit(self, event: TraceEvent) -> None:
+        line = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._owned:
+                self._file.close()
+
+
+def read_jsonl(path: str | Path) -> list[TraceEvent]:
+    events = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    events.append(TraceEvent.from_dict(json.loads(line)))
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise ValueError(f"{path}:{n}: not a trace event ({exc})") from exc
+    return events
+
+
+STAGE_STYLE = {
+    "request": "bold white",
+    "middleware": "magenta",
+    "routing": "cyan",
+    "dependency": "blue",
+    "validation": "yellow",
+    "endpoint": "bold green",
+    "serialization": "green",
+    "response": "bold white",
+    "background": "dim cyan",
+    "exception": "bold red",
+    "websocket": "cyan",
+}
+_MARK = {"start": "▶", "end": "■", "point": "•"}
+
+
+class EventLine:
+    """A rich renderable for one event: time, stage, name and explanation."""
+
+    def __init__(self, event: TraceEvent, t0: int, indent: int = 0) -> None:
+        self.event = event
+        self.t0 = t0
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        ev = self.event
+        ms = (ev.t_ns - self.t0) / 1e6
+        failed = ev.detail.get("ok") is False or ev.stage == "exception" or "raised" in ev.detail
+        line = Text()
+        line.append(f"{ms:8.3f} ms ", style="dim")
+        line.append(f"{ev.request_id:>4} ", style="dim")
+        line.append("  " * self.indent)
+        line.append(f"{_MARK.get(ev.kind, '•')} ", style=STAGE_STYLE.get(ev.stage, ""))
+        line.append(f"{ev.stage:<13}", style=STAGE_STYLE.get(ev.stage, ""))
+        line.append(f"{ev.name}", style="bold")
+        if failed:
+            line.append("  ✗ FAILED" if ev.stage != "exception" else "  ✗ ERROR", style="bold red")
+        line.append(f"\n{'':>19}{'  ' * self.indent}  {ev.explain}", style="default")
+        yield line
+
+
+class ConsoleSink:
+    """Prints each event as it happens with rich, indented by nesting."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self._t0: dict[str, int] = {}
+        self._depth: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def emit(self, event: TraceEvent) -> None:
+        with self._lock:
+            rid = event.request_id
+            t0 = self._t0.setdefault(rid, event.t_ns)
+            depth = self._depth.get(rid, 0)
+            if event.kind == "end":
+                depth = max(depth - 1, 0)
+            self.console.print(EventLine(event, t0, depth))
+            if event.kind == "start":
+                depth += 1
+            self._depth[rid] = depth
+            if event.stage == "request" and event.kind == "end":
+                self._t0.pop(rid, None)
+                self._depth.pop(rid, None)

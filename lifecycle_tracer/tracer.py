@@ -1,0 +1,102 @@
+"""``instrument(app, sink=...)`` and the ``Tracer`` it returns."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
+
+from ._trace import RequestTrace, report_fault
+from .events import TraceEvent
+
+_ATTR = "_lifecycle_tracer"
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Anything with ``emit(event)``. It is called on the thread that produced the event."""
+
+    def emit(self, event: TraceEvent) -> None: ...
+
+
+class Tracer:
+    """The tracing of one app: its sinks and its switches.
+
+    ``enabled = False`` turns tracing off without uninstalling anything;
+    requests then pass through the probes untouched.
+    """
+
+    def __init__(self, app: Any, sinks: Iterable[Sink], redact: bool = True) -> None:
+        self.app = app
+        self.redact = redact
+        self.enabled = True
+        self._sinks: tuple[Sink, ...] = tuple(sinks)
+        self._failed: set[int] = set()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    @property
+    def sinks(self) -> tuple[Sink, ...]:
+        return self._sinks
+
+    def add_sink(self, sink: Sink) -> None:
+        with self._lock:
+            if not any(s is sink for s in self._sinks):
+                self._sinks = (*self._sinks, sink)
+
+    def remove_sink(self, sink: Sink) -> None:
+        with self._lock:
+            self._sinks = tuple(s for s in self._sinks if s is not sink)
+
+    def _open(self, scope: dict[str, Any]) -> RequestTrace:
+        return RequestTrace(self, f"r{next(self._ids)}", scope)
+
+    def _dispatch(self, event: TraceEvent) -> None:
+        for sink in self._sinks:
+            try:
+                sink.emit(event)
+            except Exception as exc:
+                if id(sink) not in self._failed:
+                    self._failed.add(id(sink))
+                    report_fault(f"sink {type(sink).__name__}", exc)
+
+
+def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tracer:
+    """Trace every request through ``app``; return its ``Tracer``.
+
+    Call it at any time: before or after routes, routers and middleware are
+    added, or once the app has served requests. A second call on the same app
+    returns the same tracer (adding ``sink`` if it is new) and wraps nothing twice.
+    """
+    from . import _compat, _hooks
+    from ._asgi import wrap_stack
+
+    _compat.check()
+    existing: Tracer | None = app.__dict__.get(_ATTR)
+    if existing is not None:
+        if sink is not None:
+            existing.add_sink(sink)
+        existing.redact = redact
+        return existing
+    if not hasattr(app, "build_middleware_stack") or not hasattr(app, "router"):
+        raise TypeError(f"instrument() needs a FastAPI or Starlette app, not {type(app).__name__}")
+    _hooks.install()
+    tracer = Tracer(app, [sink] if sink is not None else [], redact=redact)
+    original_build = app.build_middleware_stack
+
+    def build_middleware_stack() -> Any:
+        stack = original_build()
+        try:
+            return wrap_stack(stack, app.router, tracer)
+        except Exception as exc:
+            report_fault("instrument", exc)
+            return stack
+
+    app.build_middleware_stack = build_middleware_stack
+    if getattr(app, "middleware_stack", None) is not None:
+        # Already serving: thread probes through the live stack rather than
+        # rebuilding it, so middleware instances keep their state.
+        app.middleware_stack = wrap_stack(app.middleware_stack, app.router, tracer)
+    app.__dict__[_ATTR] = tracer
+    return tracer
