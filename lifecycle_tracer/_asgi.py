@@ -282,7 +282,7 @@ def http_send(trace: RequestTrace, send: Any) -> Any:
                     "response",
                     "point",
                     "chunk",
-                    {"chunk": trace.resp_chunks, "bytes": len(body), "preview": preview(body[:120])},
+                    {"chunk": trace.resp_chunks, "bytes": len(body), "preview": preview(body[:120], redact=trace.redact)},
                     f"Chunk {trace.resp_chunks} of a streaming response ({len(body)} bytes) went out; more will follow.",
                 )
             await send(message)
@@ -371,5 +371,5 @@ def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> No
         trace.status_code = message.get("status")
     for key in ("text", "bytes", "reason", "subprotocol"):
         if message.get(key) is not None:
-            detail[key] = preview(message[key])
+            detail[key] = preview(message[key], redact=trace.redact)
     trace.emit("websocket", "point", name, detail, text.format(code=code))

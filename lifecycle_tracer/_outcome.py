@@ -35,7 +35,7 @@ def _wrap_endpoint(fr: Any) -> None:
                 "threadpool": not is_async,
                 "file": file,
                 "line": line,
-                "args": {k: preview(v) for k, v in (kwargs.get("values") or {}).items() if _showable(k, trace)},
+                "args": _args_preview(trace, dependant, kwargs.get("values") or {}),
             }
             how = (
                 "awaits it on the event loop (async def)"
@@ -66,10 +66,24 @@ def _wrap_endpoint(fr: Any) -> None:
     fr.run_endpoint_function = run_endpoint_function
 
 
-def _showable(param: str, trace: RequestTrace) -> bool:
-    from ._safe import is_secretish
+def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """What the endpoint receives, with cookies, secret headers and secret-looking names hidden."""
+    from ._safe import REDACTED, is_secret_header, is_secretish
 
-    return not (trace.redact and is_secretish(param))
+    hidden: set[str] = set()
+    if trace.redact:
+        hidden.update(f.name for f in getattr(dependant, "cookie_params", ()))
+        for f in getattr(dependant, "header_params", ()):
+            alias = str(getattr(f, "alias", f.name)).replace("_", "-")
+            if is_secret_header(alias) or is_secretish(alias):
+                hidden.add(f.name)
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in hidden or (trace.redact and is_secretish(key)):
+            out[key] = REDACTED
+        else:
+            out[key] = preview(value, redact=trace.redact)
+    return out
 
 
 def _endpoint_returned(trace: RequestTrace, name: str, is_async: bool, value: Any) -> None:
@@ -82,7 +96,7 @@ def _endpoint_returned(trace: RequestTrace, name: str, is_async: bool, value: An
         "end",
         name,
         {"is_async": is_async, "returned": returned, "is_response": is_response,
-         "preview": None if is_response else preview(value)},
+         "preview": None if is_response else preview(value, redact=trace.redact)},
         f"{name} returned a {returned}.",
     )
     if is_response:
@@ -155,7 +169,7 @@ def _wrap_serialize(fr: Any) -> None:
                 f"The returned value does not fit {model}: {type(exc).__name__}, which becomes a 500.",
             )
             raise
-        out = {**detail, "output": preview(content)}
+        out = {**detail, "output": preview(content, redact=trace.redact)}
         if isinstance(content, bytes | bytearray):
             out["bytes"] = len(content)
         trace.emit("serialization", "end", name, out, "Serialization finished; the response object is built next.")
@@ -294,7 +308,7 @@ def _json_error_event(trace: RequestTrace, exc: Exception) -> None:
         {
             "location": "body",
             "field": "body",
-            "raw": preview(getattr(exc, "body", None)),
+            "raw": preview(getattr(exc, "body", None), redact=trace.redact),
             "ok": False,
             "errors": [{"loc": list(err.get("loc", ())), "msg": str(err.get("msg")), "type": "json_invalid"}],
         },

@@ -6,6 +6,7 @@ cannot keep a request's data alive after the request ends.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,8 +29,12 @@ def truncate(text: str, limit: int = PREVIEW_CHARS) -> str:
     return f"{text[: limit - 1]}… (+{len(text) - limit + 1} chars)"
 
 
-def preview(value: Any, depth: int = 0) -> Any:
-    """A JSON-safe, size-bounded copy of ``value`` for an event's detail."""
+def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
+    """A JSON-safe, size-bounded copy of ``value`` for an event's detail.
+
+    With ``redact``, values under secret-looking keys (password, token,
+    api_key, ...) are replaced, at any depth, including inside JSON bytes.
+    """
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
@@ -38,6 +43,11 @@ def preview(value: Any, depth: int = 0) -> Any:
         return truncate(value)
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
+        if redact and raw[:1] in (b"{", b"[") and len(raw) <= 65536:
+            try:
+                return preview(json.loads(raw), depth, redact)
+            except ValueError:
+                pass
         try:
             return truncate(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -50,21 +60,25 @@ def preview(value: Any, depth: int = 0) -> Any:
             if i >= MAX_ITEMS:
                 out["…"] = f"{len(value) - MAX_ITEMS} more"
                 break
-            out[str(k)] = preview(v, depth + 1)
+            key = str(k)
+            out[key] = REDACTED if redact and is_secretish(key) else preview(v, depth + 1, redact)
         return out
     if isinstance(value, list | tuple | set | frozenset):
         items = list(value)
-        shown = [preview(v, depth + 1) for v in items[:MAX_ITEMS]]
+        shown = [preview(v, depth + 1, redact) for v in items[:MAX_ITEMS]]
         if len(items) > MAX_ITEMS:
             shown.append(f"… {len(items) - MAX_ITEMS} more")
         return shown
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
-            return preview(dump(mode="json"), depth + 1)
+            return preview(dump(mode="json"), depth + 1, redact)
         except Exception:
             pass
-    return truncate(repr(value))
+    try:
+        return truncate(repr(value))
+    except Exception:
+        return f"<{type(value).__name__}>"
 
 
 def type_name(value: Any) -> str:

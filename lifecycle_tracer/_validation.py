@@ -72,7 +72,9 @@ def _raw(received: Any, aliases: list[str]) -> Any:
     return _MISSING
 
 
-def _errors_for(errors: list[Any], location: str, aliases: list[str], whole_body: bool) -> list[dict[str, Any]]:
+def _errors_for(
+    errors: list[Any], location: str, aliases: list[str], whole_body: bool, redact: bool
+) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         if not isinstance(err, dict):
@@ -85,7 +87,7 @@ def _errors_for(errors: list[Any], location: str, aliases: list[str], whole_body
                     "loc": [str(p) if not isinstance(p, int) else p for p in loc],
                     "msg": str(err.get("msg", "")),
                     "type": str(err.get("type", "")),
-                    "input": preview(err.get("input")),
+                    "input": preview(err.get("input"), redact=redact),
                 }
             )
     return out
@@ -110,20 +112,20 @@ def param_events(
             raw = _raw(received, aliases)
         secret = raw is not _MISSING and redact and (location == "cookie" or is_secretish(name) or any(is_secretish(a) for a in aliases))
         declared = type_label(getattr(getattr(field, "field_info", None), "annotation", None))
-        errs = _errors_for(errors, location, aliases, whole_body)
+        errs = _errors_for(errors, location, aliases, whole_body, redact)
         ok = not errs
         detail: dict[str, Any] = {
             "location": location,
             "field": name,
             "alias": aliases[0] if aliases else name,
             "declared_type": declared,
-            "raw": None if raw is _MISSING else (REDACTED if secret else preview(raw)),
+            "raw": None if raw is _MISSING else (REDACTED if secret else preview(raw, redact=redact)),
             "sent": raw is not _MISSING,
             "ok": ok,
         }
         if ok and name in values:
             value = values[name]
-            detail["value"] = REDACTED if secret else preview(value)
+            detail["value"] = REDACTED if secret else preview(value, redact=redact)
             detail["value_type"] = type_name(value)
         if errs:
             if secret:
@@ -136,7 +138,7 @@ def param_events(
 def _explain(detail: dict[str, Any], location: str, name: str, raw: Any, secret: bool) -> str:
     where = _WHERE.get(location, location)
     declared = detail["declared_type"]
-    shown = "(hidden)" if secret else _short(raw)
+    shown = "(hidden)" if secret else _short(detail["raw"])
     if not detail["ok"]:
         err = detail["errors"][0]
         if raw is _MISSING:
