@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._safe import header_pairs, preview, qualname, type_name
 from ._trace import RequestTrace, current, report_fault
-from ._routes import describe_routing
+from ._routes import RoutingCache
 
 if TYPE_CHECKING:
     from .tracer import Tracer
@@ -47,7 +47,17 @@ def layer_role(name: str) -> str:
 class LayerProbe:
     """Sits just outside one middleware layer and reports its start and end."""
 
-    __slots__ = ("app", "builtin", "depth", "handler_name", "inside_server_errors", "name")
+    __slots__ = (
+        "_done",
+        "_self_answered",
+        "_start",
+        "app",
+        "builtin",
+        "depth",
+        "handler_name",
+        "inside_server_errors",
+        "name",
+    )
 
     def __init__(self, app: Any, depth: int, inside_server_errors: Any = None) -> None:
         self.app = app
@@ -59,6 +69,10 @@ class LayerProbe:
         self.inside_server_errors = inside_server_errors is not None
         handler = getattr(inside_server_errors, "handler", None)
         self.handler_name = qualname(handler) if handler is not None else None
+        # Built once per layer, not once per request.
+        self._start = f"{self.name} ({layer_role(self.name)}) starts; it wraps everything listed after it."
+        self._done = f"{self.name} is done."
+        self._self_answered = f"{self.name} answered by itself without calling the rest of the app."
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         trace = current.get()
@@ -79,7 +93,7 @@ class LayerProbe:
             "start",
             name,
             {"depth": depth, "builtin": self.builtin},
-            f"{name} ({layer_role(name)}) starts; it wraps everything listed after it.",
+            self._start,
         )
         try:
             await self.app(scope, receive, send)
@@ -100,9 +114,7 @@ class LayerProbe:
             "end",
             name,
             {"depth": depth, "called_next": called},
-            f"{name} is done."
-            if called
-            else f"{name} answered by itself without calling the rest of the app.",
+            self._done if called else self._self_answered,
         )
 
 
@@ -152,12 +164,13 @@ class RequestProbe(LayerProbe):
 class RouterProbe:
     """Sits in front of the router: reports which route matched, and why."""
 
-    __slots__ = ("app", "depth", "owner")
+    __slots__ = ("app", "cache", "depth", "owner")
 
     def __init__(self, app: Any, depth: int, owner: Any) -> None:
         self.app = app
         self.depth = depth
         self.owner = owner
+        self.cache = RoutingCache()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         trace = current.get()
@@ -168,7 +181,7 @@ class RouterProbe:
             hits.append(0)
         hits[self.depth] += 1
         try:
-            detail, explain = describe_routing(self.app, scope)
+            detail, explain = self.cache.describe(self.app, scope)
             trace.emit("routing", "point", detail.get("route") or "no match", detail, explain)
         except Exception as exc:
             report_fault("routing", exc)

@@ -17,6 +17,21 @@ from ._safe import qualname, type_name
 from ._trace import PendingDependency, RequestTrace, current, report_fault
 
 
+_KIND: dict[int, tuple[Any, bool, bool]] = {}
+
+
+def _kind(call: Any) -> tuple[bool, bool]:
+    """(is_generator, is_async) for a dependency, remembered per callable."""
+    hit = _KIND.get(id(call))
+    if hit is not None and hit[0] is call:
+        return hit[1], hit[2]
+    kind = (_is_generator(call), _is_async(call))
+    if len(_KIND) > 20000:
+        _KIND.clear()
+    _KIND[id(call)] = (call, *kind)
+    return kind
+
+
 def _is_generator(call: Any) -> bool:
     if inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call):
         return True
@@ -31,13 +46,16 @@ def _is_async(call: Any) -> bool:
     return inspect.iscoroutinefunction(dunder) or inspect.isasyncgenfunction(dunder)
 
 
-def _cache_key(dependant: Any, kwargs: dict[str, Any]) -> Any:
-    try:
-        from fastapi.dependencies.models import _get_cache_key  # FastAPI >= 0.163
+try:  # FastAPI >= 0.163 computes the key with a function; older ones with a property
+    from fastapi.dependencies.models import _get_cache_key
+except ImportError:  # pragma: no cover - depends on the installed FastAPI
+    _get_cache_key = None
 
+
+def _cache_key(dependant: Any, kwargs: dict[str, Any]) -> Any:
+    if _get_cache_key is not None:
         return _get_cache_key(dependant=dependant, uses_scopes_cache=kwargs.get("_uses_scopes_cache"))
-    except ImportError:
-        return dependant.cache_key
+    return dependant.cache_key
 
 
 def _will_use_cache(dependant: Any, kwargs: dict[str, Any]) -> bool:
@@ -57,10 +75,11 @@ def _will_use_cache(dependant: Any, kwargs: dict[str, Any]) -> bool:
 def _describe(trace: RequestTrace, dependant: Any) -> tuple[str, dict[str, Any]]:
     call = dependant.call
     name = qualname(call)
+    is_generator, is_async = _kind(call)
     detail: dict[str, Any] = {
         "param": getattr(dependant, "name", None),
-        "is_generator": _is_generator(call),
-        "is_async": _is_async(call),
+        "is_generator": is_generator,
+        "is_async": is_async,
         "needed_by": trace.dep_path[-1] if trace.dep_path else None,
         "depth": len(trace.dep_path),
     }

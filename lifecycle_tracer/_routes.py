@@ -55,11 +55,9 @@ def _included(group: Any, out: list[tuple[str, Any, Any]]) -> None:
 
 
 def _copy_scope(scope: dict[str, Any]) -> dict[str, Any]:
-    work = dict(scope)
-    for key, value in scope.items():  # FastAPI keeps mutable bookkeeping in sub-dicts
-        if isinstance(value, dict) and key not in ("state", "extensions"):
-            work[key] = dict(value)
-    return work
+    # ``matches()`` only reads the scope (Starlette's and FastAPI's alike); a
+    # shallow copy still keeps a careless custom route from touching the real one.
+    return dict(scope)
 
 
 def _route_path(scope: dict[str, Any]) -> str:
@@ -118,6 +116,51 @@ def _scan(
     return None
 
 
+class RoutingCache:
+    """Remembers the description per (type, method, path) until the routes change.
+
+    Matching depends only on those, the root path and (for ``Host`` routes)
+    the host header, so a repeated request needs no second scan.
+    """
+
+    __slots__ = ("_results", "_signature")
+    MAX = 512
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
+        self._signature: Any = None
+
+    def describe(self, router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        routes = getattr(router, "routes", ())
+        version = getattr(router, "_get_routes_version", None)
+        signature = (id(routes), len(routes), version() if version is not None else None)
+        if signature != self._signature:
+            self._results.clear()
+            self._signature = signature
+        key = (
+            scope.get("type"),
+            scope.get("method"),
+            scope.get("path"),
+            scope.get("root_path"),
+            _host(scope) if any(type(r).__name__ == "Host" for r in routes) else None,
+        )
+        hit = self._results.get(key)
+        if hit is None:
+            hit = describe_routing(router, scope)
+            if len(self._results) >= self.MAX:
+                self._results.clear()
+            self._results[key] = hit
+        detail, explain = hit
+        return dict(detail), explain
+
+
+def _host(scope: dict[str, Any]) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            return bytes(value)
+    return None
+
+
 def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], str]:
     work = _copy_scope(scope)
     candidates: list[dict[str, Any]] = []
@@ -152,7 +195,7 @@ def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any]
             explain += " It belongs to a mounted app, which FastAPI's own stages do not cover."
         return detail, explain
     if found:  # a mount matched but nothing inside it did
-        explain = f"{path} falls under the mounted app at {found['route']}, which has no route for it and answers 404 itself."
+        explain = f"The path {path} falls under the mounted app at {found['route']}, which has no route for it and answers 404 itself."
         detail["status_hint"] = 404
         return detail, explain
     partial = [c for c in candidates if c["match"] == "partial"]
@@ -161,7 +204,7 @@ def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any]
         detail["status_hint"] = 405
         detail["allowed"] = allowed
         explain = (
-            f"{path} matches {partial[0]['path']}, but that route does not accept {method} "
+            f"The path {path} matches {partial[0]['path']}, but that route does not accept {method} "
             f"(only {', '.join(allowed) or 'other methods'}), so the router answers 405 Method Not Allowed."
         )
         return detail, explain

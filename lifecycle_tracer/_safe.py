@@ -20,6 +20,7 @@ SECRET_HEADERS = frozenset(
 )
 # Header and parameter names that look like they carry a secret.
 _SECRETISH = re.compile(r"(api[-_]?key|token|secret|password|passwd|authorization|cookie)", re.I)
+_SECRETISH_BYTES = re.compile(_SECRETISH.pattern.encode(), re.I)
 REDACTED = "[redacted]"
 
 
@@ -35,8 +36,56 @@ def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
     With ``redact``, values under secret-looking keys (password, token,
     api_key, ...) are replaced, at any depth, including inside JSON bytes.
     """
-    if value is None or isinstance(value, bool | int):
+    tp = type(value)
+    if tp is str:
+        return value if len(value) <= PREVIEW_CHARS else truncate(value)
+    if tp is int or tp is bool or value is None:
         return value
+    if tp is float:
+        return value if value - value == 0 else repr(value)  # nan and inf are not JSON
+    if depth < MAX_DEPTH and hasattr(tp, "__pydantic_fields__") and hasattr(value, "__dict__"):
+        value = value.__dict__  # a model's field values, without a full model_dump
+        tp = dict
+    if (tp is list or tp is tuple) and len(value) <= MAX_ITEMS and depth < MAX_DEPTH:
+        return [preview(v, depth + 1, redact) for v in value]
+    if tp is bytes and len(value) <= PREVIEW_CHARS * 4:
+        if redact and _SECRETISH_BYTES.search(value) and value[:1] in (b"{", b"["):
+            try:
+                return preview(json.loads(value), depth, redact)
+            except ValueError:
+                pass
+        try:
+            return truncate(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            return truncate(repr(value))
+    if tp is dict and len(value) <= MAX_ITEMS and depth < MAX_DEPTH:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = k if type(k) is str else str(k)
+            vt = type(v)
+            if redact and _secret_key(key):
+                out[key] = REDACTED
+            elif vt is str and len(v) <= PREVIEW_CHARS or vt is int or vt is bool or vt is float and v - v == 0 or v is None:
+                out[key] = v
+            else:
+                out[key] = preview(v, depth + 1, redact)
+        return out
+    return _preview_slow(value, depth, redact)
+
+
+_secret_cache: dict[str, bool] = {}
+
+
+def _secret_key(key: str) -> bool:
+    hit = _secret_cache.get(key)
+    if hit is None:
+        hit = bool(_SECRETISH.search(key))
+        if len(_secret_cache) < 4096:
+            _secret_cache[key] = hit
+    return hit
+
+
+def _preview_slow(value: Any, depth: int, redact: bool) -> Any:
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
     if isinstance(value, str):
@@ -55,13 +104,13 @@ def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
     if depth >= MAX_DEPTH:
         return truncate(repr(value))
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
+        out = {}
         for i, (k, v) in enumerate(value.items()):
             if i >= MAX_ITEMS:
                 out["…"] = f"{len(value) - MAX_ITEMS} more"
                 break
             key = str(k)
-            out[key] = REDACTED if redact and is_secretish(key) else preview(v, depth + 1, redact)
+            out[key] = REDACTED if redact and _secret_key(key) else preview(v, depth + 1, redact)
         return out
     if isinstance(value, list | tuple | set | frozenset):
         items = list(value)
@@ -105,7 +154,7 @@ def is_secret_header(name: str) -> bool:
 
 
 def is_secretish(name: str) -> bool:
-    return bool(_SECRETISH.search(name))
+    return _secret_key(name)
 
 
 def redact_value(name: str, value: str) -> str:
@@ -123,10 +172,20 @@ def header_pairs(
     out: list[list[str]] = []
     if not raw:
         return out
+    names = _HEADER_NAMES
     for key, val in raw:
-        name = key.decode("latin-1")
+        hit = names.get(key)
+        if hit is None:
+            name = key.decode("latin-1")
+            hit = (name, is_secret_header(name))
+            if len(names) < 4096:
+                names[bytes(key)] = hit
+        name, secret = hit
         value = val.decode("latin-1")
-        if redact and is_secret_header(name):
+        if redact and secret:
             value = redact_value(name, value)
-        out.append([name, truncate(value)])
+        out.append([name, value if len(value) <= PREVIEW_CHARS else truncate(value)])
     return out
+
+
+_HEADER_NAMES: dict[bytes, tuple[str, bool]] = {}

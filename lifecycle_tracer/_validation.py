@@ -93,6 +93,27 @@ def _errors_for(
     return out
 
 
+# Per declared field: (location, aliases, name, declared type, secret-looking name).
+# Fields live as long as their route; the field itself is kept so its id stays unique.
+_FIELD_INFO: dict[int, tuple[Any, tuple[str, list[str], str, str, bool]]] = {}
+
+
+def _field_info(field: Any) -> tuple[str, list[str], str, str, bool]:
+    hit = _FIELD_INFO.get(id(field))
+    if hit is not None and hit[0] is field:
+        return hit[1]
+    location = _location(field)
+    aliases = _aliases(field, location)
+    name = getattr(field, "name", aliases[0] if aliases else "?")
+    declared = type_label(getattr(getattr(field, "field_info", None), "annotation", None))
+    secretish = location == "cookie" or is_secretish(name) or any(is_secretish(a) for a in aliases)
+    info = (location, aliases, name, declared, secretish)
+    if len(_FIELD_INFO) > 20000:
+        _FIELD_INFO.clear()
+    _FIELD_INFO[id(field)] = (field, info)
+    return info
+
+
 def param_events(
     trace: RequestTrace,
     fields: Any,
@@ -103,15 +124,12 @@ def param_events(
 ) -> None:
     redact = trace.redact
     for field in fields:
-        location = _location(field)
-        aliases = _aliases(field, location)
-        name = getattr(field, "name", aliases[0] if aliases else "?")
+        location, aliases, name, declared, secretish = _field_info(field)
         if whole_body:
             raw = received if received is not None else _MISSING
         else:
             raw = _raw(received, aliases)
-        secret = raw is not _MISSING and redact and (location == "cookie" or is_secretish(name) or any(is_secretish(a) for a in aliases))
-        declared = type_label(getattr(getattr(field, "field_info", None), "annotation", None))
+        secret = raw is not _MISSING and redact and secretish
         errs = _errors_for(errors, location, aliases, whole_body, redact)
         ok = not errs
         detail: dict[str, Any] = {

@@ -24,7 +24,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[TraceEvent] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: wait_for predicates may call by_request()
         self._cond = threading.Condition(self._lock)
 
     def emit(self, event: TraceEvent) -> None:

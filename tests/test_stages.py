@@ -341,12 +341,12 @@ async def test_a_raising_sink_never_breaks_the_request(caplog: pytest.LogCapture
 async def test_a_fault_inside_the_tracer_is_logged_and_swallowed(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lifecycle_tracer import _asgi
+    from lifecycle_tracer import _routes
 
     def broken(*args: object) -> None:
         raise ValueError("tracer bug")
 
-    monkeypatch.setattr(_asgi, "describe_routing", broken)
+    monkeypatch.setattr(_routes, "describe_routing", broken)
     t = Traced(make_app())
     with caplog.at_level(logging.WARNING, logger="lifecycle_tracer"):
         r, events = await t.request("GET", "/items/3")

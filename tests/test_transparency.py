@@ -1,0 +1,610 @@
+"""Transparency: a traced app answers exactly like the untraced one.
+
+Every corpus app (tests/corpus/) is built twice with ``make_app()``; one copy
+is instrumented, and both get the same requests. Status, headers (as ordered
+pairs, ``date`` aside), body bytes, escaping exceptions, warnings, lifespan
+messages and WebSocket conversations must be identical.
+
+Three ways of running:
+
+* in-process, over ``httpx.ASGITransport`` (HTTP) and Starlette's
+  ``TestClient`` (WebSockets), traced with a ``Recorder``;
+* the same, traced with a sink that raises on every event (a ``Recorder`` is
+  added behind it to prove tracing was on);
+* through real uvicorn servers on 127.0.0.1 (one untraced, one traced server
+  per corpus app, started once per session).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import pickle
+import sys
+import threading
+import time
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from corpus import APPS, WS, CorpusApp, Req
+from starlette.websockets import WebSocketDisconnect
+
+from lifecycle_tracer import Recorder, TraceEvent, instrument
+
+with warnings.catch_warnings():
+    # Starlette >= 1.x asks for httpx2 instead of httpx; this venv has httpx.
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated")
+    from starlette.testclient import TestClient, WebSocketDenialResponse
+
+try:  # WebSockets over uvicorn need a client library (and uvicorn a server one)
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect as ws_connect
+except ImportError:  # pragma: no cover - depends on the environment
+    ws_connect = None
+
+TESTS_DIR = Path(__file__).resolve().parent
+RECEIVE_TIMEOUT = 10.0  # a safety net against hangs, never a race cover
+
+
+class BoomSink:
+    """A sink that fails on every event; tracing must not disturb the app."""
+
+    def emit(self, event: TraceEvent) -> None:
+        raise RuntimeError("boom")
+
+
+# --------------------------------------------------------------------------
+# Outcomes: plain, comparable descriptions of what a client observed.
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Raised:
+    exception: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    answers: tuple[Answer | Raised, ...]
+    warnings: tuple[tuple[str, str], ...]
+    lifespan: tuple[str, ...]
+
+
+def type_name(obj: Any) -> str:
+    tp = obj if isinstance(obj, type) else type(obj)
+    if tp.__module__ == "builtins":
+        return tp.__qualname__
+    return f"{tp.__module__}.{tp.__qualname__}"
+
+
+def safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception as inner:  # an exception whose __str__ fails (see corpus.exceptions_app)
+        return f"<str() raised {type_name(inner)}>"
+
+
+def describe_exception(exc: BaseException) -> tuple[Any, ...]:
+    if isinstance(exc, BaseExceptionGroup):
+        return (type_name(exc), safe_str(exc), tuple(describe_exception(e) for e in exc.exceptions))
+    return (type_name(exc), safe_str(exc))
+
+
+def without_date(raw: Any) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((bytes(k), bytes(v)) for k, v in raw if bytes(k).lower() != b"date")
+
+
+def warning_list(caught: list[warnings.WarningMessage]) -> tuple[tuple[str, str], ...]:
+    return tuple((w.category.__name__, str(w.message)) for w in caught)
+
+
+@contextlib.contextmanager
+def recording_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    gc.collect()  # let garbage from earlier tests warn now, not during this run
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+# --------------------------------------------------------------------------
+# Building the two copies.
+
+
+def build(capp: CorpusApp, sink: str | None) -> tuple[Any, Recorder | None]:
+    """A fresh app; traced with a Recorder, or with a BoomSink and a Recorder behind it."""
+    app = capp.module.make_app()
+    if sink is None:
+        return app, None
+    recorder = Recorder()
+    if sink == "recorder":
+        instrument(app, sink=recorder)
+    elif sink == "boom":
+        tracer = instrument(app, sink=BoomSink())
+        tracer.add_sink(recorder)
+    else:  # pragma: no cover
+        raise ValueError(sink)
+    return app, recorder
+
+
+def completed_requests(events: list[TraceEvent]) -> dict[str, tuple[bool, bool, str | None]]:
+    """request id -> (has request start, has request end, scope type)."""
+    out: dict[str, tuple[bool, bool, str | None]] = {}
+    for ev in events:
+        start, end, typ = out.get(ev.request_id, (False, False, None))
+        if ev.stage == "request" and ev.kind == "start":
+            start, typ = True, ev.detail.get("type")
+        elif ev.stage == "request" and ev.kind == "end":
+            end = True
+        out[ev.request_id] = (start, end, typ)
+    return out
+
+
+def assert_traced(recorder: Recorder, expected: int, scope_type: str = "http") -> None:
+    """The tracer really was on: one request start and end per request sent."""
+    seen = completed_requests(list(recorder.events))
+    assert len(seen) == expected, f"expected {expected} traced request(s), the Recorder saw {seen}"
+    for rid, (start, end, typ) in seen.items():
+        assert start and end, f"request {rid} lacks its request start/end events: {seen}"
+        assert typ == scope_type, f"request {rid} was traced as {typ!r}, not {scope_type!r}"
+
+
+# --------------------------------------------------------------------------
+# In-process HTTP.
+
+
+@contextlib.asynccontextmanager
+async def asgi_lifespan(app: Any) -> AsyncIterator[tuple[dict[str, Any], list[str]]]:
+    """Run the app's lifespan over the ASGI protocol, as a server does."""
+    state: dict[str, Any] = {}
+    messages: list[str] = []
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+    to_app, app_inbox = anyio.create_memory_object_stream[dict[str, Any]](4)
+    app_outbox, from_app = anyio.create_memory_object_stream[dict[str, Any]](4)
+
+    async def run_app() -> None:
+        async with app_outbox:
+            await app(scope, app_inbox.receive, app_outbox.send)
+
+    async with to_app, app_inbox, from_app, anyio.create_task_group() as tg:
+        tg.start_soon(run_app)
+        await to_app.send({"type": "lifespan.startup"})
+        message = await from_app.receive()
+        messages.append(message["type"])
+        assert message["type"] == "lifespan.startup.complete", message
+        try:
+            yield state, messages
+        finally:
+            await to_app.send({"type": "lifespan.shutdown"})
+            message = await from_app.receive()
+            messages.append(message["type"])
+
+
+def with_lifespan_state(app: Any, state: dict[str, Any]) -> Callable[..., Any]:
+    """What a server does with lifespan state: a shallow copy in every request scope."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await app({**scope, "state": dict(state)}, receive, send)
+
+    return asgi
+
+
+def build_request(client: httpx.Client | httpx.AsyncClient, req: Req) -> httpx.Request:
+    return client.build_request(
+        req.method,
+        req.path,
+        params=req.params,
+        headers=list(req.headers),
+        json=req.json,
+        content=req.content,
+        data=req.data,
+        files=req.files,
+    )
+
+
+async def send_inprocess(client: httpx.AsyncClient, req: Req) -> Answer:
+    response = await client.send(build_request(client, req), stream=True)
+    try:
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    finally:
+        await response.aclose()
+    return Answer(response.status_code, without_date(response.headers.raw), body)
+
+
+async def run_inprocess(app: Any, req: Req, *, raise_app_exceptions: bool) -> Run:
+    answers: list[Answer | Raised] = []
+    with recording_warnings() as caught:
+        async with asgi_lifespan(app) as (state, lifespan):
+            transport = httpx.ASGITransport(
+                app=with_lifespan_state(app, state), raise_app_exceptions=raise_app_exceptions
+            )
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                for r in req.all_requests():
+                    try:
+                        answers.append(await send_inprocess(client, r))
+                    except Exception as exc:
+                        answers.append(Raised(describe_exception(exc)))
+    return Run(tuple(answers), warning_list(caught), tuple(lifespan))
+
+
+def check_corpus_expectation(req: Req, run: Run, raise_app_exceptions: bool) -> None:
+    """The untraced app does what the corpus says, so each case tests what it claims."""
+    first = run.answers[0]
+    if req.expect_raises is not None:
+        if raise_app_exceptions:
+            assert isinstance(first, Raised), f"{req.id}: expected {req.expect_raises} to escape, got {first}"
+            assert first.exception[0] == req.expect_raises, first
+        else:
+            assert isinstance(first, Answer), first
+    elif req.expect_status is not None:
+        assert isinstance(first, Answer), f"{req.id}: expected status {req.expect_status}, got {first}"
+        assert first.status == req.expect_status, f"{req.id}: {first.status} {first.body[:300]!r}"
+
+
+HTTP_CASES = [pytest.param(capp, req, id=f"{capp.name}-{req.id}") for capp in APPS for req in capp.requests]
+WS_CASES = [pytest.param(capp, ws, id=f"{capp.name}-{ws.id}") for capp in APPS for ws in capp.websockets]
+SINKS = [pytest.param("recorder", id="recorder"), pytest.param("boom", id="boom-sink")]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("sink", SINKS)
+@pytest.mark.parametrize(("capp", "req"), HTTP_CASES)
+async def test_http_in_process(capp: CorpusApp, req: Req, sink: str) -> None:
+    for raise_app_exceptions in (True, False):
+        plain, _ = build(capp, None)
+        traced, recorder = build(capp, sink)
+        assert recorder is not None
+        expected = await run_inprocess(plain, req, raise_app_exceptions=raise_app_exceptions)
+        check_corpus_expectation(req, expected, raise_app_exceptions)
+        actual = await run_inprocess(traced, req, raise_app_exceptions=raise_app_exceptions)
+        mode = f"raise_app_exceptions={raise_app_exceptions}"
+        assert actual.answers == expected.answers, f"traced answers differ ({mode})"
+        assert actual.warnings == expected.warnings, f"traced warnings differ ({mode})"
+        assert actual.lifespan == expected.lifespan, f"traced lifespan differs ({mode})"
+        assert_traced(recorder, len(req.all_requests()))
+
+
+# --------------------------------------------------------------------------
+# In-process WebSockets, through Starlette's TestClient (the real app, in a thread).
+
+
+def _receive(session: Any) -> dict[str, Any]:
+    # WebSocketTestSession.receive() has no timeout; a lost message must fail
+    # the test, not hang it, so receive from the session's stream under one.
+    async def receive() -> dict[str, Any]:
+        with anyio.fail_after(RECEIVE_TIMEOUT):
+            return await session._send_rx.receive()
+
+    return session.portal.call(receive)
+
+
+def ws_step_testclient(session: Any, step: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    action = step[0]
+    if action == "send_text":
+        session.send_text(step[1])
+    elif action == "send_bytes":
+        session.send_bytes(step[1])
+    elif action == "send_json":
+        session.send_json(step[1])
+    elif action == "close":
+        session.close(step[1])
+    elif action == "receive":
+        return ("message", tuple(sorted(_receive(session).items())))
+    else:  # pragma: no cover
+        raise ValueError(step)
+    return None
+
+
+def run_ws_testclient(app: Any, ws: WS) -> tuple[list[tuple[Any, ...]], tuple[tuple[str, str], ...]]:
+    conversation: list[tuple[Any, ...]] = []
+    with recording_warnings() as caught, TestClient(app) as client:
+        try:
+            with client.websocket_connect(
+                ws.path, subprotocols=list(ws.subprotocols) or None, headers=dict(ws.headers)
+            ) as session:
+                headers = session.extra_headers
+                conversation.append(
+                    ("accepted", session.accepted_subprotocol, without_date(headers) if headers else None)
+                )
+                for step in ws.script:
+                    seen = ws_step_testclient(session, step)
+                    if seen is not None:
+                        conversation.append(seen)
+        except WebSocketDenialResponse as denial:
+            conversation.append(("denied", denial.status_code, without_date(denial.headers.raw), denial.content))
+        except WebSocketDisconnect as exc:
+            conversation.append(("closed", exc.code, exc.reason))
+        except Exception as exc:
+            conversation.append(("raised", describe_exception(exc)))
+    return conversation, warning_list(caught)
+
+
+def check_ws_expectation(ws: WS, conversation: list[tuple[Any, ...]]) -> None:
+    kinds = {"accept": "accepted", "close": "closed", "deny": "denied"}
+    if ws.expect == "raise":
+        assert conversation[0][0] == "accepted" and conversation[-1][0] == "raised", conversation
+    else:
+        assert conversation[0][0] == kinds[ws.expect], conversation
+        assert conversation[-1][0] != "raised", conversation
+
+
+@pytest.mark.parametrize("sink", SINKS)
+@pytest.mark.parametrize(("capp", "ws"), WS_CASES)
+def test_websocket_in_process(capp: CorpusApp, ws: WS, sink: str) -> None:
+    plain, _ = build(capp, None)
+    traced, recorder = build(capp, sink)
+    assert recorder is not None
+    expected, expected_warnings = run_ws_testclient(plain, ws)
+    check_ws_expectation(ws, expected)
+    actual, actual_warnings = run_ws_testclient(traced, ws)
+    assert actual == expected, "traced WebSocket conversation differs"
+    assert actual_warnings == expected_warnings, "traced warnings differ"
+    assert_traced(recorder, 1, scope_type="websocket")
+
+
+# --------------------------------------------------------------------------
+# Real uvicorn servers.
+
+
+class LiveServer:
+    """A uvicorn server on 127.0.0.1 and a free port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            lifespan="on",
+            log_level="warning",
+            log_config=None,  # leave the test run's logging setup alone
+            access_log=False,
+            http="h11",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-transparency", daemon=True)
+        self.port = 0
+
+    def start(self) -> None:
+        self.thread.start()
+        tick = threading.Event()  # never set: wait() is just a short, bounded poll
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("uvicorn stopped during startup")
+            if time.monotonic() > deadline:
+                raise TimeoutError("uvicorn did not start")
+            tick.wait(0.005)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+    def join(self) -> None:
+        self.thread.join(timeout=20)
+        assert not self.thread.is_alive(), "uvicorn did not shut down"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class ServerPair:
+    plain: LiveServer
+    traced: LiveServer
+    recorder: Recorder
+
+
+class ServerPool:
+    """One untraced and one traced server per corpus app, started on first use."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[str, ServerPair] = {}
+
+    def get(self, capp: CorpusApp) -> ServerPair:
+        pair = self.pairs.get(capp.name)
+        if pair is None:
+            plain, _ = build(capp, None)
+            traced, recorder = build(capp, "recorder")
+            assert recorder is not None
+            pair = ServerPair(LiveServer(plain), LiveServer(traced), recorder)
+            self.pairs[capp.name] = pair
+            pair.plain.start()
+            pair.traced.start()
+        return pair
+
+    def close(self) -> None:
+        servers = [s for p in self.pairs.values() for s in (p.plain, p.traced)]
+        for server in servers:
+            server.stop()
+        for server in servers:
+            server.join()
+
+
+@pytest.fixture(scope="session")
+def live_servers() -> Iterator[ServerPool]:
+    pool = ServerPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def run_over_uvicorn(server: LiveServer, req: Req) -> list[Answer | Raised]:
+    answers: list[Answer | Raised] = []
+    # A fixed Host header: absolute URLs in answers (redirects, url_for) must
+    # not carry the two servers' different ports.
+    with httpx.Client(base_url=server.url, headers={"host": "testserver"}, trust_env=False, timeout=20) as client:
+        for r in req.all_requests():
+            try:
+                response = client.send(build_request(client, r), stream=True)
+                try:
+                    body = b"".join(response.iter_raw())
+                finally:
+                    response.close()
+                answers.append(Answer(response.status_code, without_date(response.headers.raw), body))
+            except Exception as exc:
+                answers.append(Raised(describe_exception(exc)))
+    return answers
+
+
+def wait_until_traced(recorder: Recorder, total: int, scope_type: str) -> None:
+    """The traced server finishes a request after its client has the answer: wait for it."""
+
+    def done(events: list[TraceEvent]) -> bool:
+        seen = completed_requests(events)
+        return sum(1 for s, e, t in seen.values() if s and e and t == scope_type) >= total
+
+    assert recorder.wait_for(done, timeout=20), f"the traced server did not trace {total} {scope_type} request(s)"
+
+
+def _traced_so_far(recorder: Recorder, scope_type: str) -> int:
+    seen = completed_requests(list(recorder.events))
+    return sum(1 for s, _e, t in seen.values() if s and t == scope_type)
+
+
+UVICORN_HTTP_CASES = [
+    pytest.param(capp, req, id=f"{capp.name}-{req.id}") for capp in APPS for req in capp.requests if req.uvicorn
+]
+
+
+@pytest.mark.parametrize(("capp", "req"), UVICORN_HTTP_CASES)
+def test_http_over_uvicorn(capp: CorpusApp, req: Req, live_servers: ServerPool) -> None:
+    pair = live_servers.get(capp)
+    before = _traced_so_far(pair.recorder, "http")
+    expected = run_over_uvicorn(pair.plain, req)
+    actual = run_over_uvicorn(pair.traced, req)
+    assert actual == expected, "traced answers over uvicorn differ"
+    wait_until_traced(pair.recorder, before + len(req.all_requests()), "http")
+
+
+def ws_step_live(conn: Any, step: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    action = step[0]
+    if action == "send_text":
+        conn.send(step[1])
+    elif action == "send_bytes":
+        conn.send(step[1])
+    elif action == "send_json":
+        conn.send(json.dumps(step[1], separators=(",", ":")))
+    elif action == "close":
+        conn.close(step[1])
+    elif action == "receive":
+        try:
+            return ("message", conn.recv(timeout=RECEIVE_TIMEOUT))
+        except ConnectionClosed as closed:
+            frame = closed.rcvd
+            return ("closed", type_name(closed), frame.code if frame else None, frame.reason if frame else None)
+    else:  # pragma: no cover
+        raise ValueError(step)
+    return None
+
+
+_HANDSHAKE_NOISE = {"date", "sec-websocket-accept"}
+
+
+def run_ws_over_uvicorn(server: LiveServer, ws: WS) -> list[tuple[Any, ...]]:
+    conversation: list[tuple[Any, ...]] = []
+    url = f"ws://127.0.0.1:{server.port}{ws.path}"
+    try:
+        with ws_connect(
+            url,
+            subprotocols=list(ws.subprotocols) or None,  # type: ignore[arg-type]
+            additional_headers=list(ws.headers) or None,
+            proxy=None,
+            open_timeout=RECEIVE_TIMEOUT,
+            close_timeout=RECEIVE_TIMEOUT,
+        ) as conn:
+            assert conn.response is not None
+            headers = [(k.lower(), v) for k, v in conn.response.headers.raw_items() if k.lower() not in _HANDSHAKE_NOISE]
+            conversation.append(("accepted", conn.subprotocol, tuple(headers)))
+            for step in ws.script:
+                seen = ws_step_live(conn, step)
+                if seen is not None:
+                    conversation.append(seen)
+                    if seen[0] == "closed":
+                        break
+        conversation.append(("client closed", conn.close_code, conn.close_reason))
+    except InvalidStatus as refused:
+        response = refused.response
+        headers = [(k.lower(), v) for k, v in response.headers.raw_items() if k.lower() not in _HANDSHAKE_NOISE]
+        conversation.append(("refused", response.status_code, tuple(headers), response.body))
+    except Exception as exc:
+        conversation.append(("raised", describe_exception(exc)))
+    return conversation
+
+
+UVICORN_WS_CASES = [
+    pytest.param(capp, ws, id=f"{capp.name}-{ws.id}")
+    for capp in APPS
+    for ws in capp.websockets
+    if ws.uvicorn and ws_connect is not None
+]
+
+
+@pytest.mark.parametrize(("capp", "ws"), UVICORN_WS_CASES)
+def test_websocket_over_uvicorn(capp: CorpusApp, ws: WS, live_servers: ServerPool) -> None:
+    pair = live_servers.get(capp)
+    before = _traced_so_far(pair.recorder, "websocket")
+    expected = run_ws_over_uvicorn(pair.plain, ws)
+    actual = run_ws_over_uvicorn(pair.traced, ws)
+    assert actual == expected, "traced WebSocket conversation over uvicorn differs"
+    wait_until_traced(pair.recorder, before + 1, "websocket")
+
+
+# --------------------------------------------------------------------------
+# The untraced copies above run in a process where instrument() has patched
+# FastAPI's internals (the patches are process-wide and stay). Check that an
+# untraced app here still answers like one in a process the tracer never touched.
+
+
+async def untraced_outcomes() -> dict[str, Run]:
+    out: dict[str, Run] = {}
+    for capp in APPS:
+        for req in capp.requests:
+            for raise_app_exceptions in (True, False):
+                app, _ = build(capp, None)
+                run = await run_inprocess(app, req, raise_app_exceptions=raise_app_exceptions)
+                out[f"{capp.name}-{req.id}-{raise_app_exceptions}"] = run
+    return out
+
+
+_PRISTINE_SCRIPT = """
+import pickle, sys
+import anyio
+sys.path.insert(0, sys.argv[1])
+import test_transparency as t
+from lifecycle_tracer import _hooks
+outcomes = anyio.run(t.untraced_outcomes)
+assert not _hooks._installed, "the pristine run must not install the tracer's hooks"
+sys.stdout.buffer.write(pickle.dumps(outcomes))
+"""
+
+
+@pytest.mark.anyio
+async def test_untraced_apps_unaffected_by_installed_hooks() -> None:
+    instrument(APPS[0].module.make_app(), sink=Recorder())  # make sure the hooks are in
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = await anyio.run_process(
+        [sys.executable, "-c", _PRISTINE_SCRIPT, str(TESTS_DIR)], env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    pristine: dict[str, Run] = pickle.loads(proc.stdout)
+    here = await untraced_outcomes()
+    assert here.keys() == pristine.keys()
+    for key, run in here.items():
+        assert run == pristine[key], f"{key}: an untraced app answers differently once the tracer is installed"
+
