@@ -32,16 +32,16 @@ BUILTIN_LAYERS = frozenset(
     }
 )
 _LAYER_ROLE = {
-    "ServerErrorMiddleware": "the outermost safety net that turns unhandled errors into a 500",
-    "ExceptionMiddleware": "the layer that runs your exception handlers (HTTPException, 422, custom)",
-    "AsyncExitStackMiddleware": "FastAPI's layer that closes files and cleanups after the response",
-    "ExceptionTelemetryMiddleware": "FastAPI's layer that records unhandled errors for telemetry",
+    "ServerErrorMiddleware": "Starlette's outermost safety net, which turns crashes into a 500",
+    "ExceptionMiddleware": "Starlette's layer that runs your exception handlers",
+    "AsyncExitStackMiddleware": "FastAPI's layer that closes uploaded files after the response",
+    "ExceptionTelemetryMiddleware": "FastAPI's layer that reports crashes to its telemetry",
     "AppBodyLimitMiddleware": "FastAPI's layer that enforces the request body size limit",
 }
 
 
 def layer_role(name: str) -> str:
-    return _LAYER_ROLE.get(name, "a middleware you added")
+    return _LAYER_ROLE.get(name, "a middleware added to the app; it wraps every layer after it")
 
 
 class LayerProbe:
@@ -70,7 +70,7 @@ class LayerProbe:
         handler = getattr(inside_server_errors, "handler", None)
         self.handler_name = qualname(handler) if handler is not None else None
         # Built once per layer, not once per request.
-        self._start = f"{self.name} ({layer_role(self.name)}) starts; it wraps everything listed after it."
+        self._start = f"{self.name} starts: {layer_role(self.name)}."
         self._done = f"{self.name} is done."
         self._self_answered = f"{self.name} answered by itself without calling the rest of the app."
 

@@ -109,28 +109,59 @@ _MARK = {"start": "▶", "end": "■", "point": "•"}
 
 
 class EventLine:
-    """A rich renderable for one event: time, stage, name and explanation."""
+    """A rich renderable for one event: time, stage, name and explanation.
 
-    def __init__(self, event: TraceEvent, t0: int, indent: int = 0) -> None:
+    Never colour alone: a failure also gets a word (FAILED, ERROR).
+    """
+
+    MAX_INDENT = 4
+
+    def __init__(self, event: TraceEvent, t0: int, indent: int = 0, highlight: bool = False) -> None:
         self.event = event
         self.t0 = t0
         self.indent = indent
+        self.highlight = highlight
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.table import Table
+
         ev = self.event
         ms = (ev.t_ns - self.t0) / 1e6
-        failed = ev.detail.get("ok") is False or ev.stage == "exception" or "raised" in ev.detail
-        line = Text()
-        line.append(f"{ms:8.3f} ms ", style="dim")
-        line.append(f"{ev.request_id:>4} ", style="dim")
-        line.append("  " * self.indent)
-        line.append(f"{_MARK.get(ev.kind, '•')} ", style=STAGE_STYLE.get(ev.stage, ""))
-        line.append(f"{ev.stage:<13}", style=STAGE_STYLE.get(ev.stage, ""))
-        line.append(f"{ev.name}", style="bold")
-        if failed:
-            line.append("  ✗ FAILED" if ev.stage != "exception" else "  ✗ ERROR", style="bold red")
-        line.append(f"\n{'':>19}{'  ' * self.indent}  {ev.explain}", style="default")
-        yield line
+        failed = ev.detail.get("ok") is False or "raised" in ev.detail
+        style = STAGE_STYLE.get(ev.stage, "")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", width=10, no_wrap=True)
+        grid.add_column(no_wrap=True, width=2 * self.MAX_INDENT + 15)
+        grid.add_column(ratio=1)
+        stage = Text("  " * min(self.indent, self.MAX_INDENT))
+        stage.append(f"{_MARK.get(ev.kind, '•')} {ev.stage}", style=style)
+        head = Text(ev.name, style="bold reverse" if self.highlight else "bold")
+        if ev.stage == "exception":
+            head.append("  ✗ ERROR", style="bold red")
+        elif failed:
+            head.append("  ✗ FAILED", style="bold red")
+        if self.highlight:
+            head.append("  ◀ look", style="bold yellow")
+        head.append("\n")
+        head.append(ev.explain, style="default")
+        grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage, head)
+        yield grid
+
+
+def nested(events: list[TraceEvent], look_for: tuple[str, ...] = ()) -> list[EventLine]:
+    """One request's events as lines indented by how deeply they nest."""
+    if not events:
+        return []
+    t0 = events[0].t_ns
+    depth = 0
+    lines = []
+    for ev in events:
+        if ev.kind == "end":
+            depth = max(depth - 1, 0)
+        lines.append(EventLine(ev, t0, depth, highlight=ev.stage in look_for))
+        if ev.kind == "start":
+            depth += 1
+    return lines
 
 
 class ConsoleSink:

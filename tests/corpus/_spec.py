@@ -54,6 +54,9 @@ class Req:
 #   ("send_text", str) ("send_bytes", bytes) ("send_json", obj)
 #   ("receive",)  -> records the next message from the app
 #   ("close", code)  -> the client closes the connection
+#   ("await_end",)  -> wait until the app is done with the connection before the
+#                      client closes it (over a real server: receive until the
+#                      server closes; in-process the session's exit shows it)
 Step = tuple[Any, ...]
 
 

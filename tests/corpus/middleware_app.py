@@ -167,7 +167,7 @@ REQUESTS = [
     Req(
         "http-exception-in-middleware-500",
         path="/forbidden-by-middleware",
-        expect_raises="starlette.exceptions.HTTPException",
+        expect_raises="fastapi.exceptions.HTTPException",
     ),
     Req("value-error-in-middleware-500", path="/crash-in-middleware", expect_raises="ValueError"),
     Req("endpoint-crash-through-middleware", path="/endpoint-crash", expect_raises="KeyError"),

@@ -100,7 +100,7 @@ WEBSOCKETS = [
     WS("no-subprotocol", "/ws/proto", (("receive",), ("receive",))),
     WS("closed-before-accept", "/ws/closed", expect="close"),
     WS("denial-response", "/ws/denied", expect="deny"),
-    WS("crash-after-accept", "/ws/crash", (("send_text", "boom"),), expect="raise"),
+    WS("crash-after-accept", "/ws/crash", (("send_text", "boom"), ("await_end",)), expect="raise"),
     WS("path-param", "/ws/items/42", (("receive",), ("receive",))),
     WS("path-param-invalid", "/ws/items/abc", expect="close"),
     WS("no-such-route", "/ws/nowhere", expect="close"),

@@ -1,0 +1,120 @@
+"""Lesson 1: Hello lifecycle.
+
+Open this file next to the trace: the app below is all the code that runs.
+Every request you send to it travels through the same stages, and
+lifecycle-tracer shows each one as it happens.
+"""
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from lifecycle_tracer.lesson import Lesson, Question, Request, Step, has, lacks, order, status
+
+app = FastAPI(title="Hello lifecycle")
+
+
+class Greeting(BaseModel):
+    message: str
+
+
+@app.get("/hello/{name}", response_model=Greeting)
+async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
+    mark = "!" if excited else "."
+    return {"message": f"Hello, {name}{mark}"}
+
+
+LESSON = Lesson(
+    id="lesson1",
+    title="Hello lifecycle",
+    topics=["stages", "middleware", "routing", "validation", "endpoint", "serialization", "response"],
+    goals=[
+        "Name the stages every FastAPI request goes through, in order.",
+        "Read a trace: start and end events nest, points are instants.",
+        "See which layers FastAPI and Starlette add without being asked.",
+    ],
+    steps=[
+        Step(
+            title="One request, every stage",
+            narration="""
+We send `GET /hello/Ada?excited=true` to the app above. Watch the request
+travel **in** through the middleware layers, get **routed** to
+`say_hello`, have its parameters **validated**, run the **endpoint**, get
+**serialized** into JSON through `response_model=Greeting`, and travel
+back **out** as the **response**.
+
+Lines marked ▶ start a stage, ■ end it, • are single moments.
+""",
+            request=Request("GET", "/hello/Ada", query={"excited": "true"}),
+            look_for=["routing", "validation", "endpoint", "serialization", "response"],
+            checks=[
+                status(200),
+                order(
+                    ("request", "start"),
+                    ("middleware", "start"),
+                    ("routing",),
+                    ("validation",),
+                    ("endpoint", "start"),
+                    ("serialization", "start"),
+                    ("response", "start"),
+                    ("response", "end"),
+                    ("request", "end"),
+                ),
+                has("validation", name="excited", raw="true", value=True, ok=True),
+                has("endpoint", "start", name="say_hello", is_async=True),
+                has("serialization", "start", response_model="Greeting"),
+            ],
+        ),
+        Step(
+            title="The layers you did not write",
+            narration="""
+This app declares no middleware, yet the trace shows several layers.
+Starlette always wraps your app in `ServerErrorMiddleware` (outermost: it
+turns crashes into a 500) and `ExceptionMiddleware` (it runs your exception
+handlers); FastAPI adds a few of its own. A request passes through every
+layer on the way **in**, and again, in reverse order, on the way **out**.
+""",
+            request=Request("GET", "/hello/Grace"),
+            look_for=["middleware"],
+            question=Question(
+                prompt="Which layer sees the request first?",
+                choices=["ExceptionMiddleware", "ServerErrorMiddleware", "The router"],
+                answer=1,
+                why="ServerErrorMiddleware is the outermost layer, so it is first in and last out.",
+            ),
+            hints=["Look at the depth of each middleware start event: 0 is the outermost."],
+            checks=[
+                status(200),
+                has("middleware", "start", name="ServerErrorMiddleware", depth=0, builtin=True),
+                has("middleware", "start", name="ExceptionMiddleware", builtin=True),
+                order(("middleware", "start", "ServerErrorMiddleware"), ("middleware", "start", "ExceptionMiddleware")),
+                order(("middleware", "end", "ExceptionMiddleware"), ("middleware", "end", "ServerErrorMiddleware")),
+            ],
+        ),
+        Step(
+            title="When no route matches",
+            narration="""
+Now `GET /goodbye/Ada`: no route is declared for it. The router tries every
+route in order, finds none, and the request never reaches an endpoint.
+""",
+            request=Request("GET", "/goodbye/Ada"),
+            look_for=["routing", "exception"],
+            question=Question(
+                prompt="What status code comes back?",
+                choices=["200", "404", "422", "500"],
+                answer=1,
+                why="No route matched, so the router raised HTTPException(404) and ExceptionMiddleware's handler answered.",
+            ),
+            checks=[
+                status(404),
+                has("routing", matched=False, status_hint=404),
+                lacks("endpoint"),
+                has("exception", name="HTTPException", status_code=404, handled=True),
+            ],
+        ),
+    ],
+    summary="""
+Every request goes **in** through the middleware layers, is **routed**, has
+its inputs **validated**, runs the **endpoint**, is **serialized** and goes
+**out** as the **response**. Next lesson: how type hints drive validation.
+""",
+)

@@ -1,0 +1,182 @@
+"""The lesson format: plain data a lesson module declares next to its app.
+
+A lesson is a normal Python module in ``lessons/``: a FastAPI ``app``
+written as a real app would be, and ``LESSON = Lesson(...)`` describing the
+steps. Checks are small declarative objects evaluated against the trace of
+the step's real request, so a lesson that becomes wrong after a FastAPI
+upgrade fails instead of teaching something false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import STAGES, TraceEvent
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    content: str | bytes | None = None
+    # Fire this many copies at once (to show concurrency); the checks see the first.
+    concurrent: int = 1
+
+    def describe(self) -> str:
+        from urllib.parse import urlencode
+
+        qs = f"?{urlencode(self.query, doseq=True)}" if self.query else ""
+        return f"{self.method} {self.path}{qs}"
+
+
+@dataclass(frozen=True)
+class Question:
+    """A predict-first question, answered before the request fires."""
+
+    prompt: str
+    choices: Sequence[str]
+    answer: int  # index into choices
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One claim about the trace. ``describe`` is what the learner reads."""
+
+    describe: str
+    test: Callable[[list[TraceEvent], Any], bool | str]
+
+    def evaluate(self, events: list[TraceEvent], response: Any) -> Outcome:
+        try:
+            result = self.test(events, response)
+        except Exception as exc:  # a broken check is a failed check, with a reason
+            return Outcome(False, f"{self.describe}: the check itself failed ({type(exc).__name__}: {exc})")
+        if isinstance(result, str):
+            return Outcome(False, f"{self.describe}: {result}")
+        return Outcome(bool(result), self.describe)
+
+
+def _matches(ev: TraceEvent, stage: str, kind: str | None, name: str | None) -> bool:
+    return (
+        ev.stage == stage
+        and (kind is None or ev.kind == kind)
+        and (name is None or ev.name == name or ev.name.endswith("." + name))
+    )
+
+
+def status(code: int) -> Check:
+    def test(events: list[TraceEvent], response: Any) -> bool | str:
+        got = getattr(response, "status_code", None)
+        return got == code or f"the status was {got}"
+
+    return Check(f"the response status is {code}", test)
+
+
+def has(stage: str, kind: str | None = None, name: str | None = None, **detail: Any) -> Check:
+    """Some event of ``stage`` (and kind, name) exists whose detail includes ``detail``."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    label = " ".join(x for x in (stage, kind or "", name or "") if x)
+    extra = ", ".join(f"{k}={v!r}" for k, v in detail.items())
+
+    def test(events: list[TraceEvent], response: Any) -> bool | str:
+        found = [e for e in events if _matches(e, stage, kind, name)]
+        if not found:
+            return "no such event in the trace"
+        for ev in found:
+            if all(ev.detail.get(k) == v for k, v in detail.items()):
+                return True
+        return f"found {len(found)} such event(s) but none with {extra}"
+
+    return Check(f"a {label} event{' with ' + extra if extra else ''} happens", test)
+
+
+def lacks(stage: str, kind: str | None = None, name: str | None = None) -> Check:
+    label = " ".join(x for x in (stage, kind or "", name or "") if x)
+
+    def test(events: list[TraceEvent], response: Any) -> bool | str:
+        n = sum(1 for e in events if _matches(e, stage, kind, name))
+        return n == 0 or f"it happened {n} time(s)"
+
+    return Check(f"no {label} event happens", test)
+
+
+def count(n: int, stage: str, kind: str | None = None, name: str | None = None) -> Check:
+    label = " ".join(x for x in (stage, kind or "", name or "") if x)
+
+    def test(events: list[TraceEvent], response: Any) -> bool | str:
+        got = sum(1 for e in events if _matches(e, stage, kind, name))
+        return got == n or f"it happened {got} time(s)"
+
+    return Check(f"{label} happens exactly {n} time(s)", test)
+
+
+Spec = tuple[str, ...]  # (stage,) or (stage, kind) or (stage, kind, name)
+
+
+def order(*specs: Spec) -> Check:
+    """The first event matching each spec appears in this order."""
+    labels = [" ".join(s) for s in specs]
+
+    def test(events: list[TraceEvent], response: Any) -> bool | str:
+        positions = []
+        for spec, label in zip(specs, labels, strict=True):
+            stage, kind, name = (*spec, None, None)[:3]
+            pos = next((i for i, e in enumerate(events) if _matches(e, stage, kind, name)), None)
+            if pos is None:
+                return f"'{label}' never happens"
+            positions.append(pos)
+        if positions != sorted(positions):
+            return "they happen in another order: " + " → ".join(
+                label for _, label in sorted(zip(positions, labels, strict=True))
+            )
+        return True
+
+    return Check("in order: " + " → ".join(labels), test)
+
+
+def body(predicate: Callable[[Any], bool], describe: str) -> Check:
+    def test(events: list[TraceEvent], response: Any) -> bool | str:
+        try:
+            data = response.json()
+        except ValueError:
+            data = response.text
+        return bool(predicate(data)) or f"the body was {str(data)[:120]}"
+
+    return Check(describe, test)
+
+
+def custom(describe: str, test: Callable[[list[TraceEvent], Any], bool | str]) -> Check:
+    return Check(describe, test)
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    narration: str
+    request: Request | None = None
+    look_for: Sequence[str] = ()
+    question: Question | None = None
+    hints: Sequence[str] = ()
+    checks: Sequence[Check] = ()
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    goals: Sequence[str]
+    topics: Sequence[str]
+    steps: Sequence[Step]
+    summary: str = ""

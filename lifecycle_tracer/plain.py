@@ -1,0 +1,132 @@
+"""Plain mode: a lesson printed to the terminal with rich, no TUI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.text import Text
+
+from .lesson import Outcome, Question, Request, Step
+from .lessons import LoadedLesson
+from .server import ServerThread
+from .sinks import JsonLinesSink, Recorder, nested
+from .tracer import instrument
+
+Ask = Callable[[Question], int | None]
+
+
+def fire(client: httpx.Client, request: Request) -> httpx.Response:
+    kwargs: dict[str, Any] = {"params": request.query or None, "headers": request.headers or None}
+    if request.json is not None:
+        kwargs["json"] = request.json
+    elif request.content is not None:
+        kwargs["content"] = request.content
+    return client.request(request.method, request.path, **kwargs)
+
+
+class LessonSession:
+    """Serves one lesson's app on loopback and runs its steps' requests."""
+
+    def __init__(self, loaded: LoadedLesson, *, port: int | None = None, record: Path | None = None,
+                 show_secrets: bool = False) -> None:
+        self.loaded = loaded
+        self.rec = Recorder()
+        self.tracer = instrument(loaded.app, sink=self.rec, redact=not show_secrets)
+        self.jsonl = JsonLinesSink(record) if record else None
+        if self.jsonl:
+            self.tracer.add_sink(self.jsonl)
+        self.server = ServerThread(loaded.app, port=port)
+        self.client: httpx.Client | None = None
+
+    def __enter__(self) -> LessonSession:
+        self.server.start()
+        self.client = httpx.Client(base_url=self.server.url, timeout=60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client:
+            self.client.close()
+        self.server.stop()
+        if self.jsonl:
+            self.jsonl.close()
+
+    def run_step(self, step: Step) -> tuple[list[httpx.Response], list[list[Any]]]:
+        """Fire the step's request(s); return responses and each request's events."""
+        assert self.client is not None and step.request is not None
+        before = len(self.rec.completed())
+        n = max(step.request.concurrent, 1)
+        if n == 1:
+            responses = [fire(self.client, step.request)]
+        else:
+            import concurrent.futures
+
+            with concurrent.futures.ThreadPoolExecutor(n) as pool:
+                responses = list(pool.map(lambda _: fire(self.client, step.request), range(n)))  # type: ignore[arg-type]
+        # The client has its answer before background tasks and cleanup finish;
+        # wait for each request's own end event.
+        if not self.rec.wait_for(lambda evs: len(self.rec.completed()) >= before + n, timeout=60):
+            raise TimeoutError("the traced request did not finish within 60 s")
+        ids = self.rec.completed()[before : before + n]
+        groups = self.rec.by_request()
+        return responses, [groups[rid] for rid in ids]
+
+
+def evaluate(step: Step, response: httpx.Response, events: list[Any]) -> list[Outcome]:
+    return [check.evaluate(events, response) for check in step.checks]
+
+
+def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None, record: Path | None = None,
+              show_secrets: bool = False, ask: Ask | None = None) -> bool:
+    lesson = loaded.lesson
+    console.print(Panel(Text(lesson.title, style="bold"), subtitle=f"{lesson.id} · {loaded.file.path.name}", expand=False))
+    if lesson.goals:
+        console.print(Text("You will learn:", style="bold"))
+        for goal in lesson.goals:
+            console.print(f"  • {goal}")
+    all_ok = True
+    with LessonSession(loaded, port=port, record=record, show_secrets=show_secrets) as session:
+        console.print(Text(f"The lesson's app is served by uvicorn at {session.server.url}", style="dim"))
+        for number, step in enumerate(lesson.steps, 1):
+            console.print(Rule(f"Step {number}/{len(lesson.steps)}: {step.title}"))
+            console.print(Markdown(step.narration.strip()))
+            chosen = None
+            if step.question:
+                console.print(Text(f"\n? {step.question.prompt}", style="bold cyan"))
+                for i, choice in enumerate(step.question.choices, 1):
+                    console.print(f"  {i}. {choice}")
+                chosen = ask(step.question) if ask else None
+            if step.request is None:
+                continue
+            responses, traces = session.run_step(step)
+            response, events = responses[0], traces[0]
+            console.print(Text(f"\n→ {step.request.describe()}  ⇒  {response.status_code}", style="bold"))
+            for line in nested(events, tuple(step.look_for)):
+                console.print(line)
+            if step.question:
+                q = step.question
+                verdict = "" if chosen is None else (" — you got it!" if chosen == q.answer else " — not quite.")
+                console.print(Text(f"Answer: {q.choices[q.answer]}{verdict} {q.why}", style="cyan"))
+            for outcome in evaluate(step, response, events):
+                all_ok &= outcome.ok
+                mark, style = ("✓", "green") if outcome.ok else ("✗ CHECK FAILED:", "bold red")
+                console.print(Text(f"  {mark} {outcome.message}", style=style))
+    if lesson.summary:
+        console.print(Rule("Summary"))
+        console.print(Markdown(lesson.summary.strip()))
+    verdict = "Every check passed." if all_ok else "Some checks failed: this lesson does not match the installed FastAPI."
+    console.print(Text(verdict, style="bold green" if all_ok else "bold red"))
+    if record:
+        console.print(Text(f"Events recorded to {record}", style="dim"))
+    return all_ok
+
+
+def stdin_is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
