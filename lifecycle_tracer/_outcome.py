@@ -72,7 +72,13 @@ def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -
 
     hidden: set[str] = set()
     if trace.redact:
+        from fastapi.security.base import SecurityBase
+
         hidden.update(f.name for f in getattr(dependant, "cookie_params", ()))
+        # What a security scheme returns (a bearer token, an API key) is a secret.
+        hidden.update(
+            d.name for d in getattr(dependant, "dependencies", ()) if isinstance(d.call, SecurityBase) and d.name
+        )
         for f in getattr(dependant, "header_params", ()):
             alias = str(getattr(f, "alias", f.name)).replace("_", "-")
             if is_secret_header(alias) or is_secretish(alias):

@@ -179,3 +179,39 @@ def test_recorder_wait_for_sees_events_from_other_threads() -> None:
     thread.start()
     assert rec.wait_for(lambda evs: len(evs) == 1, timeout=10)
     thread.join()
+
+
+def test_unsupported_fastapi_is_refused_in_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fastapi.routing
+
+    from lifecycle_tracer import UnsupportedFastAPIError
+
+    monkeypatch.delattr(fastapi.routing, "serialize_response")
+    with pytest.raises(UnsupportedFastAPIError) as info:
+        instrument(FastAPI(), sink=Recorder())
+    message = str(info.value)
+    assert "fastapi.routing.serialize_response" in message
+    assert message.count(". ") == 0 and message.endswith(".")
+
+
+def test_too_old_fastapi_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fastapi
+
+    from lifecycle_tracer import UnsupportedFastAPIError
+
+    monkeypatch.setattr(fastapi, "__version__", "0.99.1")
+    with pytest.raises(UnsupportedFastAPIError, match="needs FastAPI 0.121.0 or newer"):
+        instrument(FastAPI(), sink=Recorder())
+
+
+def test_declared_minimum_matches_the_runtime_check() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from lifecycle_tracer._compat import MIN_FASTAPI
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    (spec,) = [d for d in pyproject["project"]["dependencies"] if d.startswith("fastapi")]
+    declared = re.search(r">=([\d.]+)", spec).group(1)  # type: ignore[union-attr]
+    assert tuple(int(p) for p in declared.split(".")) == MIN_FASTAPI
