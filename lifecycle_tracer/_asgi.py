@@ -10,9 +10,9 @@ from __future__ import annotations
 from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
-from ._safe import header_pairs, preview, qualname, type_name
-from ._trace import RequestTrace, current, report_fault
 from ._routes import RoutingCache
+from ._safe import exc_message, header_pairs, preview, qualname, type_name
+from ._trace import RequestTrace, current, report_fault
 
 if TYPE_CHECKING:
     from .tracer import Tracer
@@ -106,7 +106,10 @@ class LayerProbe:
                 f"{type(exc).__name__} propagated out through {name}.",
             )
             if self.inside_server_errors:
-                report_unhandled(trace, exc, self.handler_name)
+                try:
+                    report_unhandled(trace, exc, self.handler_name)
+                except Exception as fault:
+                    report_fault("unhandled exception", fault)
             raise
         called = hits[depth + 1] > inner_before
         trace.emit(
@@ -259,7 +262,7 @@ def report_unhandled(trace: RequestTrace, exc: BaseException, handler: str | Non
     status = None if started else 500
     detail = {
         "type": type_name(exc),
-        "message": preview(str(exc)),
+        "message": exc_message(exc),
         "handler": handler,
         "status_code": status,
         "handled": False,

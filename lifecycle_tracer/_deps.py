@@ -16,7 +16,6 @@ from typing import Any
 from ._safe import qualname, type_name
 from ._trace import PendingDependency, RequestTrace, current, report_fault
 
-
 _KIND: dict[int, tuple[Any, bool, bool]] = {}
 
 

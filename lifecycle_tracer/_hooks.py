@@ -14,7 +14,7 @@ from time import monotonic_ns
 from typing import Any
 
 from ._safe import preview, qualname, type_name
-from ._trace import PendingDependency, RequestTrace, current, report_fault
+from ._trace import RequestTrace, current, report_fault
 from ._validation import param_events
 
 _installed = False

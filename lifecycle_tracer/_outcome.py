@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 from ._hooks import safe_source
-from ._safe import preview, qualname, type_name
+from ._safe import exc_message, preview, qualname, type_name
 from ._trace import RequestTrace, current, report_fault
 from ._validation import type_label
 
@@ -53,7 +53,7 @@ def _wrap_endpoint(fr: Any) -> None:
                 "endpoint",
                 "end",
                 name,
-                {"is_async": is_async, "raised": type_name(exc), "message": preview(str(exc))},
+                {"is_async": is_async, "raised": type_name(exc), "message": exc_message(exc)},
                 f"{name} raised {type(exc).__name__} instead of returning; FastAPI looks for an exception handler.",
             )
             raise
@@ -251,7 +251,7 @@ def _traced_handler(trace: RequestTrace, handler: Any, exc: Exception) -> Any:
         status = getattr(response, "status_code", None)
         detail = {
             "type": type_name(exc),
-            "message": preview(str(exc) if not hasattr(exc, "errors") else _errors_text(exc)),
+            "message": _errors_text(exc) if hasattr(exc, "errors") else exc_message(exc),
             "handler": hname,
             "status_code": status,
             "handled": True,
@@ -294,7 +294,7 @@ def _errors_text(exc: Any) -> str:
         errs = exc.errors()
         return "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errs[:5])
     except Exception:
-        return str(exc)
+        return exc_message(exc)
 
 
 def _json_error_event(trace: RequestTrace, exc: Exception) -> None:

@@ -130,6 +130,14 @@ def _preview_slow(value: Any, depth: int, redact: bool) -> Any:
         return f"<{type(value).__name__}>"
 
 
+def exc_message(exc: BaseException) -> str:
+    """``str(exc)`` for a detail; an exception whose ``__str__`` fails must not escape."""
+    try:
+        return truncate(str(exc))
+    except Exception:
+        return f"<{type(exc).__name__}: str() failed>"
+
+
 def type_name(value: Any) -> str:
     tp = type(value)
     if tp.__module__ in ("builtins", None):

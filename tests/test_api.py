@@ -11,12 +11,12 @@ import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
+from helpers import Traced, assert_well_formed, find, one
 from rich.console import Console
+from stage_app import make_app
 
 import lifecycle_tracer
-from helpers import Traced, assert_well_formed, find, one
 from lifecycle_tracer import STAGES, ConsoleSink, JsonLinesSink, Recorder, TraceEvent, instrument, read_jsonl
-from stage_app import make_app
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,6 @@ from typing import Annotated
 import pytest
 from fastapi import Depends, FastAPI, HTTPException, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-
 from helpers import Traced, find, index, one
 
 pytestmark = pytest.mark.anyio

@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
-from pydantic import BaseModel
-
 from helpers import Traced, assert_well_formed, find, index, one, websocket_session
+from pydantic import BaseModel
 from stage_app import LOG, make_app
 
 pytestmark = pytest.mark.anyio

@@ -553,9 +553,7 @@ def test_http_over_uvicorn(capp: CorpusApp, req: Req, live_servers: ServerPool) 
 
 def ws_step_live(conn: Any, step: tuple[Any, ...]) -> tuple[Any, ...] | None:
     action = step[0]
-    if action == "send_text":
-        conn.send(step[1])
-    elif action == "send_bytes":
+    if action == "send_text" or action == "send_bytes":
         conn.send(step[1])
     elif action == "send_json":
         conn.send(json.dumps(step[1], separators=(",", ":")))

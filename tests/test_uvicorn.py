@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from helpers import assert_well_formed, find, index, one
+from stage_app import make_app
 from websockets.sync.client import connect
 
-from helpers import assert_well_formed, find, index, one
 from lifecycle_tracer import Recorder, TraceEvent, instrument
 from lifecycle_tracer.server import ServerThread
-from stage_app import make_app
 
 
 class Live:
