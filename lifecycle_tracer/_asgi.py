@@ -134,6 +134,11 @@ class RequestProbe(LayerProbe):
         typ = scope["type"]
         tracer = self.tracer
         if typ not in _TRACED or not tracer.enabled:
+            if typ == "lifespan" and tracer.enabled and current.get() is None:
+                try:
+                    receive, send = lifespan_channels(tracer, receive, send)
+                except Exception as exc:
+                    report_fault("lifespan", exc)
             return await self.app(scope, receive, send)
         outer = current.get()
         if outer is not None:  # an instrumented app mounted in another one
@@ -389,3 +394,47 @@ def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> No
         if message.get(key) is not None:
             detail[key] = preview(message[key], redact=trace.redact)
     trace.emit("websocket", "point", name, detail, text.format(code=code))
+
+
+_LIFESPAN_TEXT = {
+    "startup": "The server starts the app's lifespan: the code before `yield` in lifespan (or the startup handlers) runs once, before any request.",
+    "shutdown": "The server is stopping: the code after `yield` in lifespan (or the shutdown handlers) runs once, after the last request.",
+}
+
+
+def lifespan_channels(tracer: Tracer, receive: Any, send: Any) -> tuple[Any, Any]:
+    """Trace the app's startup and shutdown as two short traces of their own."""
+    open_traces: dict[str, RequestTrace] = {}
+
+    async def traced_receive() -> dict[str, Any]:
+        message = await receive()
+        try:
+            typ = message.get("type", "")
+            if typ in ("lifespan.startup", "lifespan.shutdown"):
+                phase = typ.split(".")[1]
+                trace = tracer._open({"type": "lifespan"}, prefix=phase)
+                trace.t0 = monotonic_ns()
+                open_traces[phase] = trace
+                trace.emit("request", "start", f"lifespan {phase}", {"type": "lifespan", "phase": phase},
+                           _LIFESPAN_TEXT[phase])
+        except Exception as exc:
+            report_fault("lifespan", exc)
+        return message
+
+    async def traced_send(message: dict[str, Any]) -> None:
+        try:
+            typ = message.get("type", "")
+            phase, _, outcome = typ.removeprefix("lifespan.").partition(".")
+            trace = open_traces.pop(phase, None) if outcome in ("complete", "failed") else None
+            if trace is not None:
+                ok = outcome == "complete"
+                detail = {"type": "lifespan", "phase": phase, "ok": ok,
+                          "duration_ns": monotonic_ns() - trace.t0, "status_code": None}
+                if not ok:
+                    detail["message"] = preview(message.get("message", ""))
+                trace.finish(detail, f"The app's {phase} finished." if ok else f"The app's {phase} failed, so the server will not serve requests.")
+        except Exception as exc:
+            report_fault("lifespan", exc)
+        await send(message)
+
+    return traced_receive, traced_send

@@ -51,20 +51,46 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class StepResult:
+    """What a step's request(s) produced: each response and each request's events.
+
+    ``response`` and ``events`` are the first request's; ``responses`` and
+    ``traces`` hold all of them when the step fires several at once.
+    ``elapsed`` is the wall time, in seconds, from firing to the last answer.
+    """
+
+    responses: Sequence[Any]
+    traces: Sequence[list[TraceEvent]]
+    elapsed: float = 0.0
+
+    @property
+    def response(self) -> Any:
+        return self.responses[0]
+
+    @property
+    def events(self) -> list[TraceEvent]:
+        return self.traces[0]
+
+
+@dataclass(frozen=True)
 class Check:
-    """One claim about the trace. ``describe`` is what the learner reads."""
+    """One claim about the trace. ``describe`` is what the learner reads.
+
+    ``test`` gets the ``StepResult`` and returns True, False, or a string
+    saying what was seen instead (which also means False).
+    """
 
     describe: str
-    test: Callable[[list[TraceEvent], Any], bool | str]
+    test: Callable[[StepResult], bool | str]
 
-    def evaluate(self, events: list[TraceEvent], response: Any) -> Outcome:
+    def evaluate(self, result: StepResult) -> Outcome:
         try:
-            result = self.test(events, response)
+            verdict = self.test(result)
         except Exception as exc:  # a broken check is a failed check, with a reason
             return Outcome(False, f"{self.describe}: the check itself failed ({type(exc).__name__}: {exc})")
-        if isinstance(result, str):
-            return Outcome(False, f"{self.describe}: {result}")
-        return Outcome(bool(result), self.describe)
+        if isinstance(verdict, str):
+            return Outcome(False, f"{self.describe}: {verdict}")
+        return Outcome(bool(verdict), self.describe)
 
 
 def _matches(ev: TraceEvent, stage: str, kind: str | None, name: str | None) -> bool:
@@ -76,8 +102,8 @@ def _matches(ev: TraceEvent, stage: str, kind: str | None, name: str | None) -> 
 
 
 def status(code: int) -> Check:
-    def test(events: list[TraceEvent], response: Any) -> bool | str:
-        got = getattr(response, "status_code", None)
+    def test(r: StepResult) -> bool | str:
+        got = getattr(r.response, "status_code", None)
         return got == code or f"the status was {got}"
 
     return Check(f"the response status is {code}", test)
@@ -90,8 +116,8 @@ def has(stage: str, kind: str | None = None, name: str | None = None, **detail: 
     label = " ".join(x for x in (stage, kind or "", name or "") if x)
     extra = ", ".join(f"{k}={v!r}" for k, v in detail.items())
 
-    def test(events: list[TraceEvent], response: Any) -> bool | str:
-        found = [e for e in events if _matches(e, stage, kind, name)]
+    def test(r: StepResult) -> bool | str:
+        found = [e for e in r.events if _matches(e, stage, kind, name)]
         if not found:
             return "no such event in the trace"
         for ev in found:
@@ -105,8 +131,8 @@ def has(stage: str, kind: str | None = None, name: str | None = None, **detail: 
 def lacks(stage: str, kind: str | None = None, name: str | None = None) -> Check:
     label = " ".join(x for x in (stage, kind or "", name or "") if x)
 
-    def test(events: list[TraceEvent], response: Any) -> bool | str:
-        n = sum(1 for e in events if _matches(e, stage, kind, name))
+    def test(r: StepResult) -> bool | str:
+        n = sum(1 for e in r.events if _matches(e, stage, kind, name))
         return n == 0 or f"it happened {n} time(s)"
 
     return Check(f"no {label} event happens", test)
@@ -115,8 +141,8 @@ def lacks(stage: str, kind: str | None = None, name: str | None = None) -> Check
 def count(n: int, stage: str, kind: str | None = None, name: str | None = None) -> Check:
     label = " ".join(x for x in (stage, kind or "", name or "") if x)
 
-    def test(events: list[TraceEvent], response: Any) -> bool | str:
-        got = sum(1 for e in events if _matches(e, stage, kind, name))
+    def test(r: StepResult) -> bool | str:
+        got = sum(1 for e in r.events if _matches(e, stage, kind, name))
         return got == n or f"it happened {got} time(s)"
 
     return Check(f"{label} happens exactly {n} time(s)", test)
@@ -129,11 +155,11 @@ def order(*specs: Spec) -> Check:
     """The first event matching each spec appears in this order."""
     labels = [" ".join(s) for s in specs]
 
-    def test(events: list[TraceEvent], response: Any) -> bool | str:
+    def test(r: StepResult) -> bool | str:
         positions = []
         for spec, label in zip(specs, labels, strict=True):
             stage, kind, name = (*spec, None, None)[:3]
-            pos = next((i for i, e in enumerate(events) if _matches(e, stage, kind, name)), None)
+            pos = next((i for i, e in enumerate(r.events) if _matches(e, stage, kind, name)), None)
             if pos is None:
                 return f"'{label}' never happens"
             positions.append(pos)
@@ -147,25 +173,42 @@ def order(*specs: Spec) -> Check:
 
 
 def body(predicate: Callable[[Any], bool], describe: str) -> Check:
-    def test(events: list[TraceEvent], response: Any) -> bool | str:
+    def test(r: StepResult) -> bool | str:
         try:
-            data = response.json()
+            data = r.response.json()
         except ValueError:
-            data = response.text
+            data = r.response.text
         return bool(predicate(data)) or f"the body was {str(data)[:120]}"
 
     return Check(describe, test)
 
 
-def custom(describe: str, test: Callable[[list[TraceEvent], Any], bool | str]) -> Check:
+def custom(describe: str, test: Callable[[StepResult], bool | str]) -> Check:
+    """Any claim about the step's result, for what the helpers above cannot say."""
     return Check(describe, test)
+
+
+def header(name: str, present: bool = True, value: str | None = None) -> Check:
+    """A response header is (or is not) present, optionally with this value."""
+
+    def test(r: StepResult) -> bool | str:
+        got = r.response.headers.get(name)
+        if not present:
+            return got is None or f"it was {got!r}"
+        if got is None:
+            return "it is missing"
+        return value is None or got == value or f"it was {got!r}"
+
+    what = f"has {name}" + (f": {value}" if value else "") if present else f"has no {name}"
+    return Check(f"the response {what}", test)
 
 
 @dataclass(frozen=True)
 class Step:
     title: str
     narration: str
-    request: Request | None = None
+    # One request, or several fired at the same moment (to show concurrency).
+    request: Request | Sequence[Request] | None = None
     look_for: Sequence[str] = ()
     question: Question | None = None
     hints: Sequence[str] = ()

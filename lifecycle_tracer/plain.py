@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from .lesson import Outcome, Question, Request, Step
+from .lesson import Outcome, Question, Request, Step, StepResult
 from .lessons import LoadedLesson
 from .server import ServerThread
 from .sinks import JsonLinesSink, Recorder, nested
@@ -58,29 +58,57 @@ class LessonSession:
         if self.jsonl:
             self.jsonl.close()
 
-    def run_step(self, step: Step) -> tuple[list[httpx.Response], list[list[Any]]]:
-        """Fire the step's request(s); return responses and each request's events."""
-        assert self.client is not None and step.request is not None
-        before = len(self.rec.completed())
-        n = max(step.request.concurrent, 1)
-        if n == 1:
-            responses = [fire(self.client, step.request)]
-        else:
-            import concurrent.futures
+    def run_step(self, step: Step) -> StepResult:
+        """Fire the step's request(s), several at once if there are several.
 
+        Returns the responses and each request's events, in the order the
+        step lists its requests.
+        """
+        import concurrent.futures
+        import time
+
+        assert self.client is not None
+        wanted = step_requests(step)
+        n = len(wanted)
+        before = len(self.rec.completed())
+        client = self.client
+        t0 = time.perf_counter()
+        if n == 1:
+            responses = [fire(client, wanted[0])]
+        else:
             with concurrent.futures.ThreadPoolExecutor(n) as pool:
-                responses = list(pool.map(lambda _: fire(self.client, step.request), range(n)))  # type: ignore[arg-type]
+                responses = list(pool.map(lambda req: fire(client, req), wanted))
+        elapsed = time.perf_counter() - t0
         # The client has its answer before background tasks and cleanup finish;
         # wait for each request's own end event.
         if not self.rec.wait_for(lambda evs: len(self.rec.completed()) >= before + n, timeout=60):
             raise TimeoutError("the traced request did not finish within 60 s")
-        ids = self.rec.completed()[before : before + n]
         groups = self.rec.by_request()
-        return responses, [groups[rid] for rid in ids]
+        pool_ids = [rid for rid in self.rec.completed()[before:] if rid in groups]
+        traces = []
+        for req in wanted:  # match each request to its trace by method and path
+            rid = next(
+                (i for i in pool_ids if groups[i][0].detail.get("method") == req.method.upper()
+                 and groups[i][0].detail.get("path") == req.path),
+                pool_ids[0] if pool_ids else None,
+            )
+            if rid is None:
+                raise RuntimeError(f"no trace arrived for {req.describe()}")
+            pool_ids.remove(rid)
+            traces.append(groups[rid])
+        return StepResult(responses, traces, elapsed)
 
 
-def evaluate(step: Step, response: httpx.Response, events: list[Any]) -> list[Outcome]:
-    return [check.evaluate(events, response) for check in step.checks]
+def step_requests(step: Step) -> list[Request]:
+    if step.request is None:
+        return []
+    if isinstance(step.request, Request):
+        return [step.request] * max(step.request.concurrent, 1)
+    return list(step.request)
+
+
+def evaluate(step: Step, result: StepResult) -> list[Outcome]:
+    return [check.evaluate(result) for check in step.checks]
 
 
 def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None, record: Path | None = None,
@@ -105,16 +133,22 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
                 chosen = ask(step.question) if ask else None
             if step.request is None:
                 continue
-            responses, traces = session.run_step(step)
-            response, events = responses[0], traces[0]
-            console.print(Text(f"\n→ {step.request.describe()}  ⇒  {response.status_code}", style="bold"))
-            for line in nested(events, tuple(step.look_for)):
-                console.print(line)
+            result = session.run_step(step)
+            response, events = result.response, result.events
+            shown: list[Request] = []
+            for req, resp, trace in zip(step_requests(step), result.responses, result.traces, strict=True):
+                took = (trace[-1].detail.get("duration_ns") or 0) / 1e6
+                console.print(Text(f"\n→ {req.describe()}  ⇒  {resp.status_code}   ({took:.1f} ms)", style="bold"))
+                if req in shown:  # an identical copy fired at the same time: its summary is enough
+                    continue
+                shown.append(req)
+                for line in nested(trace, tuple(step.look_for)):
+                    console.print(line)
             if step.question:
                 q = step.question
                 verdict = "" if chosen is None else (" — you got it!" if chosen == q.answer else " — not quite.")
                 console.print(Text(f"Answer: {q.choices[q.answer]}{verdict} {q.why}", style="cyan"))
-            for outcome in evaluate(step, response, events):
+            for outcome in evaluate(step, result):
                 all_ok &= outcome.ok
                 mark, style = ("✓", "green") if outcome.ok else ("✗ CHECK FAILED:", "bold red")
                 console.print(Text(f"  {mark} {outcome.message}", style=style))

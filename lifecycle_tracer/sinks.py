@@ -51,9 +51,16 @@ class Recorder:
             return self._cond.wait_for(lambda: predicate(self.events), timeout)
 
     def completed(self) -> list[str]:
-        """Ids of requests whose final ``request`` end event has arrived."""
+        """Ids of requests (and WebSocket connections) whose final event has arrived.
+
+        The app's lifespan startup and shutdown are traced too, but are not requests.
+        """
         with self._lock:
-            return [e.request_id for e in self.events if e.stage == "request" and e.kind == "end"]
+            return [
+                e.request_id
+                for e in self.events
+                if e.stage == "request" and e.kind == "end" and e.detail.get("type") != "lifespan"
+            ]
 
 
 class JsonLinesSink:

@@ -49,8 +49,8 @@ class Tracer:
         with self._lock:
             self._sinks = tuple(s for s in self._sinks if s is not sink)
 
-    def _open(self, scope: dict[str, Any]) -> RequestTrace:
-        return RequestTrace(self, f"r{next(self._ids)}", scope)
+    def _open(self, scope: dict[str, Any], prefix: str = "r") -> RequestTrace:
+        return RequestTrace(self, f"{prefix}{next(self._ids)}", scope)
 
     def _dispatch(self, event: TraceEvent) -> None:
         for sink in self._sinks:

@@ -93,3 +93,30 @@ def test_websocket(live: Live) -> None:
     assert_well_formed(events)
     assert [e.name for e in find(events, "websocket")][:4] == ["connect", "accept", "receive", "send"]
     assert "close" in [e.name for e in find(events, "websocket")]
+
+
+def test_lifespan_startup_and_shutdown_are_traced() -> None:
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI
+
+    order: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        order.append("startup")
+        yield
+        order.append("shutdown")
+
+    app = FastAPI(lifespan=lifespan)
+    rec = Recorder()
+    instrument(app, sink=rec)
+    with ServerThread(app, lifespan="on") as server:
+        assert httpx.get(server.url + "/nothing").status_code == 404
+    assert order == ["startup", "shutdown"]
+    groups = rec.by_request()
+    startup, request, shutdown = groups.values()
+    assert [e.name for e in startup] == ["lifespan startup", "request"]
+    assert startup[-1].detail["ok"] is True and startup[0].detail["phase"] == "startup"
+    assert request[0].detail["path"] == "/nothing"
+    assert shutdown[0].detail["phase"] == "shutdown" and shutdown[-1].detail["ok"] is True

@@ -85,6 +85,13 @@ def make_app() -> FastAPI:
         warnings.warn("report served from cache", UserWarning, stacklevel=1)
         return {"rows": 3}
 
+    @app.get("/items/{item_id}/cached")
+    async def cached_item(item_id: int) -> ItemOut:
+        # A cache hit rebuilt with model_construct() (no validation, for speed);
+        # the cache stored the price as text, so Pydantic warns when serializing.
+        row = {"id": item_id, "name": "kettle", "price": "25.00"}
+        return ItemOut.model_construct(**row)
+
     @app.get("/plain", response_model=None)
     def plain() -> Response:
         return Response(content=b"raw bytes \x00\xff", media_type="application/octet-stream")
@@ -129,4 +136,5 @@ REQUESTS = [
     Req("deprecation-warning-async", path="/legacy-search", params={"q": "k"}, expect_status=200),
     Req("warnings-in-threadpool", path="/legacy-report", expect_status=200),
     Req("raw-response", path="/plain", expect_status=200),
+    Req("serializer-warning-model-construct", path="/items/1/cached", expect_status=200),
 ]

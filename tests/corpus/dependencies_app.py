@@ -4,6 +4,7 @@ class-based dependencies, OAuth2 bearer with scopes, API keys and HTTP Basic."""
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
+from unittest.mock import MagicMock
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.security import (
@@ -21,6 +22,15 @@ api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 basic = HTTPBasic()
 
 TOKENS = {"tok-reader": ("ada", ["notes:read"]), "tok-writer": ("bob", ["notes:read", "notes:write"])}
+
+
+class Mailer:
+    def send(self, to: str, subject: str) -> None:  # pragma: no cover - replaced below
+        raise RuntimeError("no SMTP in this environment")
+
+
+def get_mailer() -> Mailer:
+    return Mailer()
 
 
 class Paginator:
@@ -93,6 +103,10 @@ def make_app() -> FastAPI:
         return name
 
     app.dependency_overrides[real_clock] = fake_clock
+    # The usual test double: a MagicMock stands in for the mailer, and the
+    # app reports what was done with it.
+    mailer_double = MagicMock()
+    app.dependency_overrides[get_mailer] = lambda: mailer_double
 
     @app.get("/notes")
     async def list_notes(
@@ -136,6 +150,15 @@ def make_app() -> FastAPI:
     @app.get("/clock")
     async def clock(now: Annotated[str, Depends(real_clock)]) -> dict[str, str]:
         return {"now": now}
+
+    @app.post("/invite")
+    async def invite(email: str, mailer: Annotated[Mailer, Depends(get_mailer)]) -> dict[str, str]:
+        mailer.send(email, subject="You are invited")
+        return {"invited": email}
+
+    @app.get("/mailer-calls")
+    async def mailer_calls() -> list[str]:
+        return [str(c) for c in mailer_double.mock_calls]
 
     @app.get("/limited", dependencies=[Depends(limiter)])
     async def limited() -> dict[str, bool]:
@@ -181,6 +204,14 @@ REQUESTS = [
         uvicorn=False,
     ),
     Req("dependency-override", path="/clock", expect_status=200),
+    Req(
+        "dependency-override-with-mock",
+        method="POST",
+        path="/invite",
+        params={"email": "eve@example.com"},
+        expect_status=200,
+        followups=(Req("mock-calls", path="/mailer-calls"),),
+    ),
     Req(
         "callable-instance-rate-limit",
         path="/limited",

@@ -3,7 +3,7 @@ custom handlers for RequestValidationError, for domain exception classes (async
 and sync handlers) and for HTTPException, response validation errors, an
 unhandled error, and an exception whose str() itself fails."""
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
@@ -27,6 +27,19 @@ class CardError(Exception):
     """Renders its message from a code table; an unknown code makes str() fail."""
 
     MESSAGES = {"expired": "card expired", "stolen": "card reported stolen"}
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.MESSAGES[self.code]
+
+
+class LedgerError(Exception):
+    """No handler is registered for it; like CardError, an unknown code breaks str()."""
+
+    MESSAGES = {"locked": "ledger locked"}
 
     def __init__(self, code: str) -> None:
         super().__init__()
@@ -97,6 +110,19 @@ def make_app() -> FastAPI:
     def card_sync(code: str) -> None:
         raise CardError(code)
 
+    def open_ledger(ledger: str = "main") -> str:
+        if ledger != "main":
+            raise LedgerError(ledger)
+        return ledger
+
+    @app.get("/ledger")
+    async def ledger(name: str = Depends(open_ledger)) -> dict[str, str]:
+        return {"ledger": name}
+
+    @app.get("/ledger-endpoint/{code}")
+    async def ledger_endpoint(code: str) -> None:
+        raise LedgerError(code)
+
     @app.get("/receipt", response_model=Receipt)
     async def receipt(broken: bool = False) -> dict[str, object]:
         if broken:
@@ -128,6 +154,9 @@ REQUESTS = [
     Req("card-error-known-code", path="/card/expired", expect_status=402),
     Req("card-error-str-fails-async", path="/card/lost", expect_status=402),
     Req("card-error-str-fails-sync", path="/card-sync/lost", expect_status=402),
+    Req("unhandled-from-dependency-str-ok", path="/ledger", params={"ledger": "locked"}, expect_raises="corpus.exceptions_app.LedgerError"),
+    Req("unhandled-from-dependency-str-fails", path="/ledger", params={"ledger": "archive"}, expect_raises="corpus.exceptions_app.LedgerError"),
+    Req("unhandled-from-endpoint-str-fails", path="/ledger-endpoint/archive", expect_raises="corpus.exceptions_app.LedgerError"),
     Req("unhandled-zero-division-500", path="/divide", params={"a": "1", "b": "0"}, expect_raises="ZeroDivisionError"),
     Req("response-validation-500", path="/receipt", params={"broken": "true"}, expect_raises="fastapi.exceptions.ResponseValidationError"),
     Req("response-model-ok", path="/receipt", expect_status=200),

@@ -1,5 +1,6 @@
-"""A document store: FileResponse downloads (full, ranged, HEAD, conditional)
-and a StaticFiles mount, all on a temporary directory made by make_app()."""
+"""A document store: FileResponse downloads (full, ranged, HEAD, conditional),
+a StaticFiles mount and, where FastAPI has it, app.frontend() serving a
+single-page app build, all on a temporary directory made by make_app()."""
 
 import shutil
 import tempfile
@@ -12,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from ._spec import Req, pin_mtime
 
+HAS_FRONTEND = hasattr(FastAPI, "frontend")  # FastAPI >= 0.165
+
 
 def _make_tree() -> Path:
     root = Path(tempfile.mkdtemp(prefix="corpus-files-"))
@@ -21,6 +24,9 @@ def _make_tree() -> Path:
     (root / "docs" / "data.bin").write_bytes(bytes(range(256)) * 4)
     (root / "static" / "index.html").write_text("<h1>docs home</h1>\n", encoding="utf-8")
     (root / "static" / "css" / "site.css").write_text("body { color: #333; }\n", encoding="utf-8")
+    (root / "spa" / "assets").mkdir(parents=True)
+    (root / "spa" / "index.html").write_text("<div id=app></div><script src=/app/assets/app.js></script>\n", encoding="utf-8")
+    (root / "spa" / "assets" / "app.js").write_text("console.log('spa');\n", encoding="utf-8")
     for path in root.rglob("*"):
         pin_mtime(path)
     return root
@@ -52,6 +58,8 @@ def make_app() -> FastAPI:
         return FileResponse(docs / "gone.txt")
 
     app.mount("/static", StaticFiles(directory=root / "static", html=True), name="static")
+    if HAS_FRONTEND:
+        app.frontend("/app", directory=root / "spa", check_dir=True)
     return app
 
 
@@ -72,7 +80,7 @@ REQUESTS = [
     Req("static-index-html", path="/static/", expect_status=200),
     Req("static-css", path="/static/css/site.css", expect_status=200),
     Req(
-        "static-if-none-match-304",
+        "static-if-modified-since-304",
         path="/static/css/site.css",
         headers=(("if-modified-since", "Tue, 14 Nov 2023 22:13:20 GMT"),),
         expect_status=304,
@@ -80,5 +88,20 @@ REQUESTS = [
     Req("static-head", method="HEAD", path="/static/css/site.css", expect_status=200),
     Req("static-404", path="/static/nope.js", expect_status=404),
     Req("static-405", method="POST", path="/static/css/site.css", expect_status=405),
-    Req("static-dir-redirect", path="/static/css", expect_status=404),
+    Req("static-dir-without-index-404", path="/static/css", expect_status=404),
 ]
+if HAS_FRONTEND:
+    REQUESTS += [
+        Req("frontend-index", path="/app/", expect_status=200),
+        Req("frontend-asset", path="/app/assets/app.js", expect_status=200),
+        Req(
+            "frontend-navigation-fallback",
+            path="/app/settings/profile",
+            headers=(("accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"),),
+            expect_status=200,
+        ),
+        Req("frontend-missing-asset-404", path="/app/assets/gone.js", expect_status=404),
+        Req("frontend-head", method="HEAD", path="/app/assets/app.js", expect_status=200),
+        Req("frontend-post-405", method="POST", path="/app/", expect_status=405),
+        Req("api-route-wins-over-frontend", path="/files/report.txt", headers=(("range", "bytes=0-8"),), expect_status=206),
+    ]

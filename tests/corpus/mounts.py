@@ -30,6 +30,19 @@ async def raw_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _encode_headers(pairs: dict[str, str]):
+    return ((k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs.items())
+
+
+async def raw_asgi_lazy_headers(scope: Scope, receive: Receive, send: Send) -> None:
+    """Hand-written ASGI that passes its headers as a generator: ASGI only asks
+    for an iterable of pairs, and servers and httpx iterate it once."""
+    body = b'{"service": "pricing", "healthy": true}'
+    headers = {"content-type": "application/json", "content-length": str(len(body)), "cache-control": "max-age=5"}
+    await send({"type": "http.response.start", "status": 200, "headers": _encode_headers(headers)})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _make_v2() -> FastAPI:
     v2 = FastAPI(title="v2")
 
@@ -94,6 +107,7 @@ def make_app() -> FastAPI:
     app.mount("/v2", _make_v2())
     app.mount("/legacy", _make_legacy())
     app.mount("/raw", raw_asgi)
+    app.mount("/pricing", raw_asgi_lazy_headers)
     return app
 
 
@@ -113,6 +127,7 @@ REQUESTS = [
     Req("starlette-nested-mount", path="/legacy/nested/deep", expect_status=200),
     Req("starlette-404", path="/legacy/items/x", expect_status=404),
     Req("raw-asgi", method="PATCH", path="/raw/any/thing", expect_status=202),
+    Req("raw-asgi-iterable-headers", path="/pricing/health", expect_status=200),
     Req("openapi", path="/openapi.json", expect_status=200),
     Req("swagger-docs", path="/docs", expect_status=200),
 ]
