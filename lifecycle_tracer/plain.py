@@ -134,7 +134,6 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
             if step.request is None:
                 continue
             result = session.run_step(step)
-            response, events = result.response, result.events
             shown: list[Request] = []
             for req, resp, trace in zip(step_requests(step), result.responses, result.traces, strict=True):
                 took = (trace[-1].detail.get("duration_ns") or 0) / 1e6
