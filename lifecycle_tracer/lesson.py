@@ -35,6 +35,38 @@ class Request:
 
 
 @dataclass(frozen=True)
+class WebSocketRequest:
+    """Open a WebSocket, send each text once accepted, read one reply per text, close."""
+
+    path: str
+    send: Sequence[str] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str = "WEBSOCKET"
+    concurrent: int = 1
+
+    def describe(self) -> str:
+        return f"WEBSOCKET {self.path}"
+
+
+@dataclass
+class WebSocketResponse:
+    """What the client saw: the replies, and how the connection closed.
+
+    ``status_code`` is 101 when the handshake was accepted, or the HTTP status
+    of the refusal; ``close_code`` is the WebSocket close code, if any.
+    """
+
+    status_code: int
+    received: list[str] = field(default_factory=list)
+    close_code: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+
+    def json(self) -> Any:
+        return {"received": self.received, "close_code": self.close_code}
+
+
+@dataclass(frozen=True)
 class Question:
     """A predict-first question, answered before the request fires."""
 
@@ -62,6 +94,8 @@ class StepResult:
     responses: Sequence[Any]
     traces: Sequence[list[TraceEvent]]
     elapsed: float = 0.0
+    # Every trace of the session so far, by id, lifespan startup included.
+    session: dict[str, list[TraceEvent]] = field(default_factory=dict)
 
     @property
     def response(self) -> Any:
@@ -208,7 +242,7 @@ class Step:
     title: str
     narration: str
     # One request, or several fired at the same moment (to show concurrency).
-    request: Request | Sequence[Request] | None = None
+    request: Request | WebSocketRequest | Sequence[Request | WebSocketRequest] | None = None
     look_for: Sequence[str] = ()
     question: Question | None = None
     hints: Sequence[str] = ()

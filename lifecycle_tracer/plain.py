@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from .lesson import Outcome, Question, Request, Step, StepResult
+from .lesson import Outcome, Question, Request, Step, StepResult, WebSocketRequest, WebSocketResponse
 from .lessons import LoadedLesson
 from .server import ServerThread
 from .sinks import JsonLinesSink, Recorder, nested
@@ -23,13 +23,37 @@ from .tracer import instrument
 Ask = Callable[[Question], int | None]
 
 
-def fire(client: httpx.Client, request: Request) -> httpx.Response:
+def fire(client: httpx.Client, request: Request | WebSocketRequest) -> Any:
+    if isinstance(request, WebSocketRequest):
+        return fire_websocket(str(client.base_url), request)
     kwargs: dict[str, Any] = {"params": request.query or None, "headers": request.headers or None}
     if request.json is not None:
         kwargs["json"] = request.json
     elif request.content is not None:
         kwargs["content"] = request.content
     return client.request(request.method, request.path, **kwargs)
+
+
+def fire_websocket(base_url: str, request: WebSocketRequest) -> WebSocketResponse:
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    url = base_url.replace("http://", "ws://", 1).rstrip("/") + request.path
+    try:
+        with connect(url, additional_headers=request.headers or None, open_timeout=30) as ws:
+            result = WebSocketResponse(101)
+            try:
+                for text in request.send:
+                    ws.send(text)
+                    reply = ws.recv(timeout=30)
+                    result.received.append(reply if isinstance(reply, str) else reply.decode("utf-8", "replace"))
+                ws.close()
+            except ConnectionClosed:
+                pass
+            result.close_code = ws.close_code
+            return result
+    except InvalidStatus as exc:
+        return WebSocketResponse(exc.response.status_code)
 
 
 class LessonSession:
@@ -96,13 +120,13 @@ class LessonSession:
                 raise RuntimeError(f"no trace arrived for {req.describe()}")
             pool_ids.remove(rid)
             traces.append(groups[rid])
-        return StepResult(responses, traces, elapsed)
+        return StepResult(responses, traces, elapsed, session=groups)
 
 
-def step_requests(step: Step) -> list[Request]:
+def step_requests(step: Step) -> list[Request | WebSocketRequest]:
     if step.request is None:
         return []
-    if isinstance(step.request, Request):
+    if isinstance(step.request, Request | WebSocketRequest):
         return [step.request] * max(step.request.concurrent, 1)
     return list(step.request)
 
@@ -131,10 +155,14 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
                 for i, choice in enumerate(step.question.choices, 1):
                     console.print(f"  {i}. {choice}")
                 chosen = ask(step.question) if ask else None
-            if step.request is None:
+            if step.request is None:  # a reading step; its checks look at the session so far
+                result = StepResult([], [], 0.0, session=session.rec.by_request())
+                for outcome in evaluate(step, result):
+                    all_ok &= outcome.ok
+                    console.print(_outcome_line(outcome))
                 continue
             result = session.run_step(step)
-            shown: list[Request] = []
+            shown: list[Request | WebSocketRequest] = []
             for req, resp, trace in zip(step_requests(step), result.responses, result.traces, strict=True):
                 took = (trace[-1].detail.get("duration_ns") or 0) / 1e6
                 console.print(Text(f"\n→ {req.describe()}  ⇒  {resp.status_code}   ({took:.1f} ms)", style="bold"))
@@ -149,8 +177,7 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
                 console.print(Text(f"Answer: {q.choices[q.answer]}{verdict} {q.why}", style="cyan"))
             for outcome in evaluate(step, result):
                 all_ok &= outcome.ok
-                mark, style = ("✓", "green") if outcome.ok else ("✗ CHECK FAILED:", "bold red")
-                console.print(Text(f"  {mark} {outcome.message}", style=style))
+                console.print(_outcome_line(outcome))
     if lesson.summary:
         console.print(Rule("Summary"))
         console.print(Markdown(lesson.summary.strip()))
@@ -159,6 +186,11 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
     if record:
         console.print(Text(f"Events recorded to {record}", style="dim"))
     return all_ok
+
+
+def _outcome_line(outcome: Outcome) -> Text:
+    mark, style = ("✓", "green") if outcome.ok else ("✗ CHECK FAILED:", "bold red")
+    return Text(f"  {mark} {outcome.message}", style=style)
 
 
 def stdin_is_interactive() -> bool:

@@ -76,7 +76,7 @@ REQUESTS = [
     Req("file-bad-range-416", path="/files/data.bin", headers=(("range", "bytes=5000-6000"),), expect_status=416),
     Req("file-head", method="HEAD", path="/files-head/report.txt", expect_status=200),
     Req("file-404-handler", path="/files/nothing.txt", expect_status=404),
-    Req("file-missing-on-disk", path="/missing-on-disk", expect_raises="RuntimeError"),
+    Req("file-missing-on-disk", path="/missing-on-disk", expect_status=500, expect_raises="RuntimeError"),
     Req("static-index-html", path="/static/", expect_status=200),
     Req("static-css", path="/static/css/site.css", expect_status=200),
     Req(
