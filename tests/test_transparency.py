@@ -59,7 +59,11 @@ RECEIVE_TIMEOUT = 10.0  # a safety net against hangs, never a race cover
 class BoomSink:
     """A sink that fails on every event; tracing must not disturb the app."""
 
+    def __init__(self) -> None:
+        self.calls = 0
+
     def emit(self, event: TraceEvent) -> None:
+        self.calls += 1
         raise RuntimeError("boom")
 
 
@@ -163,20 +167,32 @@ def recording_warnings() -> Iterator[list[warnings.WarningMessage]]:
 # Building the two copies.
 
 
-def build(capp: CorpusApp, sink: str | None) -> tuple[Any, Recorder | None]:
+class Traced:
+    """A traced copy's sinks: the Recorder, and the BoomSink in front of it if any."""
+
+    def __init__(self, sink: str) -> None:
+        self.recorder = Recorder()
+        self.boom = BoomSink() if sink == "boom" else None
+
+    def check(self, expected: int, scope_type: str = "http") -> None:
+        assert_traced(self.recorder, expected, scope_type)
+        if self.boom is not None:  # the failing sink really was called, every time
+            assert self.boom.calls == len(self.recorder.events) > 0
+
+
+def build(capp: CorpusApp, sink: str | None) -> tuple[Any, Traced | None]:
     """A fresh app; traced with a Recorder, or with a BoomSink and a Recorder behind it."""
     app = capp.module.make_app()
     if sink is None:
         return app, None
-    recorder = Recorder()
-    if sink == "recorder":
-        instrument(app, sink=recorder)
-    elif sink == "boom":
-        tracer = instrument(app, sink=BoomSink())
-        tracer.add_sink(recorder)
-    else:  # pragma: no cover
+    if sink not in ("recorder", "boom"):  # pragma: no cover
         raise ValueError(sink)
-    return app, recorder
+    traced = Traced(sink)
+    if traced.boom is None:
+        instrument(app, sink=traced.recorder)
+    else:
+        instrument(app, sink=traced.boom).add_sink(traced.recorder)
+    return app, traced
 
 
 def completed_requests(events: list[TraceEvent]) -> dict[str, tuple[bool, bool, str | None]]:
@@ -282,12 +298,9 @@ async def run_inprocess(app: Any, req: Req, *, raise_app_exceptions: bool) -> Ru
 def check_corpus_expectation(req: Req, run: Run, raise_app_exceptions: bool) -> None:
     """The untraced app does what the corpus says, so each case tests what it claims."""
     first = run.answers[0]
-    if req.expect_raises is not None:
-        if raise_app_exceptions:
-            assert isinstance(first, Raised), f"{req.id}: expected {req.expect_raises} to escape, got {first}"
-            assert first.exception[0] == req.expect_raises, first
-        else:
-            assert isinstance(first, Answer), first
+    if req.expect_raises is not None and raise_app_exceptions:
+        assert isinstance(first, Raised), f"{req.id}: expected {req.expect_raises} to escape, got {first}"
+        assert first.exception[0] == req.expect_raises, first
     elif req.expect_status is not None:
         assert isinstance(first, Answer), f"{req.id}: expected status {req.expect_status}, got {first}"
         assert first.status == req.expect_status, f"{req.id}: {first.status} {first.body[:300]!r}"
@@ -323,14 +336,14 @@ def any_raised(*runs: Run) -> bool:
 async def test_http_in_process(capp: CorpusApp, req: Req, sink: str) -> None:
     for raise_app_exceptions in (True, False):
         expected = await reference_run(capp, req, raise_app_exceptions)
-        traced, recorder = build(capp, sink)
-        assert recorder is not None
+        traced, sinks = build(capp, sink)
+        assert sinks is not None
         actual = await run_inprocess(traced, req, raise_app_exceptions=raise_app_exceptions)
         mode = f"raise_app_exceptions={raise_app_exceptions}"
         assert actual.answers == expected.answers, f"traced answers differ ({mode})"
         assert actual.warnings == expected.warnings, f"traced warnings differ ({mode})"
         assert actual.lifespan == expected.lifespan, f"traced lifespan differs ({mode})"
-        assert_traced(recorder, len(req.all_requests()))
+        sinks.check(len(req.all_requests()))
         if not any_raised(expected, actual):
             break  # nothing escaped the app, so raise_app_exceptions=False changes nothing
 
@@ -405,14 +418,14 @@ def check_ws_expectation(ws: WS, conversation: list[tuple[Any, ...]]) -> None:
 @pytest.mark.parametrize(("capp", "ws"), WS_CASES)
 def test_websocket_in_process(capp: CorpusApp, ws: WS, sink: str) -> None:
     plain, _ = build(capp, None)
-    traced, recorder = build(capp, sink)
-    assert recorder is not None
+    traced, sinks = build(capp, sink)
+    assert sinks is not None
     expected, expected_warnings = run_ws_testclient(plain, ws)
     check_ws_expectation(ws, expected)
     actual, actual_warnings = run_ws_testclient(traced, ws)
     assert actual == expected, "traced WebSocket conversation differs"
     assert actual_warnings == expected_warnings, "traced warnings differ"
-    assert_traced(recorder, 1, scope_type="websocket")
+    sinks.check(1, scope_type="websocket")
 
 
 # --------------------------------------------------------------------------
@@ -478,9 +491,9 @@ class ServerPool:
         pair = self.pairs.get(capp.name)
         if pair is None:
             plain, _ = build(capp, None)
-            traced, recorder = build(capp, "recorder")
-            assert recorder is not None
-            pair = ServerPair(LiveServer(plain), LiveServer(traced), recorder)
+            traced, sinks = build(capp, "recorder")
+            assert sinks is not None
+            pair = ServerPair(LiveServer(plain), LiveServer(traced), sinks.recorder)
             self.pairs[capp.name] = pair
             pair.plain.start()
             pair.traced.start()
@@ -533,7 +546,7 @@ def wait_until_traced(recorder: Recorder, total: int, scope_type: str) -> None:
 
 def _traced_so_far(recorder: Recorder, scope_type: str) -> int:
     seen = completed_requests(list(recorder.events))
-    return sum(1 for s, _e, t in seen.values() if s and t == scope_type)
+    return sum(1 for s, e, t in seen.values() if s and e and t == scope_type)
 
 
 UVICORN_HTTP_CASES = [
@@ -641,16 +654,46 @@ import pickle, sys
 import anyio
 sys.path.insert(0, sys.argv[1])
 import test_transparency as t
-from lifecycle_tracer import _hooks
 outcomes = anyio.run(t.untraced_outcomes)
-assert not _hooks._installed, "the pristine run must not install the tracer's hooks"
+t.assert_pristine()
 sys.stdout.buffer.write(pickle.dumps(outcomes))
 """
+
+
+def fastapi_internals_patched() -> list[str]:
+    """The FastAPI/Starlette functions the tracer may wrap that are not the originals now."""
+    import fastapi.dependencies.utils as du
+    import fastapi.routing as fr
+    import starlette._exception_handler as eh
+    import starlette.background as bg
+
+    checks = {
+        "fastapi.routing.run_endpoint_function": (fr.run_endpoint_function, "fastapi.routing"),
+        "fastapi.routing.serialize_response": (fr.serialize_response, "fastapi.routing"),
+        "fastapi.routing.solve_dependencies": (fr.solve_dependencies, "fastapi.dependencies.utils"),
+        "fastapi.dependencies.utils.solve_dependencies": (du.solve_dependencies, "fastapi.dependencies.utils"),
+        "fastapi.dependencies.utils.request_params_to_args": (
+            du.request_params_to_args,
+            "fastapi.dependencies.utils",
+        ),
+        "starlette._exception_handler._lookup_exception_handler": (
+            eh._lookup_exception_handler,
+            "starlette._exception_handler",
+        ),
+        "starlette.background.BackgroundTask.__call__": (bg.BackgroundTask.__call__, "starlette.background"),
+    }
+    return [name for name, (func, module) in checks.items() if func.__module__ != module]
+
+
+def assert_pristine() -> None:
+    patched = fastapi_internals_patched()
+    assert not patched, f"the reference process must run FastAPI untouched, but {patched} are wrapped"
 
 
 @pytest.mark.anyio
 async def test_untraced_apps_unaffected_by_installed_hooks() -> None:
     instrument(APPS[0].module.make_app(), sink=Recorder())  # make sure the hooks are in
+    assert fastapi_internals_patched(), "expected instrument() to wrap FastAPI internals in this process"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     proc = await anyio.run_process(
         [sys.executable, "-c", _PRISTINE_SCRIPT, str(TESTS_DIR)], env=env, check=False

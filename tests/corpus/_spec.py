@@ -36,8 +36,10 @@ class Req:
     data: dict[str, Any] | None = None  # form fields
     files: Any = None  # multipart files, as httpx takes them (the boundary is fixed)
     # What the *untraced* app does, checked so the corpus provably hits the
-    # feature it claims to: the status of the answer, or the exception type name
-    # that escapes the app (in-process, raise_app_exceptions=True).
+    # feature it claims to: the status of the answer (with
+    # raise_app_exceptions=False when an exception escapes: 500, or the status
+    # already sent), and the type of the exception that escapes the app
+    # in-process with raise_app_exceptions=True.
     expect_status: int | None = None
     expect_raises: str | None = None
     followups: tuple[Req, ...] = ()

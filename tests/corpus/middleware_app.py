@@ -167,7 +167,8 @@ REQUESTS = [
     Req(
         "http-exception-in-middleware-500",
         path="/forbidden-by-middleware",
-        expect_status=500, expect_raises="fastapi.exceptions.HTTPException",
+        expect_status=500,
+        expect_raises="fastapi.exceptions.HTTPException",
     ),
     Req("value-error-in-middleware-500", path="/crash-in-middleware", expect_status=500, expect_raises="ValueError"),
     Req("endpoint-crash-through-middleware", path="/endpoint-crash", expect_status=500, expect_raises="KeyError"),
