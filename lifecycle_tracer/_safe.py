@@ -197,3 +197,19 @@ def header_pairs(
 
 
 _HEADER_NAMES: dict[bytes, tuple[str, bool]] = {}
+
+
+def redact_detail(value: Any, key: str = "") -> Any:
+    """Redact an already recorded detail again (for replay and export).
+
+    A trace recorded with ``--show-secrets`` keeps secrets; showing or
+    exporting it without ``--show-secrets`` hides them once more.
+    """
+    if isinstance(value, dict):
+        return {k: REDACTED if _secret_key(str(k)) and not isinstance(v, dict | list) else redact_detail(v, str(k))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        if key == "headers" and all(isinstance(p, list) and len(p) == 2 for p in value):
+            return [[n, redact_value(n, v) if is_secret_header(str(n)) and v != REDACTED else v] for n, v in value]
+        return [redact_detail(v, key) for v in value]
+    return value

@@ -1,4 +1,4 @@
-"""The ``lifecycle-tracer`` command."""
+"""The ``lifecycle-tracer`` command: argument parsing only; the work is in ``commands``."""
 
 from __future__ import annotations
 
@@ -6,87 +6,138 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from .plain import run_plain, stdin_is_interactive
+from . import commands
 
 app = typer.Typer(
     help="See how FastAPI handles a request, stage by stage.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False)
-    return typer.Exit(code)
+Plain = Annotated[bool, typer.Option("--plain", help="Print to the terminal with rich instead of opening the TUI.")]
+Secrets = Annotated[bool, typer.Option("--show-secrets", help="Do not redact Authorization, Cookie, Set-Cookie and API-key values.")]
+Port = Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")]
+Record = Annotated[Path | None, typer.Option("--record", help="Also write every event to this JSON Lines file.", dir_okay=False)]
 
 
 @app.command()
 def run(
     lesson: Annotated[str, typer.Argument(help="The lesson: lesson3, 3, or its name (see `list`).")],
-    plain: Annotated[bool, typer.Option("--plain", help="Print the lesson to the terminal instead of opening the TUI.")] = False,
-    record: Annotated[Path | None, typer.Option("--record", help="Also write every event to this JSON Lines file.")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Serve the lesson's app on this port (default: a free one).")] = None,
-    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Do not redact Authorization, Cookie and API-key values.")] = False,
+    plain: Plain = False,
+    step: Annotated[bool, typer.Option("--step", help="Pause each request at every stage until you press a key (TUI).")] = False,
+    record: Record = None,
+    port: Port = None,
+    web: Annotated[bool, typer.Option("--web", help="Serve the TUI in a browser on 127.0.0.1.")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget your progress in this lesson first.")] = False,
+    show_secrets: Secrets = False,
 ) -> None:
     """Run a lesson: serve its app on 127.0.0.1, fire its requests, show every stage.
 
-    Examples:
+    Without --plain, in an interactive terminal, the lesson opens in the TUI.
+    In plain mode (or when output is not a terminal) it is printed, and the
+    command exits 0 only if every check passed.
+
+    [bold]Examples[/]
 
       lifecycle-tracer run lesson1
 
       lifecycle-tracer run 3 --plain --record lesson3.jsonl
     """
-    from .lessons import LessonError, find, load
-    from .server import PortInUseError
-
-    try:
-        loaded = load(find(lesson))
-    except LessonError as exc:
-        raise fail(str(exc)) from None
-    interactive = stdin_is_interactive()
-    console = Console()
-    if not plain and interactive:
-        console.print("[dim]The live TUI is not built yet; showing the lesson in plain mode.[/]")
-    ask = _ask if interactive else None
-    try:
-        ok = run_plain(loaded, console, port=port, record=record, show_secrets=show_secrets, ask=ask)
-    except PortInUseError as exc:
-        raise fail(str(exc)) from None
-    raise typer.Exit(0 if ok else 1)
-
-
-def _ask(question: object) -> int | None:
-    choices = getattr(question, "choices", [])
-    answer = typer.prompt(f"Your prediction (1-{len(choices)}, Enter to skip)", default="", show_default=False)
-    return int(answer) - 1 if answer.strip().isdigit() and 1 <= int(answer) <= len(choices) else None
+    raise typer.Exit(commands.run(lesson, plain=plain, step=step, record=record, port=port, web=web,
+                                  reset=reset, show_secrets=show_secrets))
 
 
 @app.command(name="list")
 def list_lessons() -> None:
-    """List the lessons."""
-    from rich.table import Table
+    """List the lessons with your progress: done, current or new.
 
-    from .lessons import LessonError, discover, load
+    [bold]Example[/]
 
-    table = Table("id", "title", "topics")
-    for file in discover():
-        try:
-            loaded = load(file)
-            table.add_row(file.id, loaded.lesson.title, ", ".join(loaded.lesson.topics))
-        except LessonError as exc:
-            table.add_row(file.id, f"[red]broken: {exc}[/]", "")
-    Console().print(table)
+      lifecycle-tracer list
+    """
+    raise typer.Exit(commands.list_lessons())
+
+
+@app.command()
+def trace(
+    target: Annotated[str, typer.Argument(help="Your app as MODULE:APP, e.g. main:app.", metavar="MODULE:APP")],
+    plain: Plain = False,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind; only loopback unless you ask.")] = "127.0.0.1",
+    app_dir: Annotated[Path | None, typer.Option("--app-dir", help="Folder to import MODULE from (default: here).")] = None,
+    record: Record = None,
+    show_secrets: Secrets = False,
+) -> None:
+    """Trace your own app: serve it on 127.0.0.1 and show every request live.
+
+    Send it requests with a browser, curl or httpie while it runs; Ctrl+C stops.
+
+    [bold]Examples[/]
+
+      lifecycle-tracer trace main:app
+
+      lifecycle-tracer trace myproject.api:app --port 9000 --record api.jsonl
+    """
+    raise typer.Exit(commands.trace(target, plain=plain, port=port, host=host, app_dir=app_dir, record=record,
+                                    show_secrets=show_secrets))
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
+    plain: Plain = False,
+    show_secrets: Secrets = False,
+) -> None:
+    """Show a recorded trace again, without any server.
+
+    [bold]Example[/]
+
+      lifecycle-tracer replay lesson3.jsonl --plain
+    """
+    raise typer.Exit(commands.replay(file, plain=plain, show_secrets=show_secrets))
+
+
+@app.command()
+def export(
+    file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
+    format: Annotated[commands.Format, typer.Option("--format", "-f", help="mermaid: a sequence diagram; html: a waterfall page.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (default: next to FILE).")] = None,
+    request: Annotated[str | None, typer.Option("--request", help="Which request to draw (Mermaid), e.g. r2; default: the first.")] = None,
+    show_secrets: Secrets = False,
+) -> None:
+    """Export a recorded trace as a Mermaid sequence diagram or a self-contained HTML page.
+
+    [bold]Examples[/]
+
+      lifecycle-tracer export lesson3.jsonl --format mermaid
+
+      lifecycle-tracer export lesson3.jsonl --format html -o trace.html
+    """
+    raise typer.Exit(commands.export(file, format, output=output, request=request, show_secrets=show_secrets))
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="A lesson file or a folder of lessons.")] = Path("lessons"),
+) -> None:
+    """Check lesson files for authors: they load, their app imports, every request runs and every check holds.
+
+    Errors name the file and line.
+
+    [bold]Example[/]
+
+      lifecycle-tracer check lessons/
+    """
+    raise typer.Exit(commands.check(path))
 
 
 @app.command()
 def version() -> None:
-    """Print the version."""
-    from . import __version__
-
-    typer.echo(__version__)
+    """Print the versions of lifecycle-tracer and FastAPI."""
+    raise typer.Exit(commands.version())
 
 
 def main() -> None:

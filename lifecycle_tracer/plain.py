@@ -136,7 +136,13 @@ def evaluate(step: Step, result: StepResult) -> list[Outcome]:
 
 
 def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None, record: Path | None = None,
-              show_secrets: bool = False, ask: Ask | None = None) -> bool:
+              show_secrets: bool = False, ask: Ask | None = None, progress: Any = None,
+              failures: list[tuple[int, str]] | None = None) -> bool:
+    """Run every step and print it; True if every check passed.
+
+    Failed checks are also appended to ``failures`` as (step number, message),
+    and completed steps are saved to ``progress`` when given.
+    """
     lesson = loaded.lesson
     console.print(Panel(Text(lesson.title, style="bold"), subtitle=f"{lesson.id} · {loaded.file.path.name}", expand=False))
     if lesson.goals:
@@ -160,6 +166,10 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
                 for outcome in evaluate(step, result):
                     all_ok &= outcome.ok
                     console.print(_outcome_line(outcome))
+                    if not outcome.ok and failures is not None:
+                        failures.append((number, outcome.message))
+                if progress is not None:
+                    progress.step_done(lesson.id, number)
                 continue
             result = session.run_step(step)
             shown: list[Request | WebSocketRequest] = []
@@ -178,9 +188,15 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
             for outcome in evaluate(step, result):
                 all_ok &= outcome.ok
                 console.print(_outcome_line(outcome))
+                if not outcome.ok and failures is not None:
+                    failures.append((number, outcome.message))
+            if progress is not None:
+                progress.step_done(lesson.id, number, chosen)
     if lesson.summary:
         console.print(Rule("Summary"))
         console.print(Markdown(lesson.summary.strip()))
+    if progress is not None and all_ok:
+        progress.lesson_done(lesson.id)
     verdict = "Every check passed." if all_ok else "Some checks failed: this lesson does not match the installed FastAPI."
     console.print(Text(verdict, style="bold green" if all_ok else "bold red"))
     if record:

@@ -174,8 +174,9 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = ()) -> list[Eve
 class ConsoleSink:
     """Prints each event as it happens with rich, indented by nesting."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, show_request: bool = False) -> None:
         self.console = console or Console()
+        self.show_request = show_request
         self._t0: dict[str, int] = {}
         self._depth: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -187,6 +188,8 @@ class ConsoleSink:
             depth = self._depth.get(rid, 0)
             if event.kind == "end":
                 depth = max(depth - 1, 0)
+            if self.show_request and event.stage == "request" and event.kind == "start":
+                self.console.print(Text(f"── {rid}: {event.name}", style="bold"))
             self.console.print(EventLine(event, t0, depth))
             if event.kind == "start":
                 depth += 1

@@ -33,7 +33,7 @@ class Tracer:
         self.enabled = True
         self._sinks: tuple[Sink, ...] = tuple(sinks)
         self._failed: set[int] = set()
-        self._ids = itertools.count(1)
+        self._ids: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -50,7 +50,10 @@ class Tracer:
             self._sinks = tuple(s for s in self._sinks if s is not sink)
 
     def _open(self, scope: dict[str, Any], prefix: str = "r") -> RequestTrace:
-        return RequestTrace(self, f"{prefix}{next(self._ids)}", scope)
+        counter = self._ids.get(prefix)
+        if counter is None:
+            counter = self._ids.setdefault(prefix, itertools.count(1))
+        return RequestTrace(self, f"{prefix}{next(counter)}", scope)
 
     def _dispatch(self, event: TraceEvent) -> None:
         for sink in self._sinks:

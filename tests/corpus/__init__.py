@@ -20,12 +20,15 @@ _MODULES = [
     "files_app",
     "websockets_app",
     "mounts",
+    "proxy_root_path",
     "lifespan_app",
+    "startup_failure",
     "exceptions_app",
     "catch_all",
     "routing_app",
     "dependencies_app",
     "background_app",
+    "limits_app",
 ]
 
 try:  # Form and File need python-multipart; without it the app is left out.
@@ -43,6 +46,7 @@ def _load(name: str) -> CorpusApp:
         module=module,
         requests=list(module.REQUESTS),
         websockets=list(getattr(module, "WEBSOCKETS", [])),
+        root_path=getattr(module, "ROOT_PATH", ""),
     )
 
 

@@ -33,6 +33,7 @@ class Req:
     headers: tuple[tuple[str, str], ...] = ()
     json: Any = None
     content: bytes | None = None
+    chunked: bool = False  # send ``content`` in 512-byte chunks, without Content-Length
     data: dict[str, Any] | None = None  # form fields
     files: Any = None  # multipart files, as httpx takes them (the boundary is fixed)
     # What the *untraced* app does, checked so the corpus provably hits the
@@ -42,6 +43,9 @@ class Req:
     # in-process with raise_app_exceptions=True.
     expect_status: int | None = None
     expect_raises: str | None = None
+    # The lifespan messages the app sends (and "raised" if the lifespan
+    # raises); by default a clean startup.complete and shutdown.complete.
+    expect_lifespan: tuple[str, ...] | None = None
     followups: tuple[Req, ...] = ()
     # False for a request whose answer depends on timing that only the
     # in-process transport makes deterministic (e.g. reading what a background
@@ -81,3 +85,4 @@ class CorpusApp:
     module: Any
     requests: list[Req] = field(default_factory=list)
     websockets: list[WS] = field(default_factory=list)
+    root_path: str = ""  # the server's root_path (a proxy prefix), if the module sets ROOT_PATH

@@ -3,6 +3,7 @@ custom handlers for RequestValidationError, for domain exception classes (async
 and sync handlers) and for HTTPException, response validation errors, an
 unhandled error, and an exception whose str() itself fails."""
 
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -123,6 +124,22 @@ def make_app() -> FastAPI:
     async def ledger_endpoint(code: str) -> None:
         raise LedgerError(code)
 
+    @app.get("/quote")
+    async def quote(fail: str = "") -> dict[str, float]:
+        """Fans out to three rate providers at once with a task group."""
+        rates: dict[str, float] = {}
+
+        async def fetch(provider: str, rate: float) -> None:
+            await anyio.sleep(0)
+            if provider in fail.split(","):
+                raise ConnectionError(f"{provider} timed out")
+            rates[provider] = rate
+
+        async with anyio.create_task_group() as tg:
+            for provider, rate in (("ecb", 1.08), ("fed", 1.09), ("boe", 1.07)):
+                tg.start_soon(fetch, provider, rate)
+        return dict(sorted(rates.items()))
+
     @app.get("/receipt", response_model=Receipt)
     async def receipt(broken: bool = False) -> dict[str, object]:
         if broken:
@@ -157,6 +174,8 @@ REQUESTS = [
     Req("unhandled-from-dependency-str-ok", path="/ledger", params={"ledger": "locked"}, expect_status=500, expect_raises="corpus.exceptions_app.LedgerError"),
     Req("unhandled-from-dependency-str-fails", path="/ledger", params={"ledger": "archive"}, expect_status=500, expect_raises="corpus.exceptions_app.LedgerError"),
     Req("unhandled-from-endpoint-str-fails", path="/ledger-endpoint/archive", expect_status=500, expect_raises="corpus.exceptions_app.LedgerError"),
+    Req("task-group-ok", path="/quote", expect_status=200),
+    Req("task-group-one-fails", path="/quote", params={"fail": "fed"}, expect_status=500, expect_raises="ExceptionGroup"),
     Req("unhandled-zero-division-500", path="/divide", params={"a": "1", "b": "0"}, expect_status=500, expect_raises="ZeroDivisionError"),
     Req("response-validation-500", path="/receipt", params={"broken": "true"}, expect_status=500, expect_raises="fastapi.exceptions.ResponseValidationError"),
     Req("response-model-ok", path="/receipt", expect_status=200),

@@ -33,8 +33,11 @@ def make_app() -> FastAPI:
         yield {"pool": pool, "feature_flags": {"beta": True}}
         pool.open = False
         events.append("shutdown")
+        if app.state.pending_metrics:  # flushing buffered metrics on the way out
+            raise ConnectionError(f"metrics sink unreachable, {len(app.state.pending_metrics)} point(s) lost")
 
     app = FastAPI(lifespan=lifespan)
+    app.state.pending_metrics = []
 
     def get_pool(request: Request) -> Pool:
         return request.state.pool
@@ -54,6 +57,11 @@ def make_app() -> FastAPI:
         await websocket.send_json(await websocket.state.pool.fetch(sql))
         await websocket.close()
 
+    @app.post("/metrics")
+    def buffer_metric(name: str, value: float) -> dict[str, int]:
+        app.state.pending_metrics.append((name, value))
+        return {"buffered": len(app.state.pending_metrics)}
+
     @app.get("/events")
     async def lifecycle_events() -> list[str]:
         return events
@@ -71,6 +79,15 @@ REQUESTS = [
     ),
     Req("state-sync-endpoint", path="/flags", expect_status=200),
     Req("startup-ran", path="/events", expect_status=200, uvicorn=False),
+    Req(
+        "shutdown-fails",
+        method="POST",
+        path="/metrics",
+        params={"name": "latency", "value": "0.2"},
+        expect_status=200,
+        expect_lifespan=("lifespan.startup.complete", "lifespan.shutdown.failed", "raised"),
+        uvicorn=False,  # the shared server shuts down once, at the end of the session
+    ),
 ]
 
 WEBSOCKETS = [

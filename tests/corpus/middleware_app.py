@@ -4,8 +4,9 @@ rewrite headers, wrap receive and short-circuit."""
 
 import itertools
 import json
+from contextvars import ContextVar
 
-from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -37,6 +38,27 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+TENANT: ContextVar[str] = ContextVar("tenant", default="public")
+
+
+class TenantMiddleware:
+    """Pure ASGI: puts the tenant from X-Tenant in a context variable for the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tenant = dict(scope["headers"]).get(b"x-tenant", b"public").decode()
+        token = TENANT.set(tenant)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            TENANT.reset(token)
 
 
 class UppercaseBodyMiddleware:
@@ -89,6 +111,7 @@ def make_app() -> FastAPI:
     app.add_middleware(UppercaseBodyMiddleware)
     app.add_middleware(MaintenanceMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TenantMiddleware)
 
     @app.middleware("http")
     async def api_version(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -147,6 +170,26 @@ def make_app() -> FastAPI:
         await websocket.send_json({"symbol": symbol, "price": 101.5})
         await websocket.close(code=1000)
 
+    class TenantMismatch(Exception):
+        pass
+
+    @app.exception_handler(TenantMismatch)
+    def tenant_mismatch(request: Request, exc: TenantMismatch) -> JSONResponse:
+        return JSONResponse({"tenant_seen_by_handler": TENANT.get()}, status_code=403)
+
+    def tenant_dep() -> str:
+        return TENANT.get()  # a sync dependency, in the threadpool
+
+    @app.get("/tenant")
+    async def tenant(dep_view: str = Depends(tenant_dep)) -> dict[str, str]:
+        if TENANT.get() == "blocked":
+            raise TenantMismatch()
+        return {"endpoint": TENANT.get(), "dependency": dep_view}
+
+    @app.get("/tenant-sync")
+    def tenant_sync() -> dict[str, str]:
+        return {"endpoint": TENANT.get()}
+
     @app.get("/endpoint-crash")
     async def endpoint_crash() -> None:
         raise KeyError("missing-config")
@@ -164,6 +207,9 @@ REQUESTS = [
     Req("response-replaced-by-middleware", path="/wrap", expect_status=200),
     Req("streaming-through-base-http", path="/stream-through-middleware", expect_status=200),
     Req("404-through-stack", path="/missing", expect_status=404),
+    Req("context-var-from-middleware", path="/tenant", headers=(("x-tenant", "acme"),), expect_status=200),
+    Req("context-var-in-threadpool", path="/tenant-sync", headers=(("x-tenant", "acme"),), expect_status=200),
+    Req("context-var-in-sync-handler", path="/tenant", headers=(("x-tenant", "blocked"),), expect_status=403),
     Req(
         "http-exception-in-middleware-500",
         path="/forbidden-by-middleware",

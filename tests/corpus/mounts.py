@@ -1,5 +1,6 @@
 """A gateway app that mounts a versioned FastAPI sub-app (with its own
-middleware and handlers), a plain Starlette app and a bare ASGI callable."""
+middleware and handlers), a plain Starlette app, bare ASGI callables and a
+host-routed admin app."""
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import JSONResponse
@@ -102,12 +103,19 @@ def make_app() -> FastAPI:
 
     @app.get("/")
     async def gateway() -> dict[str, list[str]]:
-        return {"mounts": ["/v2", "/legacy", "/raw"]}
+        return {"mounts": ["/v2", "/legacy", "/raw", "/pricing"]}
+
+    admin = FastAPI()
+
+    @admin.get("/")
+    async def admin_home(request: Request) -> dict[str, str]:
+        return {"admin_for": request.headers["host"]}
 
     app.mount("/v2", _make_v2())
     app.mount("/legacy", _make_legacy())
     app.mount("/raw", raw_asgi)
     app.mount("/pricing", raw_asgi_lazy_headers)
+    app.host("admin.example.com", admin)  # host-based routing: matched by the Host header
     return app
 
 
@@ -129,6 +137,8 @@ REQUESTS = [
     Req("raw-asgi", method="PATCH", path="/raw/any/thing", expect_status=202),
     Req("raw-asgi-iterable-headers", path="/pricing/health", expect_status=200),
     Req("openapi", path="/openapi.json", expect_status=200),
+    Req("host-route", path="/", headers=(("host", "admin.example.com"),), expect_status=200),
+    Req("host-route-no-match-404", path="/nothing", headers=(("host", "admin.example.com"),), expect_status=404),
     Req("swagger-docs", path="/docs", expect_status=200),
 ]
 

@@ -43,6 +43,10 @@ def make_app() -> FastAPI:
 
         return StreamingResponse(gen(), media_type="text/plain; charset=utf-8")
 
+    @app.api_route("/logs/sync", methods=["HEAD"])
+    def logs_sync_head() -> StreamingResponse:
+        return StreamingResponse(iter([b"never sent to a HEAD request"]), media_type="text/plain")
+
     @app.get("/logs/sync")
     def logs_sync() -> StreamingResponse:
         def gen() -> Iterator[str]:
@@ -97,6 +101,7 @@ REQUESTS = [
     ),
     Req("async-generator-with-yield-dep-alone", path="/logs/text", expect_status=200),
     Req("sync-generator", path="/logs/sync", expect_status=200),
+    Req("head-on-streaming", method="HEAD", path="/logs/sync", expect_status=200),
     Req("jsonl-async", path="/logs/jsonl", params={"level": "debug"}, expect_status=200),
     Req("jsonl-sync", path="/metrics/jsonl", expect_status=200),
     Req("jsonl-untyped", path="/events/untyped", expect_status=200),

@@ -1,0 +1,254 @@
+"""Lesson 6: Middleware.
+
+A middleware is code that runs around every request: it sees the request
+before any route does, and the response after the endpoint is done. This app
+has three of them. The order they were added in decides the order they run
+in, and a CORS middleware can answer a request all by itself.
+"""
+
+import time
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from lifecycle_tracer.lesson import Lesson, Question, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.lesson import Request as Send  # fastapi's Request is used by the app
+
+app = FastAPI(title="Middleware")
+
+
+@app.get("/items/{item_id}")
+async def read_item(item_id: int) -> dict[str, int | str]:
+    return {"item_id": item_id, "name": f"Item {item_id}"}
+
+
+# 1st added: times the work done inside it (the tutorial's example).
+@app.middleware("http")
+async def add_process_time_header(request: Request, call_next):
+    start_time = time.perf_counter()
+    response = await call_next(request)
+    process_time = time.perf_counter() - start_time
+    response.headers["X-Process-Time"] = str(process_time)
+    return response
+
+
+# 2nd added: gives every request an id, or keeps the one the client sent.
+class RequestIDMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+
+app.add_middleware(RequestIDMiddleware)
+
+# 3rd added: lets a web page served from https://shop.example call this API.
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=["https://shop.example"],
+    allow_methods=["GET", "POST"],
+    allow_headers=["X-Request-ID"],
+)
+
+
+def _first(events, stage, kind, name):
+    return next(e for e in events if e.stage == stage and e.kind == kind and e.name == name)
+
+
+def _process_time_fits_inside_the_layer(r):
+    seconds = float(r.response.headers["x-process-time"])
+    start = _first(r.events, "middleware", "start", "BaseHTTPMiddleware")
+    end = _first(r.events, "middleware", "end", "BaseHTTPMiddleware")
+    layer = (end.t_ns - start.t_ns) / 1e9
+    if 0 < seconds <= layer + 0.001:
+        return True
+    return f"X-Process-Time was {seconds:.6f} s but the layer took {layer:.6f} s"
+
+
+def _depths(*names):
+    def test(r):
+        depth = {e.name: e.detail["depth"] for e in r.events if e.stage == "middleware" and e.kind == "start"}
+        got = [depth.get(n) for n in names]
+        if None in got:
+            return f"depths seen: {depth}"
+        return got == sorted(got) or f"depths were {dict(zip(names, got))}"
+
+    return test
+
+
+LESSON = Lesson(
+    id="lesson6",
+    title="Middleware",
+    topics=["middleware", "CORS", "headers"],
+    goals=[
+        "Write a middleware with @app.middleware('http') and call_next.",
+        "Predict the order of several middlewares: the one added last runs first on the way in and last on the way out.",
+        "See CORS answer a preflight request without calling the rest of the app.",
+    ],
+    steps=[
+        Step(
+            title="A timing middleware",
+            narration="""
+`add_process_time_header` is the FastAPI tutorial's middleware. Everything
+before `await call_next(request)` runs on the way **in**; `call_next` passes
+the request on (to the other layers, the router and `read_item`) and returns
+their response; everything after it runs on the way **out**, where it adds
+an `X-Process-Time` header.
+
+A function middleware shows up in the trace as `BaseHTTPMiddleware`: the
+Starlette class that `@app.middleware("http")` wraps your function in.
+""",
+            request=Send("GET", "/items/1"),
+            look_for=["middleware", "endpoint"],
+            checks=[
+                status(200),
+                has("middleware", "start", "BaseHTTPMiddleware", builtin=False),
+                order(
+                    ("middleware", "start", "BaseHTTPMiddleware"),
+                    ("endpoint", "start", "read_item"),
+                    ("endpoint", "end", "read_item"),
+                    ("middleware", "end", "BaseHTTPMiddleware"),
+                ),
+                header("X-Process-Time"),
+                custom(
+                    "X-Process-Time is the time spent inside the timing layer (it fits between its start and end)",
+                    _process_time_fits_inside_the_layer,
+                ),
+            ],
+        ),
+        Step(
+            title="Which middleware runs first?",
+            narration="""
+The app added three middlewares, in this order: the timing one, then
+`RequestIDMiddleware`, then `CORSMiddleware`. Each `add_middleware` call
+wraps the app built so far, so **the one added last is the outermost**.
+
+This request comes from the shop's web page (it has an `Origin` header) and
+carries its own `X-Request-ID`. Follow the ▶ lines down and the ■ lines back
+up: on the way out each layer adds its header. Starlette's own
+`ServerErrorMiddleware` stays outside all of yours, `ExceptionMiddleware` inside.
+""",
+            request=Send("GET", "/items/2", headers={"Origin": "https://shop.example", "X-Request-ID": "req-42"}),
+            look_for=["middleware"],
+            question=Question(
+                prompt="Which of the three middlewares sees the request first?",
+                choices=[
+                    "add_process_time_header (BaseHTTPMiddleware), added first",
+                    "RequestIDMiddleware, added second",
+                    "CORSMiddleware, added last",
+                ],
+                answer=2,
+                why="Every add_middleware wraps what was there before, so the last one added is the outermost: "
+                "first in, last out.",
+            ),
+            hints=[
+                "Think of each add_middleware call as putting a new layer of wrapping paper around the app.",
+                "Look at the depth of each middleware start event: a smaller depth is further out.",
+            ],
+            checks=[
+                status(200),
+                order(
+                    ("middleware", "start", "CORSMiddleware"),
+                    ("middleware", "start", "RequestIDMiddleware"),
+                    ("middleware", "start", "BaseHTTPMiddleware"),
+                    ("endpoint", "start"),
+                ),
+                order(
+                    ("endpoint", "end"),
+                    ("middleware", "end", "BaseHTTPMiddleware"),
+                    ("middleware", "end", "RequestIDMiddleware"),
+                    ("middleware", "end", "CORSMiddleware"),
+                ),
+                custom(
+                    "depth grows inwards: CORSMiddleware < RequestIDMiddleware < BaseHTTPMiddleware",
+                    _depths("CORSMiddleware", "RequestIDMiddleware", "BaseHTTPMiddleware"),
+                ),
+                custom(
+                    "your middlewares sit inside ServerErrorMiddleware and outside ExceptionMiddleware",
+                    _depths("ServerErrorMiddleware", "CORSMiddleware", "BaseHTTPMiddleware", "ExceptionMiddleware"),
+                ),
+                header("X-Request-ID", value="req-42"),
+                header("Access-Control-Allow-Origin", value="https://shop.example"),
+                header("X-Process-Time"),
+            ],
+        ),
+        Step(
+            title="A CORS preflight never reaches your app",
+            narration="""
+Before a web page on another origin sends a request a browser considers
+risky (a custom header, a method other than GET/HEAD/POST, JSON...), the
+browser first asks permission with an `OPTIONS` **preflight** carrying
+`Origin` and `Access-Control-Request-Method`. `CORSMiddleware` recognises it
+and answers with the `Access-Control-Allow-*` headers by itself.
+""",
+            request=Send(
+                "OPTIONS",
+                "/items/3",
+                headers={
+                    "Origin": "https://shop.example",
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "X-Request-ID",
+                },
+            ),
+            look_for=["middleware", "routing"],
+            question=Question(
+                prompt="Which layers does the preflight pass through?",
+                choices=[
+                    "All of them, down to read_item",
+                    "All the middlewares and the router, which answers OPTIONS",
+                    "Only the layers down to CORSMiddleware, which answers it",
+                ],
+                answer=2,
+                why="CORSMiddleware answers a preflight itself, so nothing inside it runs: no RequestIDMiddleware, "
+                "no timing, no routing, no endpoint.",
+            ),
+            hints=[
+                "An OPTIONS request with Origin and Access-Control-Request-Method is a question for CORS, not for your app.",
+                "Look at the CORSMiddleware end event: did it call the next layer?",
+            ],
+            checks=[
+                status(200),
+                has("middleware", "end", "CORSMiddleware", called_next=False),
+                lacks("middleware", "start", "RequestIDMiddleware"),
+                lacks("middleware", "start", "BaseHTTPMiddleware"),
+                lacks("routing"),
+                lacks("endpoint"),
+                header("Access-Control-Allow-Origin", value="https://shop.example"),
+                header("Access-Control-Allow-Methods"),
+                header("X-Process-Time", present=False),
+            ],
+        ),
+        Step(
+            title="An OPTIONS request that is not a preflight",
+            narration="""
+Without the `Origin` and `Access-Control-Request-Method` headers, an
+`OPTIONS` request is not a preflight. `CORSMiddleware` passes it on like
+any other request, and the router finds that `/items/{item_id}` exists but
+only accepts `GET`, so the answer is **405 Method Not Allowed**. This is a
+classic surprise when testing CORS by hand with curl.
+""",
+            request=Send("OPTIONS", "/items/3"),
+            look_for=["middleware", "routing"],
+            checks=[
+                status(405),
+                has("middleware", "end", "CORSMiddleware", called_next=True),
+                has("routing", matched=False, status_hint=405, allowed=["GET"]),
+                lacks("endpoint"),
+                header("Access-Control-Allow-Origin", present=False),
+                header("X-Process-Time"),
+            ],
+        ),
+    ],
+    summary="""
+A middleware wraps everything added before it: code before `call_next`
+runs on the way in, code after it on the way out. The middleware added
+**last** is the **outermost**: first to see the request, last to touch the
+response. `CORSMiddleware` answers a preflight (`OPTIONS` with `Origin` and
+`Access-Control-Request-Method`) by itself without calling the app; a bare
+`OPTIONS` goes through to the router. Next lesson: routing and `APIRouter`,
+and why the order of your routes matters too.
+""",
+)

@@ -1,0 +1,259 @@
+"""Lesson 7: Routing and routers.
+
+A bigger app splits its routes into `APIRouter`s, one per part of the API,
+each with a `prefix` and `tags`. The router then tries routes in the order
+they were declared and stops at the first one that matches, so the order of
+your routes can change which endpoint answers.
+"""
+
+from fastapi import APIRouter, FastAPI
+
+from lifecycle_tracer.lesson import Lesson, Question, Request, Step, body, custom, has, header, lacks, status
+
+app = FastAPI(title="Routing and routers")
+
+USERS = {1: "Ada", 2: "Grace"}
+ACCOUNTS = {1: "ada@example.com", 2: "grace@example.com"}
+CURRENT_USER_ID = 1  # pretend the caller is logged in as Ada
+
+# users: /users/{user_id} is declared BEFORE /users/me -- the mistake this lesson is about.
+users = APIRouter(prefix="/users", tags=["users"])
+
+
+@users.get("/{user_id}")
+async def read_user(user_id: int) -> dict[str, int | str]:
+    return {"user_id": user_id, "name": USERS.get(user_id, "unknown")}
+
+
+@users.get("/me")
+async def read_current_user() -> dict[str, int | str]:
+    return {"user_id": CURRENT_USER_ID, "name": USERS[CURRENT_USER_ID]}
+
+
+# accounts: the same pair of routes, with the fixed path declared FIRST.
+accounts = APIRouter(prefix="/accounts", tags=["accounts"])
+
+
+@accounts.get("/me")
+async def read_current_account() -> dict[str, int | str]:
+    return {"account_id": CURRENT_USER_ID, "email": ACCOUNTS[CURRENT_USER_ID]}
+
+
+@accounts.get("/{account_id}")
+async def read_account(account_id: int) -> dict[str, int | str]:
+    return {"account_id": account_id, "email": ACCOUNTS.get(account_id, "unknown")}
+
+
+app.include_router(users)
+app.include_router(accounts)
+
+
+def _routing(events):
+    return next(e for e in events if e.stage == "routing")
+
+
+def _tried(events):
+    return [c["path"] for c in _routing(events).detail["candidates"]]
+
+
+def _match_of(path, match):
+    def test(r):
+        got = {c["path"]: c["match"] for c in _routing(r.events).detail["candidates"]}
+        return got.get(path) == match or f"{path} was {got.get(path, 'not tried')}"
+
+    return test
+
+
+def _not_tried(path):
+    def test(r):
+        tried = _tried(r.events)
+        return path not in tried or f"the router tried {tried}"
+
+    return test
+
+
+def _tags(schema, path):
+    return schema["paths"][path]["get"]["tags"]
+
+
+LESSON = Lesson(
+    id="lesson7",
+    title="Routing and routers",
+    topics=["routing", "APIRouter", "route order", "404", "405"],
+    goals=[
+        "Group routes with APIRouter(prefix=..., tags=...) and include_router.",
+        "Read the router's candidates: it tries routes in order and stops at the first full match.",
+        "Explain why /users/me must be declared before /users/{user_id}.",
+        "Tell a 404 (no route has this path) from a 405 (the path exists, not with this method).",
+    ],
+    steps=[
+        Step(
+            title="A router with a prefix",
+            narration="""
+`users = APIRouter(prefix="/users", tags=["users"])` collects the user
+routes; `app.include_router(users)` adds them to the app. Inside the router
+the route is written `/{user_id}`, but the prefix is part of its path, and
+the router matches the full path. The path parameter it captures is still
+text (`'2'`); validation converts it to an `int` afterwards.
+""",
+            request=Request("GET", "/users/2"),
+            look_for=["routing", "validation", "endpoint"],
+            question=Question(
+                prompt="Which path template does the routing event report for GET /users/2?",
+                choices=["/{user_id}", "/users/{user_id}", "/users/2"],
+                answer=1,
+                why="include_router puts the prefix in front of every route's path, so the route is /users/{user_id}.",
+            ),
+            checks=[
+                status(200),
+                has("routing", matched=True, route="/users/{user_id}", path_params={"user_id": "2"}),
+                has("validation", name="user_id", raw="2", value=2, ok=True),
+                has("endpoint", "start", name="read_user"),
+                body(lambda b: b == {"user_id": 2, "name": "Grace"}, "the body is Grace's user"),
+            ],
+        ),
+        Step(
+            title="Tags group routes in the docs",
+            narration="""
+`tags` do not change routing at all: they label the routes in the OpenAPI
+schema, which the `/docs` page groups by tag. The schema is itself served
+by a route FastAPI added for you, `/openapi.json`, so fetching it goes
+through the same router.
+""",
+            request=Request("GET", "/openapi.json"),
+            look_for=["routing"],
+            checks=[
+                status(200),
+                has("routing", matched=True, route="/openapi.json"),
+                body(lambda s: _tags(s, "/users/{user_id}") == ["users"], "/users/{user_id} is tagged users"),
+                body(lambda s: _tags(s, "/accounts/me") == ["accounts"], "/accounts/me is tagged accounts"),
+            ],
+        ),
+        Step(
+            title="The route that never runs",
+            narration="""
+Now the logged-in user asks for their own profile: `GET /users/me`. The
+`users` router declares `/{user_id}` **before** `/me`. The router tries
+routes in declaration order and takes the **first** whose path matches, and
+`/users/{user_id}` matches any text after `/users/`, including `me`.
+""",
+            request=Request("GET", "/users/me"),
+            look_for=["routing", "validation", "exception"],
+            question=Question(
+                prompt="What does GET /users/me answer?",
+                choices=[
+                    "200 with Ada's profile, from read_current_user",
+                    "404 Not Found",
+                    "422, because 'me' is not an int",
+                ],
+                answer=2,
+                why="/users/{user_id} matched first with user_id='me'; validating 'me' as an int failed, so FastAPI "
+                "answered 422 and read_current_user was never even tried.",
+            ),
+            hints=[
+                "Routes are tried in the order they were declared. Which of the two users routes comes first?",
+                "A path parameter matches any text in its segment; its type (int) is only checked later, "
+                "by validation, after the route is chosen.",
+            ],
+            checks=[
+                status(422),
+                has("routing", matched=True, route="/users/{user_id}", path_params={"user_id": "me"}),
+                custom("the router never tried /users/me: it stopped at the first full match",
+                       _not_tried("/users/me")),
+                has("validation", name="user_id", raw="me", ok=False),
+                custom(
+                    "the validation error is int_parsing at path → user_id",
+                    lambda r: any(
+                        err["type"] == "int_parsing" and err["loc"] == ["path", "user_id"]
+                        for e in r.events if e.stage == "validation" and e.name == "user_id"
+                        for err in e.detail["errors"]
+                    ),
+                ),
+                lacks("endpoint"),
+            ],
+        ),
+        Step(
+            title="The fix: declare the fixed path first",
+            narration="""
+The `accounts` router declares `/me` **before** `/{account_id}`. We fire
+`GET /accounts/me` and `GET /accounts/2` together: `/accounts/me` now
+matches first, and `/accounts/2` still falls through to `/accounts/{account_id}`.
+""",
+            request=[Request("GET", "/accounts/me"), Request("GET", "/accounts/2")],
+            look_for=["routing", "endpoint"],
+            checks=[
+                status(200),
+                has("routing", matched=True, route="/accounts/me"),
+                has("endpoint", "start", name="read_current_account"),
+                custom("the router stopped at /accounts/me, before trying /accounts/{account_id}",
+                       _not_tried("/accounts/{account_id}")),
+                custom(
+                    "GET /accounts/2 is routed to /accounts/{account_id} (after /accounts/me did not match)",
+                    lambda r: _routing(r.traces[1]).detail["route"] == "/accounts/{account_id}"
+                    and {"path": "/accounts/me", "match": "none", "methods": ["GET"]}
+                    in _routing(r.traces[1]).detail["candidates"],
+                ),
+                custom("GET /accounts/2 answers 200 with Grace's account",
+                       lambda r: r.responses[1].json() == {"account_id": 2, "email": "grace@example.com"}),
+            ],
+        ),
+        Step(
+            title="404: no route has this path",
+            narration="""
+`GET /teams/1`: no route's path matches. Every candidate in the routing
+event says `none`, the router gives up, and the answer is **404 Not Found**.
+""",
+            request=Request("GET", "/teams/1"),
+            look_for=["routing", "exception"],
+            checks=[
+                status(404),
+                has("routing", matched=False, status_hint=404),
+                custom(
+                    "every candidate's match is none",
+                    lambda r: all(c["match"] == "none" for c in _routing(r.events).detail["candidates"]),
+                ),
+                lacks("endpoint"),
+            ],
+        ),
+        Step(
+            title="405: the path exists, the method does not",
+            narration="""
+`DELETE /users/2`: the path matches `/users/{user_id}`, but that route only
+accepts `GET`. The router records a **partial** match (right path, wrong
+method) and keeps looking for a full one; finding none, it answers
+**405 Method Not Allowed** instead of 404, with an `Allow` header naming
+the methods that would work.
+""",
+            request=Request("DELETE", "/users/2"),
+            look_for=["routing", "exception"],
+            question=Question(
+                prompt="DELETE /users/2: what comes back?",
+                choices=["404 Not Found", "405 Method Not Allowed", "422 Unprocessable Entity"],
+                answer=1,
+                why="A route has this path but not this method: that partial match makes it a 405, not a 404.",
+            ),
+            hints=["Compare the candidates' match values with the 404 step: is any of them not none?"],
+            checks=[
+                status(405),
+                has("routing", matched=False, status_hint=405, allowed=["GET"]),
+                header("Allow", value="GET"),
+                custom("/users/{user_id} is a partial match", _match_of("/users/{user_id}", "partial")),
+                custom(
+                    "after the partial match the router kept looking: it tried every route, /accounts/{account_id} last",
+                    lambda r: _tried(r.events)[-1] == "/accounts/{account_id}" or f"it tried {_tried(r.events)}",
+                ),
+                has("exception", name="HTTPException", status_code=405, handled=True),
+                lacks("endpoint"),
+            ],
+        ),
+    ],
+    summary="""
+`APIRouter(prefix=..., tags=...)` groups routes: the prefix becomes part of
+every path, the tags only label the docs. The router tries routes **in the
+order they were declared** and stops at the first full match, so a fixed
+path such as `/users/me` must come **before** `/users/{user_id}`, or the
+parameter route captures it (a 422 when the parameter is an `int`). No path
+matches: **404**. The path matches but not the method: **405**. Next lesson:
+`async def` versus `def`, and what blocking the event loop costs.
+""",
+)

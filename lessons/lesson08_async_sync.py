@@ -1,0 +1,216 @@
+"""Lesson 8: async def and def.
+
+FastAPI runs an `async def` endpoint on the event loop, the single thread
+that serves every request, and a plain `def` endpoint in a worker thread
+from a threadpool. That choice matters as soon as an endpoint waits for
+something slow: the three report endpoints below all wait 0.3 s, but they
+do not all behave the same when several users call them at once.
+"""
+
+import asyncio
+import threading
+import time
+
+from fastapi import FastAPI
+
+from lifecycle_tracer.lesson import Lesson, Question, Request, Step, custom, has
+
+app = FastAPI(title="async def and def")
+
+SLOW_CALL = 0.3  # seconds: stands in for a slow database query or HTTP call
+
+
+@app.get("/reports/awaiting")
+async def report_awaiting() -> dict[str, str]:
+    await asyncio.sleep(SLOW_CALL)  # an async library: the wait gives the event loop back
+    return {"report": "ready", "thread": threading.current_thread().name}
+
+
+@app.get("/reports/threaded")
+def report_threaded() -> dict[str, str]:
+    time.sleep(SLOW_CALL)  # a blocking library, in a plain def: only this worker thread waits
+    return {"report": "ready", "thread": threading.current_thread().name}
+
+
+@app.get("/reports/blocking")
+async def report_blocking() -> dict[str, str]:
+    time.sleep(SLOW_CALL)  # THE MISTAKE: a blocking call inside async def stops the event loop
+    return {"report": "ready", "thread": threading.current_thread().name}
+
+
+def _runs(r):
+    """(start, end) of each request's endpoint, in seconds on one clock, sorted by start."""
+    spans = []
+    for events in r.traces:
+        start = next(e.t_ns for e in events if e.stage == "endpoint" and e.kind == "start")
+        end = next(e.t_ns for e in events if e.stage == "endpoint" and e.kind == "end")
+        spans.append((start / 1e9, end / 1e9))
+    return sorted(spans)
+
+
+def _one_after_another(r):
+    spans = _runs(r)
+    for (_, prev_end), (start, _) in zip(spans, spans[1:]):
+        if start < prev_end:
+            return "two endpoint runs overlapped"
+    return len(spans) == 3 or f"saw {len(spans)} runs"
+
+
+def _overlapping(r):
+    spans = _runs(r)
+    latest_start = max(s for s, _ in spans)
+    earliest_end = min(e for _, e in spans)
+    return latest_start < earliest_end or "some run only started after another had finished"
+
+
+def _took(low=None, high=None):
+    def test(r):
+        t = r.elapsed
+        if low is not None and t < low:
+            return f"all three answered after {t:.2f} s"
+        if high is not None and t >= high:
+            return f"all three answered after {t:.2f} s"
+        return True
+
+    return test
+
+
+def _client_waits(r):
+    return ", ".join(f"{resp.elapsed.total_seconds():.2f} s" for resp in sorted(r.responses, key=lambda x: x.elapsed))
+
+
+def _slowest_waited(at_least):
+    def test(r):
+        worst = max(resp.elapsed.total_seconds() for resp in r.responses)
+        return worst >= at_least or f"the clients waited {_client_waits(r)}"
+
+    return test
+
+
+def _endpoint(events):
+    return next(e for e in events if e.stage == "endpoint" and e.kind == "start")
+
+
+LESSON = Lesson(
+    id="lesson8",
+    title="async def and def",
+    topics=["endpoint", "async", "threadpool", "concurrency"],
+    goals=[
+        "Know where FastAPI runs an endpoint: async def on the event loop, def in the threadpool.",
+        "See a blocking call (time.sleep) inside async def make concurrent requests wait in line.",
+        "Choose: await an async library in async def, or use a plain def for blocking code.",
+    ],
+    steps=[
+        Step(
+            title="Two ways to write an endpoint",
+            narration="""
+We call `report_awaiting` (`async def`) and `report_threaded` (plain `def`)
+at the same moment. Each one reports the name of the thread it ran on.
+FastAPI **awaits** an `async def` endpoint directly on the event loop; a
+plain `def` endpoint is sent to a **worker thread** from a threadpool, so
+it may block without holding up the event loop.
+""",
+            request=[Request("GET", "/reports/awaiting"), Request("GET", "/reports/threaded")],
+            look_for=["endpoint"],
+            question=Question(
+                prompt="Which endpoint does FastAPI run in a worker thread?",
+                choices=["report_awaiting (async def)", "report_threaded (def)", "Both", "Neither"],
+                answer=1,
+                why="A plain def cannot be awaited, so FastAPI runs it in the threadpool; async def runs on the event loop.",
+            ),
+            checks=[
+                has("endpoint", "start", "report_awaiting", is_async=True, threadpool=False),
+                custom(
+                    "report_threaded runs in the threadpool (is_async False, threadpool True)",
+                    lambda r: (_endpoint(r.traces[1]).detail["is_async"], _endpoint(r.traces[1]).detail["threadpool"])
+                    == (False, True),
+                ),
+                custom(
+                    "the two endpoints ran on different threads",
+                    lambda r: r.responses[0].json()["thread"] != r.responses[1].json()["thread"]
+                    or f"both said {r.responses[0].json()['thread']}",
+                ),
+            ],
+        ),
+        Step(
+            title="Blocking inside async def",
+            narration="""
+`report_blocking` is `async def` but calls `time.sleep(0.3)`, a **blocking**
+call: it does not `await`, so the event loop cannot do anything else until
+it returns. We fire **three copies at once**. Watch the total time, and
+how long each client waited (its `elapsed`).
+""",
+            request=Request("GET", "/reports/blocking", concurrent=3),
+            look_for=["endpoint"],
+            question=Question(
+                prompt="Three copies, each sleeping 0.3 s. When has the last one answered?",
+                choices=["After about 0.3 s: they run side by side", "After about 0.9 s: they run one after another"],
+                answer=1,
+                why="time.sleep holds the only event-loop thread, so the second request cannot even start until the "
+                "first one's sleep is over: 3 × 0.3 s.",
+            ),
+            hints=[
+                "How many event loops does the server have? What does time.sleep do to the thread it runs on?",
+                "Look at the endpoint start and end times: does any copy start before the previous one ended?",
+            ],
+            checks=[
+                has("endpoint", "start", "report_blocking", is_async=True, threadpool=False),
+                custom("the three endpoint runs happened one after another, never overlapping", _one_after_another),
+                custom("all three answered only after at least 0.8 s (about 3 × 0.3 s)", _took(low=0.8)),
+                custom("the unluckiest client waited at least 0.8 s for its answer", _slowest_waited(0.8)),
+            ],
+        ),
+        Step(
+            title="The same sleep in a plain def",
+            narration="""
+`report_threaded` does exactly the same `time.sleep(0.3)`, but it is a
+plain `def`, so each copy sleeps in its own worker thread while the event
+loop stays free to accept the other requests. Three copies again.
+""",
+            request=Request("GET", "/reports/threaded", concurrent=3),
+            look_for=["endpoint"],
+            question=Question(
+                prompt="Three copies of the def endpoint: when has the last one answered?",
+                choices=["After about 0.3 s", "After about 0.9 s"],
+                answer=0,
+                why="Each copy sleeps in its own worker thread, so the three sleeps overlap.",
+            ),
+            checks=[
+                has("endpoint", "start", "report_threaded", is_async=False, threadpool=True),
+                custom("the three endpoint runs overlapped in time", _overlapping),
+                custom("all three answered in under 0.7 s (about 1 × 0.3 s)", _took(high=0.7)),
+            ],
+        ),
+        Step(
+            title="Or await something that is really async",
+            narration="""
+`report_awaiting` is `async def` too, but it waits with
+`await asyncio.sleep(0.3)`. Each `await` hands the event loop back, so it
+can start the other copies while this one waits. Inside `async def`, use
+libraries you can `await` (an async database driver, `httpx.AsyncClient`);
+if you only have a blocking one, write a plain `def`.
+""",
+            request=Request("GET", "/reports/awaiting", concurrent=3),
+            look_for=["endpoint"],
+            checks=[
+                has("endpoint", "start", "report_awaiting", is_async=True, threadpool=False),
+                custom("the three endpoint runs overlapped in time", _overlapping),
+                custom("all three answered in under 0.7 s (about 1 × 0.3 s)", _took(high=0.7)),
+                custom(
+                    "all three ran on the same thread, the event loop's",
+                    lambda r: len({resp.json()["thread"] for resp in r.responses}) == 1,
+                ),
+            ],
+        ),
+    ],
+    summary="""
+An `async def` endpoint runs **on the event loop**, the one thread that
+serves every request; a plain `def` endpoint runs **in the threadpool**.
+A blocking call such as `time.sleep`, `requests.get` or a synchronous
+database driver inside `async def` stops the whole event loop, so
+concurrent requests wait in line (3 × 0.3 s). The same call in a plain
+`def` only blocks its own worker thread (about 0.3 s in all), and so does
+an `await` of a truly async library. Next lesson: errors, exception
+handlers and where a crash turns into a 500.
+""",
+)

@@ -1,0 +1,274 @@
+"""Lesson 10: Background tasks.
+
+A sign-up service has to answer fast, but it also has to send a welcome
+email, and the mail server is slow. `BackgroundTasks` lets the endpoint say
+"do this later": FastAPI sends the response first and runs the task after,
+while the request is still open on the server but the client already has
+its answer.
+"""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Depends, FastAPI
+from pydantic import BaseModel
+
+from lifecycle_tracer.lesson import Lesson, Question, Request, Step, body, custom, has, lacks, order, status
+
+app = FastAPI(title="Sign-ups")
+
+OUTBOX: list[str] = []  # stands in for the mail server
+AUDIT_LOG: list[str] = []  # stands in for an audit file
+
+
+class SignUp(BaseModel):
+    email: str
+
+
+async def send_welcome_email(email: str) -> None:
+    await asyncio.sleep(0.2)  # the mail server takes its time
+    if email.endswith("@invalid"):
+        raise ConnectionError(f"the mail server rejected {email}")
+    OUTBOX.append(email)
+
+
+def mark_welcomed(email: str) -> None:  # a plain def: it runs in the threadpool
+    AUDIT_LOG.append(f"welcomed {email}")
+
+
+def write_audit_line(line: str) -> None:
+    AUDIT_LOG.append(line)
+
+
+def audited(background_tasks: BackgroundTasks) -> str:
+    """A dependency can queue work too: it gets the request's BackgroundTasks."""
+    background_tasks.add_task(write_audit_line, "sign-up attempted")
+    return "audited"
+
+
+def database():
+    connection = {"open": True}
+    yield connection
+    connection["open"] = False  # cleanup after yield
+
+
+@app.post("/signup", status_code=201)
+async def sign_up(form: SignUp, background_tasks: BackgroundTasks) -> dict[str, str]:
+    background_tasks.add_task(send_welcome_email, form.email)
+    background_tasks.add_task(mark_welcomed, form.email)
+    return {"email": form.email, "welcome_email": "queued"}
+
+
+@app.post("/signup-audited", status_code=201)
+async def sign_up_audited(
+    form: SignUp,
+    background_tasks: BackgroundTasks,
+    audit: Annotated[str, Depends(audited)],
+    db: Annotated[dict, Depends(database)],
+) -> dict[str, str]:
+    background_tasks.add_task(send_welcome_email, form.email)
+    background_tasks.add_task(mark_welcomed, form.email)
+    return {"email": form.email, "welcome_email": "queued"}
+
+
+@app.get("/outbox")
+async def outbox() -> list[str]:
+    return OUTBOX
+
+
+# --- checks that need more than one event ---------------------------------
+
+
+def _t(events, stage, kind, name=None):
+    return next(e.t_ns for e in events if e.stage == stage and e.kind == kind and (name is None or e.name == name))
+
+
+def client_had_answer_first(r):
+    """The client's wall time is shorter than the request's own duration on the server."""
+    total = r.events[-1].detail["duration_ns"] / 1e9
+    if r.elapsed < total:
+        return True
+    return f"the client waited {r.elapsed * 1000:.0f} ms, the request lasted {total * 1000:.0f} ms"
+
+
+def task_took_a_moment(r):
+    took = (_t(r.events, "background", "end") - _t(r.events, "background", "start")) / 1e9
+    return took >= 0.2 or f"the task took {took * 1000:.0f} ms"
+
+
+def teardown_after_tasks(r):
+    seqs = [e.seq for e in r.events if e.stage == "background" and e.kind == "end"]
+    teardown = next(
+        e.seq for e in r.events if e.stage == "dependency" and e.name == "database" and e.detail.get("phase") == "teardown"
+    )
+    return (len(seqs) == 3 and max(seqs) < teardown) or f"background ends at {seqs}, teardown at {teardown}"
+
+
+def duration_includes_task(r):
+    after_response = (_t(r.events, "request", "end") - _t(r.events, "response", "end")) / 1e9
+    return after_response >= 0.2 or f"only {after_response * 1000:.0f} ms passed after the response"
+
+
+LESSON = Lesson(
+    id="lesson10",
+    title="Background tasks",
+    topics=["background", "response", "dependency"],
+    goals=[
+        "See that a background task starts only after the last byte of the response went out.",
+        "Tell the client's waiting time apart from the request's total time on the server.",
+        "Queue tasks from a dependency, and know in which order tasks run.",
+        "Know what happens when a background task fails, and when yield cleanup runs.",
+    ],
+    steps=[
+        Step(
+            title="Answer first, email later",
+            narration="""
+`POST /signup` queues two tasks with `background_tasks.add_task(...)`,
+`send_welcome_email` (0.2 s: the `asyncio.sleep`) and `mark_welcomed`, and
+returns at once.
+
+Watch three moments: **response end** (the client has its full answer),
+**background start** and **background end**. Then compare two times: when
+the *client* had its answer (the time on the ■ response line) and how long
+the *request* lasted on the server (the last ■ request line, also shown on
+the → line).
+""",
+            request=Request("POST", "/signup", json={"email": "ada@example.com"}),
+            look_for=["response", "background"],
+            question=Question(
+                prompt="The email takes 0.2 s. When does the client get its 201?",
+                choices=[
+                    "After the email is sent: the request is not done until its tasks are",
+                    "Before the email is sent: the task starts after the response went out",
+                    "At the same time: the task runs in parallel with sending the response",
+                ],
+                answer=1,
+                why="FastAPI hands the tasks to the response, which runs them only after it has sent its last byte.",
+            ),
+            hints=[
+                "Find the ■ response line and the ▶ background line: which comes first?",
+                "The request's total time (the last line) includes the task; the ■ response line's time, when the client had everything, does not.",
+            ],
+            checks=[
+                status(201),
+                order(
+                    ("response", "end"),
+                    ("background", "start", "send_welcome_email"),
+                    ("background", "end", "send_welcome_email"),
+                    ("background", "start", "mark_welcomed"),
+                    ("request", "end"),
+                ),
+                has("background", "start", name="send_welcome_email", is_async=True, after_response=True),
+                has("background", "start", name="mark_welcomed", is_async=False, threadpool=True),
+                custom("the task takes at least 0.2 s", task_took_a_moment),
+                custom("the request's total duration includes those 0.2 s after the response", duration_includes_task),
+                custom("the client had its answer sooner than the request ended on the server", client_had_answer_first),
+            ],
+        ),
+        Step(
+            title="The task did run",
+            narration="""
+The client never hears from a background task, so did the email go out?
+`GET /outbox` reads the list the task appended to.
+""",
+            request=Request("GET", "/outbox"),
+            look_for=["endpoint"],
+            checks=[
+                status(200),
+                body(lambda data: data == ["ada@example.com"], "the outbox holds ada@example.com, sent by the task"),
+                lacks("background"),
+            ],
+        ),
+        Step(
+            title="Tasks from a dependency",
+            narration="""
+`POST /signup-audited` also depends on `audited`, which takes
+`BackgroundTasks` itself and queues `write_audit_line`. FastAPI gives the
+dependency and the endpoint the **same** `BackgroundTasks` object, so all
+three tasks end up in one queue, run after this one response.
+
+Tasks run **one after the other**, in the order they were added. A plain
+`def` task runs in the threadpool, like a plain `def` endpoint.
+""",
+            request=Request("POST", "/signup-audited", json={"email": "grace@example.com"}),
+            look_for=["dependency", "background"],
+            question=Question(
+                prompt="Which of the three tasks runs first?",
+                choices=["send_welcome_email (the endpoint's first)", "write_audit_line (the dependency's)", "All three at once"],
+                answer=1,
+                why="Dependencies run before the endpoint, so the dependency's task was added first; tasks run in order.",
+            ),
+            hints=[
+                "When did `audited` run, compared with the endpoint?",
+                "Look at the ▶ dependency audited line and the order of the two ▶ background lines.",
+            ],
+            checks=[
+                status(201),
+                order(("dependency", "start", "audited"), ("endpoint", "start", "sign_up_audited")),
+                order(
+                    ("background", "start", "write_audit_line"),
+                    ("background", "end", "write_audit_line"),
+                    ("background", "start", "send_welcome_email"),
+                    ("background", "end", "send_welcome_email"),
+                    ("background", "start", "mark_welcomed"),
+                ),
+                has("background", "start", name="write_audit_line", is_async=False, threadpool=True),
+            ],
+        ),
+        Step(
+            title="Yield cleanup waits for the tasks",
+            narration="""
+The same request also used `database`, a dependency with `yield`. Its
+cleanup (the code after `yield`) runs when the request is finished with it,
+which, on the FastAPI you have installed, is **after** the background tasks too.
+So a task may still use the connection it was given.
+
+This moved across FastAPI releases (see the dependencies lesson); the check
+below keeps the lesson honest on whichever version is installed.
+""",
+            request=Request("POST", "/signup-audited", json={"email": "alan@example.com"}),
+            look_for=["dependency", "background"],
+            checks=[
+                status(201),
+                has("dependency", "start", name="database", phase="teardown"),
+                custom("the database teardown starts only after every background task ended", teardown_after_tasks),
+            ],
+        ),
+        Step(
+            title="When a task fails",
+            narration="""
+Now the mail server rejects `bob@invalid`: the task raises `ConnectionError`.
+The 201 is already out, so nothing can change it; the error goes to the
+**server's log** instead (uvicorn prints its traceback below). And the task
+queued after the failing one, `mark_welcomed`, never runs.
+""",
+            request=Request("POST", "/signup", json={"email": "bob@invalid"}),
+            look_for=["background", "exception"],
+            question=Question(
+                prompt="What status does the client get?",
+                choices=["201", "500", "No answer: the connection breaks"],
+                answer=0,
+                why="The response was complete before the task started; a task's error can never reach the client.",
+            ),
+            checks=[
+                status(201),
+                has("background", "end", name="send_welcome_email", raised="ConnectionError"),
+                order(("response", "end"), ("background", "start"), ("exception",)),
+                has("exception", name="ConnectionError", handled=False, status_code=None),
+                lacks("background", "start", "mark_welcomed"),
+            ],
+        ),
+    ],
+    summary="""
+`BackgroundTasks` runs work **after** the response's last byte is sent: the
+client has its answer while the request is still running on the server, so
+the request's total duration includes the tasks. Tasks run one at a time in
+the order they were added (dependencies can add them too), a plain `def`
+task runs in the threadpool, yield cleanup waits for the tasks, and a task's
+error only reaches the server log.
+
+For work that is slow, must survive a restart, or must be retried, use a
+real task queue instead. Next lesson: security dependencies, API keys and
+OAuth2 bearer tokens, and why 401 is not 403.
+""",
+)

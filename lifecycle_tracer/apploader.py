@@ -1,0 +1,46 @@
+"""Import the user's ``MODULE:APP`` with errors a person can act on."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+class AppLoadError(Exception):
+    pass
+
+
+def load_app(target: str, app_dir: Path | None = None) -> Any:
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise AppLoadError(f"'{target}' is not of the form MODULE:APP; for app = FastAPI() in main.py, pass main:app.")
+    folder = str((app_dir or Path.cwd()).resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise AppLoadError(
+                f"There is no module '{module_name}' in {folder}; run the command from the folder that holds "
+                f"{module_name.replace('.', '/')}.py, or pass --app-dir."
+            ) from None
+        raise AppLoadError(f"Importing '{module_name}' failed because it imports '{exc.name}', which is not installed.") from None
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")]
+        where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+        raise AppLoadError(f"Importing '{module_name}' failed{where}: {type(exc).__name__}: {exc}") from None
+    try:
+        obj: Any = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except AttributeError:
+        raise AppLoadError(f"Module '{module_name}' has no attribute '{attr}'.") from None
+    from fastapi import FastAPI
+
+    if not isinstance(obj, FastAPI):
+        raise AppLoadError(f"'{target}' is a {type(obj).__name__}, not a FastAPI app; point at the FastAPI() instance.")
+    return obj
