@@ -63,6 +63,20 @@ def _overlapping(r):
     return latest_start < earliest_end or "some run only started after another had finished"
 
 
+def _queued_outside_the_app(r):
+    durations = [events[-1].detail["duration_ns"] / 1e9 for events in r.traces]
+    if max(durations) >= 0.6:
+        return "the traces lasted " + ", ".join(f"{d:.2f} s" for d in durations)
+    runs = sorted(
+        (events[0].t_ns, next(e.t_ns for e in events if e.stage == "endpoint" and e.kind == "end"))
+        for events in r.traces
+    )
+    for (_, prev_end), (start, _) in zip(runs, runs[1:]):
+        if start < prev_end:
+            return "a request reached the app while another endpoint was still sleeping"
+    return True
+
+
 def _took(low=None, high=None):
     def test(r):
         t = r.elapsed
@@ -136,9 +150,10 @@ it may block without holding up the event loop.
             title="Blocking inside async def",
             narration="""
 `report_blocking` is `async def` but calls `time.sleep(0.3)`, a **blocking**
-call: it does not `await`, so the event loop cannot do anything else until
-it returns. We fire **three copies at once**. Watch the total time, and
-how long each client waited (its `elapsed`).
+call: it never `await`s, so the event loop can do nothing else until it
+returns. We fire **three copies at once**. Compare the duration printed
+next to each request (measured inside the app, from the moment the app
+received it) with how long the clients waited in all.
 """,
             request=Request("GET", "/reports/blocking", concurrent=3),
             look_for=["endpoint"],
@@ -158,6 +173,11 @@ how long each client waited (its `elapsed`).
                 custom("the three endpoint runs happened one after another, never overlapping", _one_after_another),
                 custom("all three answered only after at least 0.8 s (about 3 × 0.3 s)", _took(low=0.8)),
                 custom("the unluckiest client waited at least 0.8 s for its answer", _slowest_waited(0.8)),
+                custom(
+                    "yet each request's own trace lasted under 0.6 s: the app only received a request once the "
+                    "previous one's endpoint had finished",
+                    _queued_outside_the_app,
+                ),
             ],
         ),
         Step(

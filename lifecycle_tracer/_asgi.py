@@ -95,6 +95,8 @@ class LayerProbe:
             {"depth": depth, "builtin": self.builtin},
             self._start,
         )
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()
         try:
             await self.app(scope, receive, send)
         except BaseException as exc:
@@ -193,6 +195,8 @@ class RouterProbe:
             trace.emit("routing", "point", detail.get("route") or "no match", detail, explain)
         except Exception as exc:
             report_fault("routing", exc)
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()
         await self.app(scope, receive, send)
 
 
@@ -321,6 +325,8 @@ def http_send(trace: RequestTrace, send: Any) -> Any:
                 {"status_code": status, "headers": header_pairs(message.get("headers"), redact)},
                 f"The status line {status} and the headers are sent to the client; the body follows.",
             )
+            if trace.tracer.stepper is not None:
+                await trace.checkpoint()
         elif typ == "http.response.pathsend":
             await send(message)
             body_end(trace, path=str(message.get("path")))

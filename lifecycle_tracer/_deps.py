@@ -116,6 +116,8 @@ def install(du: Any, fr: Any) -> None:
         except Exception as exc:
             report_fault("dependency setup", exc)
             return await orig_generator(*args, **kwargs)
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()
         try:
             value = await orig_generator(*args, **kwargs)
         except BaseException as exc:
@@ -189,6 +191,8 @@ async def _traced_solve(trace: RequestTrace, orig: Any, args: Any, kwargs: dict[
             _before_call(trace, dependant, result, kwargs)
     except Exception as exc:
         report_fault("dependency", exc)
+    if trace.tracer.stepper is not None:
+        await trace.checkpoint()
     return result
 
 
@@ -269,6 +273,8 @@ class _Teardown:
             )
         except Exception as exc:
             report_fault("dependency teardown", exc)
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()
         try:
             suppress = await self._cm.__aexit__(et, ev, tb)
         except BaseException as exc:

@@ -46,6 +46,8 @@ def _wrap_endpoint(fr: Any) -> None:
         except Exception as exc:
             report_fault("endpoint start", exc)
             return await orig(*args, **kwargs)
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()
         try:
             value = await orig(*args, **kwargs)
         except BaseException as exc:
@@ -163,6 +165,8 @@ def _wrap_serialize(fr: Any) -> None:
         except Exception as exc:
             report_fault("serialization start", exc)
             return await orig(*args, **kwargs)
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()
         name = model or "jsonable_encoder"
         try:
             content = await orig(*args, **kwargs)
@@ -208,6 +212,8 @@ def _wrap_background(bg: Any) -> None:
         except Exception as exc:
             report_fault("background", exc)
             return await orig_call(self)
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()
         try:
             await orig_call(self)
         except BaseException as exc:

@@ -73,6 +73,8 @@ class RequestTrace:
         "ended",
         "exc_reported",
         "layer_hits",
+        "last_event",
+        "paused_seq",
         "pending_dep",
         "request_id",
         "resp_bytes",
@@ -105,6 +107,8 @@ class RequestTrace:
         self.dep_path: list[str] = []
         self.suppress_at: int | None = None
         self.pending_dep: PendingDependency | None = None
+        self.last_event: TraceEvent | None = None
+        self.paused_seq = -1
         self.exc_reported: set[int] = set()
         self.validation_seen = False
         self.ws_close_code: int | None = None
@@ -128,7 +132,22 @@ class RequestTrace:
             if t < self._last_t:
                 t = self._last_t
             self._last_t = t
-            self.tracer._dispatch(_make(self.request_id, seq, stage, kind, name, t, detail, explain))
+            ev = _make(self.request_id, seq, stage, kind, name, t, detail, explain)
+            self.last_event = ev
+            self.tracer._dispatch(ev)
+
+    async def checkpoint(self) -> None:
+        """In step mode, hold the request here until the learner releases it."""
+        stepper = self.tracer.stepper
+        event = self.last_event
+        if stepper is not None and stepper.enabled and event is not None and not self.ended:
+            if event.seq == self.paused_seq:  # already held at this boundary
+                return
+            self.paused_seq = event.seq
+            try:
+                await stepper.wait(event, self.scope)
+            except Exception as exc:
+                report_fault("step mode", exc)
 
     def _emit_locked(
         self, stage: str, kind: str, name: str, detail: dict[str, Any], explain: str

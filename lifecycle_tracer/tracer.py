@@ -31,6 +31,8 @@ class Tracer:
         self.app = app
         self.redact = redact
         self.enabled = True
+        # Step mode (see stepper.py); None or disabled costs one attribute read per boundary.
+        self.stepper: Any = None
         self._sinks: tuple[Sink, ...] = tuple(sinks)
         self._failed: set[int] = set()
         self._ids: dict[str, itertools.count[int]] = {}

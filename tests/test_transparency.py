@@ -404,6 +404,59 @@ async def test_http_in_process(capp: CorpusApp, req: Req, sink: str) -> None:
             break  # nothing escaped the app, so raise_app_exceptions=False changes nothing
 
 
+# Many requests at once on one app: each request's trace lives in a context
+# variable, so interleaved requests must not see each other's state.
+CONCURRENT_APPS = ("basics", "streaming", "sse", "routing", "exceptions", "dependencies", "files", "mounts")
+
+
+def concurrent_requests(capp: CorpusApp) -> list[Req]:
+    """Requests whose answers do not depend on the order they are served in."""
+    return [
+        r
+        for r in capp.requests
+        if r.method in ("GET", "HEAD", "OPTIONS") and not r.followups and r.expect_raises is None and r.uvicorn
+    ]
+
+
+async def run_concurrently(app: Any, reqs: list[Req], root_path: str) -> tuple[list[Any], list[tuple[str, str]]]:
+    results: list[Any] = [None] * len(reqs)
+    with recording_warnings() as caught:
+        async with asgi_lifespan(app) as lifespan:
+            transport = httpx.ASGITransport(
+                app=with_lifespan_state(app, lifespan.state), raise_app_exceptions=False, root_path=root_path
+            )
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+                async def one(i: int, req: Req) -> None:
+                    try:
+                        results[i] = await send_inprocess(client, req)
+                    except Exception as exc:
+                        results[i] = Raised(describe_exception(exc))
+
+                async with anyio.create_task_group() as tg:
+                    for i, req in enumerate(reqs):
+                        tg.start_soon(one, i, req)
+    return results, sorted(warning_list(caught))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "capp", [pytest.param(c, id=c.name) for c in APPS if c.name in CONCURRENT_APPS]
+)
+async def test_concurrent_requests_in_process(capp: CorpusApp) -> None:
+    reqs = concurrent_requests(capp) * 3
+    assert len(reqs) >= 9
+    plain, _ = build(capp, None)
+    traced, sinks = build(capp, "recorder")
+    assert sinks is not None
+    expected, expected_warnings = await run_concurrently(plain, reqs, capp.root_path)
+    actual, actual_warnings = await run_concurrently(traced, reqs, capp.root_path)
+    for req, got, want in zip(reqs, actual, expected, strict=True):
+        assert got == want, f"{req.id}: traced answer differs when requests run concurrently"
+    assert actual_warnings == expected_warnings
+    sinks.check(len(reqs))
+
+
 # --------------------------------------------------------------------------
 # In-process WebSockets, through Starlette's TestClient (the real app, in a thread).
 

@@ -107,7 +107,7 @@ def make_app() -> FastAPI:
 
     admin = FastAPI()
 
-    @admin.get("/")
+    @admin.get("/dashboard")
     async def admin_home(request: Request) -> dict[str, str]:
         return {"admin_for": request.headers["host"]}
 
@@ -137,7 +137,8 @@ REQUESTS = [
     Req("raw-asgi", method="PATCH", path="/raw/any/thing", expect_status=202),
     Req("raw-asgi-iterable-headers", path="/pricing/health", expect_status=200),
     Req("openapi", path="/openapi.json", expect_status=200),
-    Req("host-route", path="/", headers=(("host", "admin.example.com"),), expect_status=200),
+    Req("host-route", path="/dashboard", headers=(("host", "admin.example.com"),), expect_status=200),
+    Req("host-route-wrong-host-404", path="/dashboard", expect_status=404),
     Req("host-route-no-match-404", path="/nothing", headers=(("host", "admin.example.com"),), expect_status=404),
     Req("swagger-docs", path="/docs", expect_status=200),
 ]

@@ -1,0 +1,292 @@
+"""Lesson 2: Path and query parameters.
+
+Everything in a URL arrives as text. The type hints in your endpoint's
+signature tell FastAPI what each piece should be: it converts the text,
+and when the text does not fit, it answers 422 before your function runs,
+with an error that says where the problem is (`loc`), what went wrong
+(`msg`) and a machine-readable code (`type`).
+
+The app below is a tiny item catalogue. One thing in it is wrong on
+purpose; step 5 finds it.
+"""
+
+from fastapi import FastAPI
+
+app = FastAPI(title="Item catalogue")
+
+ITEMS = {42: "Fountain pen", 7: "Notebook"}
+
+
+@app.get("/items/{item_id}")
+async def read_item(item_id: int, q: str | None = None, short: bool = False, limit: int = 10) -> dict:
+    # item_id comes from the path; q, short and limit are not in the path, so they come from the query string.
+    item = {"item_id": item_id, "name": ITEMS.get(item_id, "unknown"), "limit": limit}
+    if q:
+        item["q"] = q
+    if not short:
+        item["description"] = "A long description that short=true leaves out."
+    return item
+
+
+@app.get("/search")
+async def search(q: str, page: int = 1) -> dict:
+    # q has no default, so it is required; page has one, so it is optional.
+    hits = [name for name in ITEMS.values() if q.lower() in name.lower()]
+    return {"q": q, "page": page, "hits": hits}
+
+
+# Declared in the wrong order on purpose (step 5): FastAPI tries routes in
+# the order they are declared, so /users/{user_id} also catches /users/me.
+# Swap the two functions to fix it.
+@app.get("/users/{user_id}")
+async def read_user(user_id: int) -> dict:
+    return {"user_id": user_id}
+
+
+@app.get("/users/me")
+async def read_current_user() -> dict:
+    return {"user_id": "the current user"}
+
+
+# ---------------------------------------------------------------------------
+# The lesson: what the tracer shows, step by step.
+# ---------------------------------------------------------------------------
+
+from lifecycle_tracer.lesson import (  # noqa: E402
+    Lesson,
+    Question,
+    Request,
+    Step,
+    StepResult,
+    body,
+    custom,
+    has,
+    lacks,
+    order,
+    status,
+)
+
+
+def _errors(result: StepResult) -> list[dict]:
+    return result.response.json()["detail"]
+
+
+def _error_at(loc: list, type_: str, input_: object) -> object:
+    """The 422 body has an error at this loc, with this type and input."""
+
+    def test(result: StepResult) -> bool | str:
+        for err in _errors(result):
+            if err["loc"] == loc:
+                if err["type"] == type_ and err.get("input") == input_ and err.get("msg"):
+                    return True
+                return f"the error at {loc} was {err}"
+        return f"no error has loc {loc}; the locs were {[e['loc'] for e in _errors(result)]}"
+
+    return custom(f"the 422 body has an error with loc={loc}, type={type_!r}, input={input_!r} and a msg", test)
+
+
+def _endpoint_got(**expected: object) -> object:
+    def test(result: StepResult) -> bool | str:
+        start = next((e for e in result.events if e.stage == "endpoint" and e.kind == "start"), None)
+        if start is None:
+            return "the endpoint never started"
+        args = start.detail.get("args", {})
+        wrong = {k: args.get(k) for k, v in expected.items() if args.get(k) != v}
+        return not wrong or f"it received {args}"
+
+    shown = ", ".join(f"{k}={v!r}" for k, v in expected.items())
+    return custom(f"the endpoint is called with the converted values {shown}", test)
+
+
+def _no_candidate(path: str) -> object:
+    def test(result: StepResult) -> bool | str:
+        routing = next((e for e in result.events if e.stage == "routing"), None)
+        if routing is None:
+            return "there is no routing event"
+        tried = [c["path"] for c in routing.detail.get("candidates", [])]
+        return path not in tried or f"the router tried {tried}"
+
+    return custom(f"the router stopped at the first full match and never tried {path}", test)
+
+
+LESSON = Lesson(
+    id="lesson2",
+    title="Path and query parameters",
+    topics=["path parameters", "query parameters", "validation", "422", "routing order"],
+    goals=[
+        "See type hints convert URL text into ints and bools before your code runs.",
+        "Predict when FastAPI answers 422, and know that your endpoint never runs then.",
+        "Read a 422: what `loc`, `msg`, `type` and `input` tell you.",
+        "Tell required query parameters from optional ones.",
+        "Understand why route order matters: `/users/{user_id}` can swallow `/users/me`.",
+    ],
+    steps=[
+        Step(
+            title="Type hints turn text into values",
+            narration="""
+We send `GET /items/42?q=pen&short=yes&limit=5`. On the wire every part of
+this URL is **text**: `"42"`, `"yes"`, `"5"`. `read_item` declares
+`item_id: int`, `short: bool` and `limit: int`, so FastAPI converts each
+piece before calling it. `item_id` is in the path template, so it is a
+**path parameter**; the others are not, so they are **query parameters**.
+
+Each **validation** line shows the raw text and the value it became.
+""",
+            request=Request("GET", "/items/42", query={"q": "pen", "short": "yes", "limit": "5"}),
+            look_for=["validation", "endpoint"],
+            question=Question(
+                prompt="`short` is declared `short: bool`. What does read_item receive for `short=yes`?",
+                choices=["The text 'yes'", "True", "A 422 error: 'yes' is not a bool"],
+                answer=1,
+                why="'yes' is one of the spellings Pydantic accepts for a true bool, so FastAPI converts "
+                "the text to True before calling read_item.",
+            ),
+            checks=[
+                status(200),
+                has("validation", name="item_id", location="path", raw="42", value=42, ok=True),
+                has("validation", name="short", location="query", raw="yes", value=True, ok=True),
+                has("validation", name="limit", location="query", raw="5", value=5, ok=True),
+                _endpoint_got(item_id=42, q="pen", short=True, limit=5),
+                order(("routing",), ("validation",), ("endpoint", "start")),
+            ],
+        ),
+        Step(
+            title="When the text does not fit: 422, and your code never runs",
+            narration="""
+Now `GET /items/abc`. The route `/items/{item_id}` still **matches**: the
+router only compares the URL's shape and hands over `item_id` as the text
+`"abc"`. Converting `"abc"` to an `int` then fails, so FastAPI raises
+`RequestValidationError` and its handler answers **422**. `read_item` is
+never called. (The query parameters were not sent, so they get their
+defaults; that part was fine.)
+""",
+            request=Request("GET", "/items/abc"),
+            look_for=["routing", "validation", "exception"],
+            question=Question(
+                prompt="Does read_item run for GET /items/abc?",
+                choices=[
+                    "Yes, with item_id='abc'",
+                    "Yes, with item_id=None",
+                    "No: FastAPI answers 422 before calling it",
+                    "No: the router answers 404 because no route matches",
+                ],
+                answer=2,
+                why="Routing only checks the URL's shape, so the route matches; validation then fails, "
+                "and FastAPI answers 422 without calling your function.",
+            ),
+            hints=[
+                "Look at the routing line first: which route matched, and what is item_id there?",
+                "The routing line says item_id='abc' is still text. The next validation line tries to make an int of it.",
+            ],
+            checks=[
+                status(422),
+                has("routing", matched=True, route="/items/{item_id}", path_params={"item_id": "abc"}),
+                has("validation", name="item_id", location="path", raw="abc", ok=False),
+                has("validation", name="q", location="query", sent=False, value=None, ok=True),
+                lacks("endpoint"),
+                has(
+                    "exception",
+                    name="RequestValidationError",
+                    handler="request_validation_exception_handler",
+                    status_code=422,
+                    handled=True,
+                ),
+                order(("routing",), ("validation", "point", "item_id"), ("exception",), ("response", "start")),
+            ],
+        ),
+        Step(
+            title="Reading a 422: loc, msg, type, input",
+            narration="""
+`GET /items/abc?limit=lots` gets **two** things wrong. The 422 body is
+`{"detail": [...]}`, one entry per problem:
+
+- `loc`: where it is: first the **source** (`path`, `query`, and in
+  later lessons `body`), then the parameter's name;
+- `msg`: a sentence for humans; `type`: a stable code for programs
+  (`int_parsing`, `missing`, …); `input`: what was actually received.
+""",
+            request=Request("GET", "/items/abc", query={"limit": "lots"}),
+            look_for=["validation", "exception"],
+            question=Question(
+                prompt="How many entries does the 422's `detail` list have?",
+                choices=["1: FastAPI stops at the first bad parameter", "2: it checks every parameter and reports all"],
+                answer=1,
+                why="FastAPI validates every parameter and collects all the errors, so a client can fix them in one go.",
+            ),
+            hints=[
+                "Count the validation lines marked as failed in the trace.",
+            ],
+            checks=[
+                status(422),
+                body(lambda b: len(b["detail"]) == 2, "the 422 body lists 2 errors"),
+                _error_at(["path", "item_id"], "int_parsing", "abc"),
+                _error_at(["query", "limit"], "int_parsing", "lots"),
+                has("validation", name="item_id", ok=False),
+                has("validation", name="limit", location="query", raw="lots", ok=False),
+                lacks("endpoint"),
+            ],
+        ),
+        Step(
+            title="Required or optional: a default decides",
+            narration="""
+`search(q: str, page: int = 1)`: `q` has **no default**, so it is
+**required**; `page` has one, so it may be left out. We send
+`GET /search?page=2` and forget `q`. The error's `type` is `missing`,
+its `loc` is `["query", "q"]`, and its `input` is `null`: nothing came.
+(`q: str | None = None` in `read_item` is the way to make one optional.)
+""",
+            request=Request("GET", "/search", query={"page": "2"}),
+            look_for=["validation"],
+            checks=[
+                status(422),
+                has("validation", name="q", location="query", sent=False, ok=False),
+                has("validation", name="page", location="query", raw="2", value=2, ok=True),
+                _error_at(["query", "q"], "missing", None),
+                body(lambda b: len(b["detail"]) == 1, "only q is reported: page was fine"),
+                lacks("endpoint"),
+            ],
+        ),
+        Step(
+            title="Route order: /users/{user_id} swallows /users/me",
+            narration="""
+`GET /users/me` should reach `read_current_user`. But the app declares
+`/users/{user_id}` **first**, and the router tries routes in the order
+they were declared, stopping at the first that fits. `me` fits the shape
+`/users/{anything}`, so `read_user` wins, and `"me"` is not an `int`.
+""",
+            request=Request("GET", "/users/me"),
+            look_for=["routing", "validation"],
+            question=Question(
+                prompt="What does GET /users/me answer?",
+                choices=["200 from read_current_user", "404", "422"],
+                answer=2,
+                why="/users/{user_id} is tried first and matches, so 'me' must be an int: 422. "
+                "Declare /users/me before /users/{user_id} to fix it.",
+            ),
+            hints=[
+                "Which route does the routing line say matched?",
+                "The routing line's candidates are in declaration order; /users/me comes after the match, "
+                "so it is never tried.",
+            ],
+            checks=[
+                status(422),
+                has("routing", matched=True, route="/users/{user_id}", path_params={"user_id": "me"}),
+                _no_candidate("/users/me"),
+                has("validation", name="user_id", location="path", raw="me", ok=False),
+                _error_at(["path", "user_id"], "int_parsing", "me"),
+                lacks("endpoint"),
+            ],
+        ),
+    ],
+    summary="""
+Type hints are instructions: FastAPI converts each path and query
+parameter from text to the declared type, and a parameter with no default
+is required. If anything does not fit, it answers **422** with one entry
+per problem (`loc` says where, `msg` what, `type` which kind, `input` what
+came) and your endpoint never runs. Routes are tried in declaration order,
+so put fixed paths like `/users/me` before `/users/{user_id}`.
+
+Next lesson: **dependency injection**: functions FastAPI calls for you
+before the endpoint, their cache, and when the code after `yield` runs.
+""",
+)

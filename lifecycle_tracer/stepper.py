@@ -1,0 +1,108 @@
+"""Step mode: hold a real request at each stage boundary until released.
+
+The request waits inside the running server, on the server's own event
+loop, so the server keeps serving other requests and the UI stays live. A
+paused request is released from any thread (a key press in the TUI); turning
+step mode off releases every paused request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import TraceEvent
+
+# Boundaries worth stopping at: where a stage begins, and the moments
+# the learner reads (routing decided, a value validated, an exception).
+PAUSE_KINDS = frozenset({"start", "point"})
+
+
+@dataclass
+class Paused:
+    event: TraceEvent
+    loop: asyncio.AbstractEventLoop
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Stepper:
+    """Shared by a tracer and its UI. ``on_pause(event)`` is called on the server's thread."""
+
+    def __init__(
+        self,
+        on_pause: Callable[[TraceEvent], None] | None = None,
+        select: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        self._enabled = False
+        self._lock = threading.Lock()
+        self._paused: dict[str, Paused] = {}
+        self.on_pause = on_pause
+        # Which requests to hold, decided once per request from its ASGI scope;
+        # by default every request that arrives while step mode is on.
+        self.select = select
+        self._chosen: dict[str, bool] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    def enable(self) -> None:
+        self._enabled = True
+
+    def disable(self) -> None:
+        """Leave step mode: every paused request goes on."""
+        self._enabled = False
+        self.release_all()
+
+    def paused(self) -> list[TraceEvent]:
+        with self._lock:
+            return [p.event for p in self._paused.values()]
+
+    async def wait(self, event: TraceEvent, scope: dict[str, Any] | None = None) -> None:
+        """Called by the tracer right after ``event``; returns when released."""
+        if not self._enabled or event.kind not in PAUSE_KINDS:
+            return
+        chosen = self._chosen.get(event.request_id)
+        if chosen is None:
+            chosen = self.select is None or bool(self.select(scope or {}))
+            if len(self._chosen) > 10000:
+                self._chosen.clear()
+            self._chosen[event.request_id] = chosen
+        if not chosen:
+            return
+        paused = Paused(event, asyncio.get_running_loop())
+        with self._lock:
+            self._paused[event.request_id] = paused
+        if self.on_pause is not None:
+            try:
+                self.on_pause(event)
+            except Exception:  # the UI's trouble must not hold the request forever
+                pass
+        if not self._enabled:  # turned off while we were registering
+            self._release(event.request_id)
+        await paused.gate.wait()
+
+    def release(self, request_id: str | None = None) -> bool:
+        """Let one paused request (the given one, or the oldest) go on to its next boundary."""
+        with self._lock:
+            if not self._paused:
+                return False
+            rid = request_id if request_id in self._paused else next(iter(self._paused))
+        return self._release(rid)
+
+    def _release(self, request_id: str) -> bool:
+        with self._lock:
+            paused = self._paused.pop(request_id, None)
+        if paused is None:
+            return False
+        paused.loop.call_soon_threadsafe(paused.gate.set)
+        return True
+
+    def release_all(self) -> None:
+        with self._lock:
+            ids = list(self._paused)
+        for rid in ids:
+            self._release(rid)

@@ -1,0 +1,37 @@
+"""Every lesson, run in plain mode through a real uvicorn: every check must hold
+on the installed FastAPI, so a lesson that an upgrade makes wrong fails here."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from lifecycle_tracer.lesson import Lesson
+from lifecycle_tracer.lessons import discover, load
+from lifecycle_tracer.plain import run_plain
+
+FILES = discover()
+
+
+def test_the_thirteen_lessons_are_there_in_order() -> None:
+    assert [f.number for f in FILES] == list(range(1, len(FILES) + 1))
+    assert len(FILES) >= 13
+
+
+@pytest.mark.parametrize("file", FILES, ids=[f.id for f in FILES])
+def test_lesson_runs_and_every_check_holds(file) -> None:  # type: ignore[no-untyped-def]
+    loaded = load(file)
+    lesson: Lesson = loaded.lesson
+    assert lesson.id == file.id
+    assert lesson.title and lesson.goals and lesson.steps
+    assert sum(1 for s in lesson.steps if s.question) >= 1
+    for step in lesson.steps:
+        assert step.narration.strip()
+        if step.request is not None:
+            assert step.checks, f"{step.title!r} fires a request but checks nothing"
+    out = io.StringIO()
+    failures: list[tuple[int, str]] = []
+    ok = run_plain(loaded, Console(file=out, width=120), failures=failures)
+    assert ok and not failures, f"{failures}\n{out.getvalue()[-3000:]}"
