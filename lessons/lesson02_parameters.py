@@ -18,7 +18,7 @@ ITEMS = {42: "Fountain pen", 7: "Notebook"}
 
 
 @app.get("/items/{item_id}")
-async def read_item(item_id: int, q: str | None = None, short: bool = False, limit: int = 10) -> dict:
+async def read_item(item_id: int, q: str | None = None, short: bool = False, limit: int = 10):
     # item_id comes from the path; q, short and limit are not in the path, so they come from the query string.
     item = {"item_id": item_id, "name": ITEMS.get(item_id, "unknown"), "limit": limit}
     if q:
@@ -29,7 +29,7 @@ async def read_item(item_id: int, q: str | None = None, short: bool = False, lim
 
 
 @app.get("/search")
-async def search(q: str, page: int = 1) -> dict:
+async def search(q: str, page: int = 1):
     # q has no default, so it is required; page has one, so it is optional.
     hits = [name for name in ITEMS.values() if q.lower() in name.lower()]
     return {"q": q, "page": page, "hits": hits}
@@ -39,12 +39,12 @@ async def search(q: str, page: int = 1) -> dict:
 # the order they are declared, so /users/{user_id} also catches /users/me.
 # Swap the two functions to fix it.
 @app.get("/users/{user_id}")
-async def read_user(user_id: int) -> dict:
+async def read_user(user_id: int):
     return {"user_id": user_id}
 
 
 @app.get("/users/me")
-async def read_current_user() -> dict:
+async def read_current_user():
     return {"user_id": "the current user"}
 
 

@@ -82,9 +82,9 @@ class LayerProbe:
 
     async def run_layer(self, trace: RequestTrace, scope: Scope, receive: Any, send: Any) -> None:
         depth = self.depth
-        hits = trace.layer_hits
-        while len(hits) <= depth + 1:
-            hits.append(0)
+        hits = trace.layer_hits  # preallocated; a stack deeper than that is extended
+        if len(hits) <= depth + 1:
+            hits.extend([0] * (depth + 2 - len(hits)))
         hits[depth] += 1
         inner_before = hits[depth + 1]
         name = self.name
@@ -234,7 +234,7 @@ def start_request(trace: RequestTrace, scope: Scope) -> None:
         "path": path,
         "query_string": query,
         "headers": header_pairs(scope.get("headers"), trace.redact),
-        "client": preview(list(scope["client"])) if scope.get("client") else None,
+        "client": [str(client[0]), client[1]] if (client := scope.get("client")) else None,
         "http_version": scope.get("http_version"),
     }
     target = path + (f"?{query}" if query else "")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from fastapi.security.base import SecurityBase
+from starlette._utils import is_async_callable
+from starlette.responses import Response
+
 from ._hooks import safe_source
-from ._safe import exc_message, preview, qualname, type_name
+from ._safe import REDACTED, exc_message, is_secret_header, is_secretish, preview, qualname, type_name
 from ._trace import RequestTrace, current, report_fault
 from ._validation import type_label
 
@@ -28,8 +32,7 @@ def _wrap_endpoint(fr: Any) -> None:
         try:
             dependant = kwargs["dependant"]
             is_async = bool(kwargs.get("is_coroutine", True))
-            name = qualname(dependant.call)
-            file, line = safe_source(dependant.call)
+            name, file, line, explain = _endpoint_facts(dependant.call, is_async)
             detail: dict[str, Any] = {
                 "is_async": is_async,
                 "threadpool": not is_async,
@@ -37,12 +40,7 @@ def _wrap_endpoint(fr: Any) -> None:
                 "line": line,
                 "args": _args_preview(trace, dependant, kwargs.get("values") or {}),
             }
-            how = (
-                "awaits it on the event loop (async def)"
-                if is_async
-                else "runs it in a worker thread from the threadpool (plain def), so it cannot block the event loop"
-            )
-            trace.emit("endpoint", "start", name, detail, f"All inputs are valid; FastAPI calls your endpoint {name} and {how}.")
+            trace.emit("endpoint", "start", name, detail, explain)
         except Exception as exc:
             report_fault("endpoint start", exc)
             return await orig(*args, **kwargs)
@@ -68,14 +66,32 @@ def _wrap_endpoint(fr: Any) -> None:
     fr.run_endpoint_function = run_endpoint_function
 
 
+_FACTS: dict[tuple[int, bool], tuple[Any, tuple[str, str | None, int | None, str]]] = {}
+
+
+def _endpoint_facts(call: Any, is_async: bool) -> tuple[str, str | None, int | None, str]:
+    """Name, source location and start explanation, computed once per endpoint."""
+    hit = _FACTS.get((id(call), is_async))
+    if hit is not None and hit[0] is call:
+        return hit[1]
+    name = qualname(call)
+    file, line = safe_source(call)
+    how = (
+        "awaits it on the event loop (async def)"
+        if is_async
+        else "runs it in a worker thread from the threadpool (plain def), so it cannot block the event loop"
+    )
+    facts = (name, file, line, f"All inputs are valid; FastAPI calls your endpoint {name} and {how}.")
+    if len(_FACTS) > 10000:
+        _FACTS.clear()
+    _FACTS[(id(call), is_async)] = (call, facts)
+    return facts
+
+
 def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -> dict[str, Any]:
     """What the endpoint receives, with cookies, secret headers and secret-looking names hidden."""
-    from ._safe import REDACTED, is_secret_header, is_secretish
-
     hidden: set[str] = set()
     if trace.redact:
-        from fastapi.security.base import SecurityBase
-
         hidden.update(f.name for f in getattr(dependant, "cookie_params", ()))
         # What a security scheme returns (a bearer token, an API key) is a secret.
         hidden.update(
@@ -95,8 +111,6 @@ def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -
 
 
 def _endpoint_returned(trace: RequestTrace, name: str, is_async: bool, value: Any) -> None:
-    from starlette.responses import Response
-
     returned = type_name(value)
     is_response = isinstance(value, Response)
     trace.emit(
@@ -247,8 +261,6 @@ def _wrap_exception_lookup(eh: Any) -> None:
 
 
 def _traced_handler(trace: RequestTrace, handler: Any, exc: Exception) -> Any:
-    from starlette._utils import is_async_callable
-
     trace.exc_reported.add(id(exc))
     _json_error_event(trace, exc)
     hname = qualname(handler)

@@ -123,12 +123,13 @@ class RoutingCache:
     the host header, so a repeated request needs no second scan.
     """
 
-    __slots__ = ("_results", "_signature")
+    __slots__ = ("_has_host", "_results", "_signature")
     MAX = 512
 
     def __init__(self) -> None:
         self._results: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
         self._signature: Any = None
+        self._has_host = False
 
     def describe(self, router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], str]:
         routes = getattr(router, "routes", ())
@@ -137,12 +138,13 @@ class RoutingCache:
         if signature != self._signature:
             self._results.clear()
             self._signature = signature
+            self._has_host = any(type(r).__name__ == "Host" for r in routes)
         key = (
             scope.get("type"),
             scope.get("method"),
             scope.get("path"),
             scope.get("root_path"),
-            _host(scope) if any(type(r).__name__ == "Host" for r in routes) else None,
+            _host(scope) if self._has_host else None,
         )
         hit = self._results.get(key)
         if hit is None:

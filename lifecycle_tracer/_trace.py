@@ -102,7 +102,7 @@ class RequestTrace:
         self.response_started = False
         self.resp_bytes = 0
         self.resp_chunks = 0
-        self.layer_hits: list[int] = []
+        self.layer_hits: list[int] = [0] * 16
         self.dep_depth = 0
         self.dep_path: list[str] = []
         self.suppress_at: int | None = None

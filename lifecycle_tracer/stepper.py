@@ -9,6 +9,7 @@ step mode off releases every paused request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,10 +78,8 @@ class Stepper:
         with self._lock:
             self._paused[event.request_id] = paused
         if self.on_pause is not None:
-            try:
+            with contextlib.suppress(Exception):  # the UI's trouble must not hold the request forever
                 self.on_pause(event)
-            except Exception:  # the UI's trouble must not hold the request forever
-                pass
         if not self._enabled:  # turned off while we were registering
             self._release(event.request_id)
         await paused.gate.wait()

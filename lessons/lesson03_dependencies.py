@@ -1,0 +1,484 @@
+"""Lesson 3: Dependency injection.
+
+A dependency is a function you declare with `Depends(...)` and FastAPI
+calls for you, before your endpoint, handing its result to a parameter.
+Dependencies can have dependencies of their own, FastAPI remembers each
+one's result for the rest of the request, and a dependency that uses
+`yield` gets to run cleanup code afterwards. *When* that cleanup runs is
+the part most people get wrong, so this lesson reads it off the trace.
+
+The app below is a small notes service with a fake database session.
+"""
+
+import asyncio
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException
+
+app = FastAPI(title="Notes")
+
+NOTES = {
+    "ada": ["Buy milk", "Finish the analytical engine", "Write to Charles"],
+    "grace": ["Find the moth"],
+}
+TOKENS = {"ada-token": "ada", "grace-token": "grace"}
+
+
+class Session:
+    """Stands in for a database session: opened per request, closed afterwards."""
+
+    in_use = 0  # like a connection pool's "connections in use" gauge
+
+    def __init__(self) -> None:
+        Session.in_use += 1
+
+    def user_for(self, token: str | None) -> str | None:
+        return TOKENS.get(token or "")
+
+    def notes_of(self, user: str) -> list[str]:
+        return NOTES.get(user, [])
+
+    def add_note(self, user: str, text: str) -> None:
+        NOTES.setdefault(user, []).append(text)
+
+    def close(self) -> None:
+        Session.in_use -= 1
+
+
+# 1. A plain dependency: shared query parameters.
+def pagination(skip: int = 0, limit: int = 10) -> dict[str, int]:
+    return {"skip": skip, "limit": limit}
+
+
+# 2. A dependency with yield: setup before yield, cleanup after it.
+def get_db():
+    db = Session()
+    try:
+        yield db
+    finally:
+        db.close()  # runs even if the request failed
+
+
+# 3. A sub-dependency: it needs the database session itself.
+def get_current_user(
+    db: Annotated[Session, Depends(get_db)],
+    x_token: Annotated[str | None, Header()] = None,
+) -> str:
+    user = db.user_for(x_token)
+    if user is None:
+        raise HTTPException(status_code=401, detail="Missing or invalid X-Token header")
+    return user
+
+
+# 4. A dependency whose result must be fresh every time it is used.
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+# 5. A lock held only while the endpoint runs (scope="function").
+notes_lock = asyncio.Lock()
+
+
+async def hold_notes_lock():
+    async with notes_lock:
+        yield
+
+
+@app.get("/notes")
+async def list_notes(page: Annotated[dict[str, int], Depends(pagination)]):
+    everything = [note for notes in NOTES.values() for note in notes]
+    return {"notes": everything[page["skip"] : page["skip"] + page["limit"]], **page}
+
+
+@app.get("/me/notes")
+async def my_notes(
+    user: Annotated[str, Depends(get_current_user)],
+    db: Annotated[Session, Depends(get_db)],  # the same session get_current_user got
+):
+    return {"user": user, "notes": db.notes_of(user)}
+
+
+@app.get("/page")
+async def page_with_nonces(
+    script_nonce: Annotated[str, Depends(new_nonce, use_cache=False)],
+    style_nonce: Annotated[str, Depends(new_nonce, use_cache=False)],
+):
+    # Two nonces for a Content-Security-Policy: they must differ.
+    return {"script_nonce": script_nonce, "style_nonce": style_nonce}
+
+
+@app.get("/page-buggy")
+async def page_with_cached_nonces(
+    script_nonce: Annotated[str, Depends(new_nonce)],
+    style_nonce: Annotated[str, Depends(new_nonce)],
+):
+    # The same, without use_cache=False: see step 3.
+    return {"script_nonce": script_nonce, "style_nonce": style_nonce}
+
+
+@app.post("/me/notes")
+async def add_note(
+    text: str,
+    user: Annotated[str, Depends(get_current_user)],
+    db: Annotated[Session, Depends(get_db)],
+    _lock: Annotated[None, Depends(hold_notes_lock, scope="function")],
+):
+    db.add_note(user, text)
+    return {"user": user, "count": len(db.notes_of(user))}
+
+
+# ---------------------------------------------------------------------------
+# The lesson: what the tracer shows, step by step.
+# ---------------------------------------------------------------------------
+
+from lifecycle_tracer.events import TraceEvent  # noqa: E402
+from lifecycle_tracer.lesson import (  # noqa: E402
+    Check,
+    Lesson,
+    Question,
+    Request,
+    Step,
+    StepResult,
+    body,
+    custom,
+    has,
+    lacks,
+    order,
+    status,
+)
+
+TOKEN = {"X-Token": "ada-token"}
+
+
+def _index(events: list[TraceEvent], stage: str, kind: str | None = None, name: str | None = None,
+           **detail: object) -> int | None:
+    for i, e in enumerate(events):
+        if (e.stage == stage and (kind is None or e.kind == kind) and (name is None or e.name == name)
+                and all(e.detail.get(k) == v for k, v in detail.items())):
+            return i
+    return None
+
+
+def _setups(events: list[TraceEvent], name: str) -> int:
+    return sum(1 for e in events if e.stage == "dependency" and e.kind == "start" and e.name == name
+               and e.detail.get("phase") == "setup")
+
+
+def _runs(name: str, n: int) -> Check:
+    def test(r: StepResult) -> bool | str:
+        got = _setups(r.events, name)
+        return got == n or f"it ran {got} time(s)"
+
+    return custom(f"{name} is called exactly {n} time(s) in this request", test)
+
+
+def _in_order(*specs: tuple, trace: int = 0) -> Check:
+    """Each spec is (stage, kind, name) or (stage, kind, name, {detail}); their first matches come in this order."""
+
+    def parts(spec: tuple) -> tuple:
+        stage, kind, name, detail = (*spec, None, None, None)[:4]
+        return stage, kind, name, detail or {}
+
+    def label(spec: tuple) -> str:
+        stage, kind, name, detail = parts(spec)
+        extra = " ".join(str(v) if k == "phase" else k for k, v in detail.items())
+        return " ".join(x for x in (stage, kind or "", name or "", extra) if x)
+
+    def test(r: StepResult) -> bool | str:
+        events = r.traces[trace]
+        where = []
+        for spec in specs:
+            stage, kind, name, detail = parts(spec)
+            i = _index(events, stage, kind, name, **detail)
+            if i is None:
+                return f"'{label(spec)}' never happens"
+            where.append(i)
+        return where == sorted(where) or "they happen in another order: " + " → ".join(
+            label(s) for _, s in sorted(zip(where, specs, strict=True), key=lambda p: p[0])
+        )
+
+    return custom("in order: " + " → ".join(label(s) for s in specs), test)
+
+
+def _all_sessions_closed() -> Check:
+    return custom(
+        "every session get_db opened has been closed again (db.close() ran)",
+        lambda r: Session.in_use == 0 or f"{Session.in_use} session(s) are still open",
+    )
+
+
+SETUP = {"phase": "setup"}
+TEARDOWN = {"phase": "teardown"}
+
+LESSON = Lesson(
+    id="lesson3",
+    title="Dependency injection",
+    topics=["dependencies", "Depends", "sub-dependencies", "cache", "use_cache", "yield", "scope"],
+    goals=[
+        "Declare a dependency with Depends and see FastAPI call it before the endpoint.",
+        "Follow a sub-dependency chain, and see the per-request cache reuse a result.",
+        "Opt out of the cache with use_cache=False when each use needs a fresh value.",
+        "Know exactly when the code after yield runs: after the response is sent, "
+        "before it with scope=\"function\", and before the error response when something fails.",
+    ],
+    steps=[
+        Step(
+            title="Depends: a function FastAPI calls for you",
+            narration="""
+`list_notes` asks for `page: Annotated[dict, Depends(pagination)]`. Before
+calling the endpoint, FastAPI looks at `pagination`'s own parameters
+(`skip` and `limit`), **validates them from the query string** exactly as
+in lesson 2, calls `pagination`, and passes what it returns as `page`.
+
+`GET /notes?skip=1&limit=2`: watch the **dependency** lines.
+""",
+            request=Request("GET", "/notes", query={"skip": "1", "limit": "2"}),
+            look_for=["dependency", "validation"],
+            question=Question(
+                prompt="list_notes never mentions skip or limit. Who reads them from the URL?",
+                choices=[
+                    "Nobody: they are ignored",
+                    "FastAPI, because pagination declares them",
+                    "list_notes has to read request.query_params itself",
+                ],
+                answer=1,
+                why="A dependency's parameters are part of the request's inputs: FastAPI validates them "
+                "and calls pagination with skip=1 and limit=2.",
+            ),
+            checks=[
+                status(200),
+                has("validation", name="skip", location="query", raw="1", value=1, ok=True),
+                has("validation", name="limit", location="query", raw="2", value=2, ok=True),
+                has("dependency", "start", name="pagination", param="page", is_generator=False),
+                has("dependency", "end", name="pagination", returned="dict"),
+                order(
+                    ("validation", "point", "skip"),
+                    ("dependency", "start", "pagination"),
+                    ("dependency", "end", "pagination"),
+                    ("endpoint", "start"),
+                ),
+                body(lambda b: b["skip"] == 1 and b["limit"] == 2 and len(b["notes"]) == 2,
+                     "the endpoint got page={'skip': 1, 'limit': 2} and returned 2 notes"),
+            ],
+        ),
+        Step(
+            title="Sub-dependencies, and the per-request cache",
+            narration="""
+`GET /me/notes` with the header `X-Token: ada-token`. `my_notes` needs
+`get_current_user`, which itself needs `get_db`: FastAPI solves the
+**innermost first**. `my_notes` *also* asks for `get_db` directly.
+
+Within one request FastAPI remembers each dependency's result, so the
+second `get_db` is not called again: it is served **from the cache**, and
+the endpoint gets the very same session `get_current_user` used.
+""",
+            request=Request("GET", "/me/notes", headers=TOKEN),
+            look_for=["dependency"],
+            question=Question(
+                prompt="get_db is declared twice for this request. How many times does it run?",
+                choices=["Once", "Twice", "Never: yield dependencies are lazy"],
+                answer=0,
+                why="FastAPI caches each dependency's result per request; the second use is a cache hit.",
+            ),
+            hints=[
+                "Look for a dependency line marked as cached.",
+                "get_db's setup runs first (get_current_user needs it); later, the line for my_notes' own "
+                "get_db says FastAPI reuses the value.",
+            ],
+            checks=[
+                status(200),
+                _runs("get_db", 1),
+                has("dependency", "start", name="get_db", phase="setup", needed_by="get_current_user",
+                    is_generator=True),
+                has("dependency", "point", name="get_db", cached=True, needed_by="my_notes"),
+                _in_order(
+                    ("dependency", "start", "get_db", SETUP),
+                    ("dependency", "end", "get_db", SETUP),
+                    ("dependency", "start", "get_current_user", SETUP),
+                    ("dependency", "end", "get_current_user", SETUP),
+                    ("dependency", "point", "get_db", {"cached": True}),
+                    ("endpoint", "start", "my_notes"),
+                ),
+                body(lambda b: b["user"] == "ada" and "Buy milk" in b["notes"], "the endpoint answers with ada's notes"),
+            ],
+        ),
+        Step(
+            title="use_cache=False: when each use needs a fresh value",
+            narration="""
+The cache is a bug when a dependency must produce a **new value each
+time**. `/page` needs two different nonces and declares
+`Depends(new_nonce, use_cache=False)` twice; `/page-buggy` is the same
+without `use_cache=False`. We call both at once.
+
+With the cache, the second `new_nonce` is never called, so both
+parameters get the **same** value.
+""",
+            request=[Request("GET", "/page"), Request("GET", "/page-buggy")],
+            look_for=["dependency"],
+            question=Question(
+                prompt="How many times does new_nonce run for GET /page-buggy?",
+                choices=["Once: the second use is a cache hit", "Twice: each parameter gets its own call"],
+                answer=0,
+                why="Without use_cache=False FastAPI reuses the first result, so both nonces are identical.",
+            ),
+            checks=[
+                status(200),
+                _runs("new_nonce", 2),
+                lacks("dependency", "point", "new_nonce"),
+                body(lambda b: b["script_nonce"] != b["style_nonce"], "/page: the two nonces differ"),
+                custom(
+                    "/page-buggy: new_nonce runs once, then comes from the cache",
+                    lambda r: (_setups(r.traces[1], "new_nonce") == 1
+                               and _index(r.traces[1], "dependency", "point", "new_nonce", cached=True) is not None)
+                    or f"it ran {_setups(r.traces[1], 'new_nonce')} time(s)",
+                ),
+                custom(
+                    "/page-buggy: the two nonces are identical",
+                    lambda r: r.responses[1].json()["script_nonce"] == r.responses[1].json()["style_nonce"]
+                    or f"the body was {r.responses[1].json()}",
+                ),
+            ],
+        ),
+        Step(
+            title="yield: when does the cleanup run?",
+            narration="""
+`get_db` **yields** the session. The code before `yield` runs while
+dependencies are solved; the code after it (`db.close()`) waits. FastAPI
+wraps each route in an exit stack and only closes it once the response
+has been **sent**: the endpoint returns, the result is serialized, the
+body goes out, and *then* `get_db` resumes after its `yield`.
+
+Again `GET /me/notes` as Ada; watch the last dependency lines.
+""",
+            request=Request("GET", "/me/notes", headers=TOKEN),
+            look_for=["dependency", "response"],
+            question=Question(
+                prompt="When does the code after get_db's yield (db.close()) run?",
+                choices=[
+                    "Right after get_current_user returns",
+                    "After my_notes returns, before the response is sent",
+                    "After the response has been sent to the client",
+                ],
+                answer=2,
+                why="On the installed FastAPI the default scope of a yield dependency is the whole request: "
+                "its cleanup runs after the response's last byte went out.",
+            ),
+            hints=[
+                "Find the two get_db lines after the response lines.",
+                "A commit in that cleanup code runs after the client already has its 200: "
+                "if it fails, the client will not hear about it.",
+            ],
+            checks=[
+                status(200),
+                has("dependency", "start", name="get_db", phase="teardown"),
+                _in_order(
+                    ("endpoint", "end", "my_notes"),
+                    ("serialization", "end"),
+                    ("response", "start"),
+                    ("response", "end"),
+                    ("dependency", "start", "get_db", TEARDOWN),
+                    ("dependency", "end", "get_db", TEARDOWN),
+                    ("request", "end"),
+                ),
+                _all_sessions_closed(),
+            ],
+        ),
+        Step(
+            title='scope="function": clean up before the response',
+            narration="""
+Some cleanup should not wait for a slow client. `add_note` holds
+`notes_lock` through `Depends(hold_notes_lock, scope="function")`: a
+**function-scoped** yield dependency is closed as soon as the endpoint's
+result is ready (after serialization), **before** the response is sent.
+`get_db` keeps the default, request scope, and still closes after the
+response.
+
+`POST /me/notes?text=Buy%20eggs` as Ada.
+""",
+            request=Request("POST", "/me/notes", query={"text": "Buy eggs"}, headers=TOKEN),
+            look_for=["dependency", "response"],
+            question=Question(
+                prompt="Which cleanup runs first?",
+                choices=["get_db's (request scope)", "hold_notes_lock's (function scope)"],
+                answer=1,
+                why="The function-scoped exit stack closes when the endpoint's result is ready; "
+                "the request-scoped one only after the response is sent.",
+            ),
+            hints=[
+                "Compare where each teardown line sits relative to the response lines.",
+            ],
+            checks=[
+                status(200),
+                has("dependency", "start", name="hold_notes_lock", phase="setup", scope="function", is_async=True),
+                has("dependency", "start", name="hold_notes_lock", phase="teardown", scope="function"),
+                _in_order(
+                    ("endpoint", "end", "add_note"),
+                    ("serialization", "end"),
+                    ("dependency", "start", "hold_notes_lock", TEARDOWN),
+                    ("dependency", "end", "hold_notes_lock", TEARDOWN),
+                    ("response", "start"),
+                    ("response", "end"),
+                    ("dependency", "start", "get_db", TEARDOWN),
+                ),
+            ],
+        ),
+        Step(
+            title="When a dependency refuses: 401, and cleanup still runs",
+            narration="""
+Now `GET /me/notes` **without** a token. `get_db` has already yielded a
+session when `get_current_user` raises `HTTPException(401)`. FastAPI stops
+solving dependencies, so `my_notes` never runs, and the exception travels
+out through the exit stack: `get_db` resumes **with the exception**, and only *then* does the exception handler send the 401.
+Without `try/finally` around the `yield`, `db.close()` would be skipped.
+""",
+            request=Request("GET", "/me/notes"),
+            look_for=["dependency", "exception", "response"],
+            question=Question(
+                prompt="Does get_db's cleanup run, and when?",
+                choices=[
+                    "No: the request failed before the endpoint",
+                    "Yes, before the 401 is sent",
+                    "Yes, after the 401 is sent",
+                ],
+                answer=1,
+                why="The exception unwinds the exit stack on its way to the exception handler, "
+                "so the cleanup runs first and the 401 goes out after it.",
+            ),
+            hints=[
+                "Compare this trace with step 4's: where are get_db's teardown lines now?",
+                "The teardown line says which exception get_db received.",
+            ],
+            checks=[
+                status(401),
+                has("dependency", "end", name="get_current_user", raised="fastapi.exceptions.HTTPException"),
+                lacks("endpoint"),
+                has("dependency", "start", name="get_db", phase="teardown",
+                    exception_in="fastapi.exceptions.HTTPException"),
+                has("exception", name="HTTPException", status_code=401, handled=True),
+                _in_order(
+                    ("dependency", "end", "get_current_user", SETUP),
+                    ("dependency", "start", "get_db", TEARDOWN),
+                    ("dependency", "end", "get_db", TEARDOWN),
+                    ("exception", "point", "HTTPException"),
+                    ("response", "start"),
+                ),
+                _all_sessions_closed(),
+            ],
+        ),
+    ],
+    summary="""
+`Depends(f)` makes FastAPI validate `f`'s own parameters, call it before
+the endpoint and pass its result in; dependencies can depend on others,
+and are solved innermost first. Within one request each dependency runs
+**once** and is then served from the cache, unless you declare it with
+`use_cache=False`.
+
+A `yield` dependency's cleanup runs **after the response is sent** by
+default, **before** it with `scope="function"`, and **before the error
+response** when the request fails. Put cleanup in `try/finally`.
+
+Next lesson: **request bodies**: a Pydantic model as the body, and what
+a 422 looks like when the JSON is missing a field or malformed.
+""",
+)
