@@ -53,6 +53,7 @@ async def read_current_user():
 # ---------------------------------------------------------------------------
 
 from lifecycle_tracer.lesson import (  # noqa: E402
+    Check,
     Lesson,
     Question,
     Request,
@@ -71,7 +72,7 @@ def _errors(result: StepResult) -> list[dict]:
     return result.response.json()["detail"]
 
 
-def _error_at(loc: list, type_: str, input_: object) -> object:
+def _error_at(loc: list, type_: str, input_: object) -> Check:
     """The 422 body has an error at this loc, with this type and input."""
 
     def test(result: StepResult) -> bool | str:
@@ -85,7 +86,7 @@ def _error_at(loc: list, type_: str, input_: object) -> object:
     return custom(f"the 422 body has an error with loc={loc}, type={type_!r}, input={input_!r} and a msg", test)
 
 
-def _endpoint_got(**expected: object) -> object:
+def _endpoint_got(**expected: object) -> Check:
     def test(result: StepResult) -> bool | str:
         start = next((e for e in result.events if e.stage == "endpoint" and e.kind == "start"), None)
         if start is None:
@@ -98,7 +99,7 @@ def _endpoint_got(**expected: object) -> object:
     return custom(f"the endpoint is called with the converted values {shown}", test)
 
 
-def _no_candidate(path: str) -> object:
+def _no_candidate(path: str) -> Check:
     def test(result: StepResult) -> bool | str:
         routing = next((e for e in result.events if e.stage == "routing"), None)
         if routing is None:

@@ -151,18 +151,26 @@ from lifecycle_tracer.lesson import (  # noqa: E402
 TOKEN = {"X-Token": "ada-token"}
 
 
-def _index(events: list[TraceEvent], stage: str, kind: str | None = None, name: str | None = None,
-           **detail: object) -> int | None:
+def _index(
+    events: list[TraceEvent], stage: str, kind: str | None = None, name: str | None = None, **detail: object
+) -> int | None:
     for i, e in enumerate(events):
-        if (e.stage == stage and (kind is None or e.kind == kind) and (name is None or e.name == name)
-                and all(e.detail.get(k) == v for k, v in detail.items())):
+        if (
+            e.stage == stage
+            and (kind is None or e.kind == kind)
+            and (name is None or e.name == name)
+            and all(e.detail.get(k) == v for k, v in detail.items())
+        ):
             return i
     return None
 
 
 def _setups(events: list[TraceEvent], name: str) -> int:
-    return sum(1 for e in events if e.stage == "dependency" and e.kind == "start" and e.name == name
-               and e.detail.get("phase") == "setup")
+    return sum(
+        1
+        for e in events
+        if e.stage == "dependency" and e.kind == "start" and e.name == name and e.detail.get("phase") == "setup"
+    )
 
 
 def _runs(name: str, n: int) -> Check:
@@ -220,7 +228,7 @@ LESSON = Lesson(
         "Follow a sub-dependency chain, and see the per-request cache reuse a result.",
         "Opt out of the cache with use_cache=False when each use needs a fresh value.",
         "Know exactly when the code after yield runs: after the response is sent, "
-        "before it with scope=\"function\", and before the error response when something fails.",
+        'before it with scope="function", and before the error response when something fails.',
     ],
     steps=[
         Step(
@@ -258,8 +266,10 @@ in lesson 2, calls `pagination`, and passes what it returns as `page`.
                     ("dependency", "end", "pagination"),
                     ("endpoint", "start"),
                 ),
-                body(lambda b: b["skip"] == 1 and b["limit"] == 2 and len(b["notes"]) == 2,
-                     "the endpoint got page={'skip': 1, 'limit': 2} and returned 2 notes"),
+                body(
+                    lambda b: b["skip"] == 1 and b["limit"] == 2 and len(b["notes"]) == 2,
+                    "the endpoint got page={'skip': 1, 'limit': 2} and returned 2 notes",
+                ),
             ],
         ),
         Step(
@@ -289,8 +299,9 @@ the endpoint gets the very same session `get_current_user` used.
             checks=[
                 status(200),
                 _runs("get_db", 1),
-                has("dependency", "start", name="get_db", phase="setup", needed_by="get_current_user",
-                    is_generator=True),
+                has(
+                    "dependency", "start", name="get_db", phase="setup", needed_by="get_current_user", is_generator=True
+                ),
                 has("dependency", "point", name="get_db", cached=True, needed_by="my_notes"),
                 _in_order(
                     ("dependency", "start", "get_db", SETUP),
@@ -300,7 +311,9 @@ the endpoint gets the very same session `get_current_user` used.
                     ("dependency", "point", "get_db", {"cached": True}),
                     ("endpoint", "start", "my_notes"),
                 ),
-                body(lambda b: b["user"] == "ada" and "Buy milk" in b["notes"], "the endpoint answers with ada's notes"),
+                body(
+                    lambda b: b["user"] == "ada" and "Buy milk" in b["notes"], "the endpoint answers with ada's notes"
+                ),
             ],
         ),
         Step(
@@ -329,14 +342,20 @@ parameters get the **same** value.
                 body(lambda b: b["script_nonce"] != b["style_nonce"], "/page: the two nonces differ"),
                 custom(
                     "/page-buggy: new_nonce runs once, then comes from the cache",
-                    lambda r: (_setups(r.traces[1], "new_nonce") == 1
-                               and _index(r.traces[1], "dependency", "point", "new_nonce", cached=True) is not None)
-                    or f"it ran {_setups(r.traces[1], 'new_nonce')} time(s)",
+                    lambda r: (
+                        (
+                            _setups(r.traces[1], "new_nonce") == 1
+                            and _index(r.traces[1], "dependency", "point", "new_nonce", cached=True) is not None
+                        )
+                        or f"it ran {_setups(r.traces[1], 'new_nonce')} time(s)"
+                    ),
                 ),
                 custom(
                     "/page-buggy: the two nonces are identical",
-                    lambda r: r.responses[1].json()["script_nonce"] == r.responses[1].json()["style_nonce"]
-                    or f"the body was {r.responses[1].json()}",
+                    lambda r: (
+                        r.responses[1].json()["script_nonce"] == r.responses[1].json()["style_nonce"]
+                        or f"the body was {r.responses[1].json()}"
+                    ),
                 ),
             ],
         ),
@@ -453,8 +472,13 @@ Without `try/finally` around the `yield`, `db.close()` would be skipped.
                 status(401),
                 has("dependency", "end", name="get_current_user", raised="fastapi.exceptions.HTTPException"),
                 lacks("endpoint"),
-                has("dependency", "start", name="get_db", phase="teardown",
-                    exception_in="fastapi.exceptions.HTTPException"),
+                has(
+                    "dependency",
+                    "start",
+                    name="get_db",
+                    phase="teardown",
+                    exception_in="fastapi.exceptions.HTTPException",
+                ),
                 has("exception", name="HTTPException", status_code=401, handled=True),
                 _in_order(
                     ("dependency", "end", "get_current_user", SETUP),

@@ -172,7 +172,10 @@ received it) with how long the clients waited in all.
                 has("endpoint", "start", "report_blocking", is_async=True, threadpool=False),
                 custom("the three endpoint runs happened one after another, never overlapping", _one_after_another),
                 custom("all three answered only after at least 0.8 s (about 3 × 0.3 s)", _took(low=0.8)),
-                custom("the unluckiest client waited at least 0.8 s for its answer", _slowest_waited(0.8)),
+                custom(
+                    "the unluckiest client waited at least 0.6 s (two sleeps or more) for its answer",
+                    _slowest_waited(0.6),
+                ),
                 custom(
                     "yet each request's own trace lasted under 0.6 s: the app only received a request once the "
                     "previous one's endpoint had finished",

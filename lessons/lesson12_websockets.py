@@ -104,8 +104,10 @@ client's **disconnect** (code 1000, a normal close).
                 "An HTTP request ends with ▶ response; what does this trace have instead?",
             ],
             checks=[
-                custom("the client was accepted (101), got one reply and closed normally (1000)",
-                       client_saw(101, ["ada@lobby: hello"], 1000)),
+                custom(
+                    "the client was accepted (101), got one reply and closed normally (1000)",
+                    client_saw(101, ["ada@lobby: hello"], 1000),
+                ),
                 has("routing", matched=True, route="/ws/{room}"),
                 order(
                     ("routing",),
@@ -144,8 +146,10 @@ On `/quit`, `chat` says `bye!` and calls `websocket.close(code=1000)`.
             ),
             hints=["Look at the last • websocket line: is its direction in (from the client) or out (from the app)?"],
             checks=[
-                custom("the client got three replies and the close code 1000",
-                       client_saw(101, ["ada@lobby: hi", "ada@lobby: anyone here?", "bye!"], 1000)),
+                custom(
+                    "the client got three replies and the close code 1000",
+                    client_saw(101, ["ada@lobby: hi", "ada@lobby: anyone here?", "bye!"], 1000),
+                ),
                 count(1, "dependency", "start", "get_user"),
                 count(1, "websocket", "point", "accept"),
                 count(3, "websocket", "point", "receive"),

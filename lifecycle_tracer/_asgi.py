@@ -49,6 +49,8 @@ class LayerProbe:
 
     __slots__ = (
         "_done",
+        "_file",
+        "_line",
         "_self_answered",
         "_start",
         "app",
@@ -73,6 +75,8 @@ class LayerProbe:
         self._start = f"{self.name} starts: {layer_role(self.name)}."
         self._done = f"{self.name} is done."
         self._self_answered = f"{self.name} answered by itself without calling the rest of the app."
+        # Where the layer's code is: a function middleware's own function, else the class's __call__.
+        self._file, self._line = _layer_source(app)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         trace = current.get()
@@ -92,7 +96,7 @@ class LayerProbe:
             "middleware",
             "start",
             name,
-            {"depth": depth, "builtin": self.builtin},
+            {"depth": depth, "builtin": self.builtin, "file": self._file, "line": self._line},
             self._start,
         )
         if trace.tracer.stepper is not None:
@@ -198,6 +202,16 @@ class RouterProbe:
         if trace.tracer.stepper is not None:
             await trace.checkpoint()
         await self.app(scope, receive, send)
+
+
+def _layer_source(app: Any) -> tuple[str | None, int | None]:
+    from ._hooks import safe_source
+
+    target = getattr(app, "dispatch_func", None) or getattr(type(app), "__call__", None)  # noqa: B004
+    try:
+        return safe_source(target) if target is not None else (None, None)
+    except Exception:
+        return None, None
 
 
 def wrap_stack(stack: Any, router: Any, tracer: Tracer) -> Any:

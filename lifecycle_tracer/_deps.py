@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from ._hooks import safe_source
 from ._safe import qualname, type_name
 from ._trace import PendingDependency, RequestTrace, current, report_fault
 
@@ -75,7 +76,10 @@ def _describe(trace: RequestTrace, dependant: Any) -> tuple[str, dict[str, Any]]
     call = dependant.call
     name = qualname(call)
     is_generator, is_async = _kind(call)
+    file, line = safe_source(call)
     detail: dict[str, Any] = {
+        "file": file,
+        "line": line,
         "param": getattr(dependant, "name", None),
         "is_generator": is_generator,
         "is_async": is_async,

@@ -26,8 +26,13 @@ def fail(message: str) -> int:
 
 def _interactive() -> bool:
     from .plain import stdin_is_interactive
+    from .tui.launch import in_browser_child
 
-    return stdin_is_interactive()
+    return stdin_is_interactive() or in_browser_child()
+
+
+def _tui_wanted(plain: bool) -> bool:
+    return not plain and _interactive()
 
 
 def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int | None, web: bool,
@@ -44,9 +49,23 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
     progress = Progress()
     if reset:
         progress.reset(loaded.lesson.id)
+    if web:
+        from .tui.launch import serve_web
+
+        argv = ["run", lesson] + (["--step"] if step else []) + (["--show-secrets"] if show_secrets else [])
+        return serve_web(argv, port=None)
+    if _tui_wanted(plain):
+        from .server import PortInUseError as _Busy
+        from .tui.launch import lesson_controller, run_tui
+
+        try:
+            controller = lesson_controller(loaded, port=port, record=record, show_secrets=show_secrets)
+        except _Busy as exc:
+            return fail(str(exc))
+        return run_tui(controller, step_mode=step)
     console = Console()
-    if (not plain and _interactive()) or web or step:
-        console.print(Text("The live TUI is not available in this version; showing the lesson in plain mode.", style="dim"))
+    if step:
+        console.print(Text("Step mode needs the TUI; in plain mode every stage is printed instead.", style="dim"))
     ask = _ask if _interactive() else None
     try:
         ok = run_plain(loaded, console, port=port, record=record, show_secrets=show_secrets, ask=ask,
@@ -107,14 +126,17 @@ def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | Non
         return fail(str(exc))
     except PortInUseError as exc:
         return fail(str(exc))
+    if _tui_wanted(plain):
+        from .tui.controllers import AppController
+        from .tui.launch import run_tui
+
+        return run_tui(AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets))
     console = Console()
     tracer = instrument(app, sink=ConsoleSink(console, show_request=True), redact=not show_secrets)
     if record:
         tracer.add_sink(JsonLinesSink(record))
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(Text(f"Warning: binding {host} exposes the app beyond this machine.", style="bold yellow"))
-    if not plain and _interactive():
-        console.print(Text("The live TUI is not available in this version; showing events in plain mode.", style="dim"))
     console.print(Text(f"Tracing {target} at http://{host}:{port} — send it requests (browser, curl, httpie); "
                        "Ctrl+C stops.", style="bold"))
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
@@ -144,9 +166,12 @@ def replay(file: Path, *, plain: bool, show_secrets: bool) -> int:
         return fail(str(exc))
     if not show_secrets:
         events = redacted(events)
+    if _tui_wanted(plain):
+        from .tui.controllers import ReplayController
+        from .tui.launch import run_tui
+
+        return run_tui(ReplayController(events, title=f"replay of {file.name}"))
     console = Console()
-    if not plain and _interactive():
-        console.print(Text("The live TUI is not available in this version; replaying in plain mode.", style="dim"))
     for rid, evs in group(events).items():
         first, last = evs[0], evs[-1]
         took = (last.detail.get("duration_ns") or last.t_ns - first.t_ns) / 1e6

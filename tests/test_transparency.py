@@ -12,7 +12,15 @@ Three ways of running:
 * the same, traced with a sink that raises on every event (a ``Recorder`` is
   added behind it to prove tracing was on);
 * through real uvicorn servers on 127.0.0.1 (one untraced, one traced server
-  per corpus app, started once per session).
+  per corpus app, started once per session; WebSockets too when the
+  ``websockets`` package is installed).
+
+Two more checks: many requests at once on one traced app, and untraced apps in
+this process (where ``instrument()`` has patched FastAPI's internals) against
+a reference process that never loads the tracer.
+
+Warnings are compared in-process only: ``warnings.catch_warnings`` is process
+wide, and a uvicorn server runs in another thread.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -39,7 +47,8 @@ import uvicorn
 from corpus import APPS, WS, CorpusApp, Req
 from starlette.websockets import WebSocketDisconnect
 
-from lifecycle_tracer import Recorder, TraceEvent, instrument
+if TYPE_CHECKING:
+    from lifecycle_tracer import Recorder, TraceEvent
 
 with warnings.catch_warnings():
     # Starlette >= 1.x asks for httpx2 instead of httpx; this venv has httpx.
@@ -167,10 +176,17 @@ def recording_warnings() -> Iterator[list[warnings.WarningMessage]]:
 # Building the two copies.
 
 
+# lifecycle_tracer is imported only where an app gets traced, so that the
+# reference process of test_untraced_apps_unaffected_by_installed_hooks can run
+# this module's harness without ever loading it.
+
+
 class Traced:
     """A traced copy's sinks: the Recorder, and the BoomSink in front of it if any."""
 
     def __init__(self, sink: str) -> None:
+        from lifecycle_tracer import Recorder
+
         self.recorder = Recorder()
         self.boom = BoomSink() if sink == "boom" else None
 
@@ -187,6 +203,8 @@ def build(capp: CorpusApp, sink: str | None) -> tuple[Any, Traced | None]:
         return app, None
     if sink not in ("recorder", "boom"):  # pragma: no cover
         raise ValueError(sink)
+    from lifecycle_tracer import instrument
+
     traced = Traced(sink)
     if traced.boom is None:
         instrument(app, sink=traced.recorder)
@@ -763,8 +781,9 @@ async def untraced_outcomes() -> dict[tuple[str, str, bool], Run]:
 
 _PRISTINE_SCRIPT = """
 import pickle, sys
-import anyio
+sys.modules["lifecycle_tracer"] = None  # any import of the tracer fails here
 sys.path.insert(0, sys.argv[1])
+import anyio
 import test_transparency as t
 outcomes = anyio.run(t.untraced_outcomes)
 t.assert_pristine()
@@ -772,40 +791,38 @@ sys.stdout.buffer.write(pickle.dumps(outcomes))
 """
 
 
-def fastapi_internals_patched() -> list[str]:
-    """The FastAPI/Starlette functions the tracer may wrap that are not the originals now."""
+def assert_pristine() -> None:
+    """The functions a tracer would wrap are FastAPI's and Starlette's own code."""
+    import fastapi
     import fastapi.dependencies.utils as du
     import fastapi.routing as fr
+    import starlette
     import starlette._exception_handler as eh
     import starlette.background as bg
 
-    checks = {
-        "fastapi.routing.run_endpoint_function": (fr.run_endpoint_function, "fastapi.routing"),
-        "fastapi.routing.serialize_response": (fr.serialize_response, "fastapi.routing"),
-        "fastapi.routing.solve_dependencies": (fr.solve_dependencies, "fastapi.dependencies.utils"),
-        "fastapi.dependencies.utils.solve_dependencies": (du.solve_dependencies, "fastapi.dependencies.utils"),
-        "fastapi.dependencies.utils.request_params_to_args": (
-            du.request_params_to_args,
-            "fastapi.dependencies.utils",
-        ),
-        "starlette._exception_handler._lookup_exception_handler": (
-            eh._lookup_exception_handler,
-            "starlette._exception_handler",
-        ),
-        "starlette.background.BackgroundTask.__call__": (bg.BackgroundTask.__call__, "starlette.background"),
+    homes = (Path(fastapi.__file__).resolve().parent, Path(starlette.__file__).resolve().parent)
+    funcs = {
+        "fastapi.routing.run_endpoint_function": fr.run_endpoint_function,
+        "fastapi.routing.serialize_response": fr.serialize_response,
+        "fastapi.routing.solve_dependencies": fr.solve_dependencies,
+        "fastapi.dependencies.utils.solve_dependencies": du.solve_dependencies,
+        "fastapi.dependencies.utils.request_params_to_args": du.request_params_to_args,
+        "starlette._exception_handler._lookup_exception_handler": eh._lookup_exception_handler,
+        "starlette.background.BackgroundTask.__call__": bg.BackgroundTask.__call__,
     }
-    return [name for name, (func, module) in checks.items() if func.__module__ != module]
-
-
-def assert_pristine() -> None:
-    patched = fastapi_internals_patched()
-    assert not patched, f"the reference process must run FastAPI untouched, but {patched} are wrapped"
+    foreign = [
+        name
+        for name, func in funcs.items()
+        if not any(home in Path(func.__code__.co_filename).resolve().parents for home in homes)
+    ]
+    assert not foreign, f"the reference process must run FastAPI untouched, but {foreign} are replaced"
 
 
 @pytest.mark.anyio
 async def test_untraced_apps_unaffected_by_installed_hooks() -> None:
-    instrument(APPS[0].module.make_app(), sink=Recorder())  # make sure the hooks are in
-    assert fastapi_internals_patched(), "expected instrument() to wrap FastAPI internals in this process"
+    from lifecycle_tracer import Recorder, instrument
+
+    instrument(APPS[0].module.make_app(), sink=Recorder())  # whatever it installs process-wide is in now
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     proc = await anyio.run_process(
         [sys.executable, "-c", _PRISTINE_SCRIPT, str(TESTS_DIR)], env=env, check=False

@@ -1,0 +1,512 @@
+"""Lesson 5: Response models and serialization.
+
+Lessons 2 to 4 followed data **in**. This one follows it **out**. Whatever
+your endpoint returns, FastAPI validates it against the `response_model`
+(dropping every field the model does not declare) and turns it into JSON.
+You will see what `response_model_exclude_unset` leaves out, why a
+`Response` you return yourself skips all of that, and what the popular
+advice "use ORJSONResponse for speed" does on the installed FastAPI.
+
+`/catalog/orjson` needs the `orjson` package (`pip install orjson`).
+"""
+
+import inspect
+
+import fastapi
+import fastapi.routing
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, ORJSONResponse
+from pydantic import BaseModel
+
+app = FastAPI(title="Shop: the way out")
+
+
+class UserOut(BaseModel):
+    username: str
+    email: str
+
+
+USERS = {
+    "ada": {"username": "ada", "email": "ada@example.com", "hashed_password": "not-a-real-hash"},
+}
+
+
+@app.get("/users/{username}", response_model=UserOut)
+async def read_user(username: str):
+    return USERS[username]  # the stored record, hashed_password included
+
+
+@app.get("/users/{username}/export", response_model=UserOut)
+async def export_user(username: str):
+    # Careful (step 3): a Response you return yourself is sent as it is.
+    return JSONResponse(USERS[username])
+
+
+class Item(BaseModel):
+    name: str
+    description: str | None = None
+    price: float
+    tax: float = 10.5
+    tags: list[str] = []
+
+
+ITEMS = {
+    "foo": {"name": "Foo", "price": 50.2},
+    "baz": {"name": "Baz", "description": None, "price": 50.2, "tax": 10.5, "tags": []},
+}
+
+
+@app.get("/items/{item_id}", response_model=Item, response_model_exclude_unset=True)
+async def read_item(item_id: str):
+    return ITEMS[item_id]
+
+
+class Product(BaseModel):
+    id: int
+    name: str
+    price: float
+    tags: list[str]
+
+
+# A few thousand products; supplier_cost is internal and must not leak.
+CATALOG = [
+    {
+        "id": i,
+        "name": f"Product {i}",
+        "price": round(1 + i * 0.25, 2),
+        "tags": ["new"] if i % 3 == 0 else [],
+        "supplier_cost": round(i * 0.1, 2),
+    }
+    for i in range(3000)
+]
+
+
+@app.get("/catalog", response_model=list[Product])
+async def catalog():
+    return CATALOG
+
+
+@app.get("/catalog/orjson", response_model=list[Product], response_class=ORJSONResponse)
+async def catalog_orjson():
+    # What the article advises. Step 5 shows what it changes.
+    return CATALOG
+
+
+# ---------------------------------------------------------------------------
+# The lesson: what the tracer shows, step by step.
+# ---------------------------------------------------------------------------
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import warnings  # noqa: E402
+
+from lifecycle_tracer.events import TraceEvent  # noqa: E402
+from lifecycle_tracer.lesson import (  # noqa: E402
+    Check,
+    Lesson,
+    Question,
+    Request,
+    Step,
+    StepResult,
+    body,
+    custom,
+    has,
+    header,
+    lacks,
+    status,
+)
+
+VERSION = fastapi.__version__
+# Newer FastAPI serializes a response model straight to JSON bytes in
+# Pydantic's core when the route keeps the default response class.
+FAST_PATH = "dump_json" in inspect.signature(fastapi.routing.serialize_response).parameters
+# ...and deprecates ORJSONResponse (typing_extensions.deprecated marks the class).
+ORJSON_DEPRECATED = getattr(ORJSONResponse, "__deprecated__", None) is not None
+
+
+def _event(events: list[TraceEvent], stage: str, kind: str) -> TraceEvent | None:
+    return next((e for e in events if e.stage == stage and e.kind == kind), None)
+
+
+def _serialized(r: StepResult) -> dict:
+    ev = _event(r.events, "serialization", "start")
+    return ev.detail if ev else {}
+
+
+def _model_is_product_list() -> Check:
+    def test(r: StepResult) -> bool | str:
+        model = _serialized(r).get("response_model") or ""
+        return (model.startswith("list[") and model.endswith("Product]")) or f"the model was {model!r}"
+
+    return custom("serialization validates against the response model list[Product]", test)
+
+
+def _no_supplier_cost(n: int) -> Check:
+    return body(
+        lambda b: len(b) == n and all("supplier_cost" not in p for p in b),
+        f"the JSON has all {n} products and none of them has supplier_cost",
+    )
+
+
+def _output_is_bytes(expected: bool) -> Check:
+    def test(r: StepResult) -> bool | str:
+        end = _event(r.events, "serialization", "end")
+        if end is None:
+            return "there is no serialization end event"
+        sent = _event(r.events, "response", "end")
+        if expected:
+            return (
+                end.detail.get("bytes") is not None
+                and sent is not None
+                and end.detail["bytes"] == sent.detail.get("bytes")
+            ) or f"serialization produced {end.detail}"
+        return "bytes" not in end.detail or f"serialization produced {end.detail.get('bytes')} bytes"
+
+    if expected:
+        return custom("serialization already produced the exact JSON bytes that were sent", test)
+    return custom("serialization produced Python objects (not bytes): the response class renders them after", test)
+
+
+def _same_bytes_as_default_route() -> Check:
+    def test(r: StepResult) -> bool | str:
+        default = next((t for t in r.session.values() if t and t[0].detail.get("path") == "/catalog"), None)
+        if default is None:
+            return "step 4's trace is not in the session"
+        a = _event(default, "response", "end")
+        b = _event(r.events, "response", "end")
+        return (a and b and a.detail["bytes"] == b.detail["bytes"]) or "the sizes differ"
+
+    return custom("the JSON has exactly as many bytes as step 4's default route sent", test)
+
+
+def _timed() -> Check:
+    """Both traces time serialization and the response; the learner compares them."""
+
+    def span(events: list[TraceEvent]) -> bool:
+        marks = [
+            _event(events, "serialization", "start"),
+            _event(events, "serialization", "end"),
+            _event(events, "response", "start"),
+        ]
+        return all(marks) and marks[0].t_ns <= marks[1].t_ns <= marks[2].t_ns
+
+    def test(r: StepResult) -> bool | str:
+        default = next((t for t in r.session.values() if t and t[0].detail.get("path") == "/catalog"), None)
+        return (default is not None and span(default) and span(r.events)) or "a timestamp is missing"
+
+    return custom("both traces time serialization start → end → response start, ready to compare", test)
+
+
+def _orjson_warning() -> Check:
+    """Create an ORJSONResponse here, recording (not raising) any warning it emits."""
+
+    def test(r: StepResult) -> bool | str:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ORJSONResponse([1])
+        if not ORJSON_DEPRECATED:
+            return not caught or f"it warned: {caught[0].category.__name__}: {caught[0].message}"
+        w = next((c for c in caught if "ORJSONResponse is deprecated" in str(c.message)), None)
+        if w is None:
+            return f"no deprecation warning was emitted ({[c.category.__name__ for c in caught]})"
+        ok = (
+            w.category.__name__ == "FastAPIDeprecationWarning"
+            and issubclass(w.category, UserWarning)
+            and not issubclass(w.category, DeprecationWarning)
+            and "faster" in str(w.message)
+        )
+        return ok or f"it warned {w.category.__mro__}: {w.message}"
+
+    if ORJSON_DEPRECATED:
+        return custom(
+            "creating an ORJSONResponse emits FastAPIDeprecationWarning (a UserWarning, not a DeprecationWarning) "
+            "whose message says the response-model path is faster",
+            test,
+        )
+    return custom("creating an ORJSONResponse emits no warning on the installed FastAPI", test)
+
+
+def _renders_with(cls: type, call: str) -> Check:
+    return custom(
+        f"{cls.__name__}.render calls {call}() on the installed version",
+        lambda r: call in inspect.getsource(cls.render) or f"its source does not mention {call}",
+    )
+
+
+def _orjson_installed() -> Check:
+    return custom(
+        "orjson is installed (ORJSONResponse cannot render without it)",
+        lambda r: importlib.util.find_spec("orjson") is not None or "orjson is missing: pip install orjson",
+    )
+
+
+if FAST_PATH:
+    _DEFAULT_STORY = f"""
+On the installed FastAPI ({VERSION}) a route with a response model and the
+**default** response class takes a fast path: Pydantic validates the list
+and its core writes the JSON **bytes** directly (`dump_json`), which
+FastAPI wraps in a plain `Response`. Nothing is left to render after the
+serialization line.
+"""
+else:
+    _DEFAULT_STORY = f"""
+On the installed FastAPI ({VERSION}) serialization validates the list
+against `list[Product]` and produces plain Python lists and dicts;
+`JSONResponse` then renders them to JSON text with Python's `json` module
+while the response is built, after the serialization line.
+"""
+
+if ORJSON_DEPRECATED:
+    _ORJSON_STORY = f"""
+On the installed FastAPI ({VERSION}), the response model **still applies**:
+validation and filtering happen exactly as before. What changes is that a
+custom response class turns the fast path **off**: serialization now
+produces Python objects and `ORJSONResponse` renders them with orjson
+afterwards. FastAPI also **deprecates** `ORJSONResponse`: creating one
+emits a `FastAPIDeprecationWarning` (your terminal may show it).
+
+Compare the times from serialization start to response start in both traces.
+"""
+else:
+    _ORJSON_STORY = f"""
+On the installed FastAPI ({VERSION}) the response model **still applies**:
+validation and filtering happen exactly as before. Both routes produce
+Python objects; the only difference is who turns them into JSON text:
+`JSONResponse` with Python's `json` module, or `ORJSONResponse` with
+orjson. `ORJSONResponse` is not deprecated here.
+
+Compare the times from serialization end to response start in both traces:
+the rendering happens in that gap.
+"""
+
+LESSON = Lesson(
+    id="lesson5",
+    title="Response models and serialization",
+    topics=["response_model", "serialization", "exclude_unset", "Response", "ORJSONResponse", "performance"],
+    goals=[
+        "See response_model drop fields your endpoint returned but the model does not declare.",
+        "Predict what response_model_exclude_unset keeps: fields that were set, whatever their value.",
+        "Know that returning a Response yourself skips validation, filtering and serialization.",
+        "Check the 'ORJSONResponse is faster' advice against the installed FastAPI instead of trusting it.",
+    ],
+    steps=[
+        Step(
+            title="response_model drops what it does not declare",
+            narration="""
+`read_user` returns the stored record, **including `hashed_password`**.
+The route declares `response_model=UserOut`, which has only `username`
+and `email`. After the endpoint returns, the **serialization** stage
+validates the value against `UserOut` and keeps only its fields.
+
+(The tracer hides secret-looking values such as passwords in its own
+previews; the real response is what the checks read.)
+""",
+            request=Request("GET", "/users/ada"),
+            look_for=["endpoint", "serialization"],
+            question=Question(
+                prompt="read_user returns a dict with hashed_password. Does the client receive it?",
+                choices=[
+                    "Yes: the endpoint returned it",
+                    "No: response_model=UserOut drops it",
+                    "No: FastAPI answers 500 because the dict has an extra key",
+                ],
+                answer=1,
+                why="Extra keys are not an error: validating against UserOut keeps the declared fields and "
+                "drops the rest.",
+            ),
+            checks=[
+                status(200),
+                custom(
+                    "the endpoint returned hashed_password",
+                    lambda r: (
+                        "hashed_password" in (_event(r.events, "endpoint", "end").detail.get("preview") or {})
+                        or "it did not"
+                    ),
+                ),
+                has("serialization", "start", name="UserOut", response_model="UserOut"),
+                custom(
+                    "the serialized output has no hashed_password",
+                    lambda r: (
+                        "hashed_password"
+                        not in json.dumps(_event(r.events, "serialization", "end").detail.get("output"))
+                        or "it is there"
+                    ),
+                ),
+                body(
+                    lambda b: b == {"username": "ada", "email": "ada@example.com"},
+                    "the client gets only username and email",
+                ),
+            ],
+        ),
+        Step(
+            title="response_model_exclude_unset: only what was set",
+            narration="""
+`read_item` uses `response_model_exclude_unset=True`: fields the returned
+data did not **set** are left out, instead of being filled with the
+model's defaults. `foo` sets only `name` and `price`. `baz` sets every
+field, some of them to exactly the default value (`tax=10.5`, `tags=[]`).
+
+We fetch both at once.
+""",
+            request=[Request("GET", "/items/foo"), Request("GET", "/items/baz")],
+            look_for=["serialization"],
+            question=Question(
+                prompt="Which keys come back for baz, whose description, tax and tags equal the defaults?",
+                choices=[
+                    "Only name and price: the others equal their defaults",
+                    "All five: they were set explicitly, so they are kept",
+                ],
+                answer=1,
+                why="exclude_unset asks whether a field was set, not what its value is; baz set all five.",
+            ),
+            hints=["Compare the serialization output lines of the two requests."],
+            checks=[
+                status(200),
+                has("serialization", "start", name="Item", exclude_unset=True),
+                body(lambda b: b == {"name": "Foo", "price": 50.2}, "foo: only name and price come back"),
+                custom(
+                    "baz: all five fields come back, defaults included",
+                    lambda r: (
+                        r.responses[1].json()
+                        == {"name": "Baz", "description": None, "price": 50.2, "tax": 10.5, "tags": []}
+                        or f"the body was {r.responses[1].json()}"
+                    ),
+                ),
+            ],
+        ),
+        Step(
+            title="Return a Response, and the model is skipped",
+            narration="""
+`export_user` declares the same `response_model=UserOut`, but returns a
+`JSONResponse` it built itself. FastAPI sends a returned `Response`
+**as it is**: no validation, no filtering, no serialization. You get full
+control over what is sent, and the response model no longer protects you.
+""",
+            request=Request("GET", "/users/ada/export"),
+            look_for=["endpoint", "serialization"],
+            question=Question(
+                prompt="Does hashed_password reach the client this time?",
+                choices=["No: response_model=UserOut still filters it", "Yes: the JSONResponse is sent as is"],
+                answer=1,
+                why="A returned Response bypasses the response model entirely.",
+            ),
+            hints=[
+                "Is there a serialization start line in this trace, or a single point?",
+            ],
+            checks=[
+                status(200),
+                has("endpoint", "end", name="export_user", is_response=True),
+                has("serialization", "point", skipped=True, response_class="JSONResponse"),
+                lacks("serialization", "start"),
+                body(lambda b: b.get("hashed_password") == "not-a-real-hash", "the client gets hashed_password"),
+            ],
+        ),
+        Step(
+            title="A big payload, the default way",
+            narration="""
+`GET /catalog` returns 3000 products through `response_model=list[Product]`;
+each also carries an internal `supplier_cost`, which the model drops.
+"""
+            + _DEFAULT_STORY,
+            request=Request("GET", "/catalog"),
+            look_for=["serialization", "response"],
+            question=Question(
+                prompt="On the installed FastAPI, what does the serialization stage hand over for this route?",
+                choices=["The finished JSON bytes", "Python lists and dicts, rendered to JSON afterwards"],
+                answer=0 if FAST_PATH else 1,
+                why="Read dump_json and response_class on the serialization start line: "
+                + (
+                    "dump_json=True, response_class=Response."
+                    if FAST_PATH
+                    else "dump_json=False, response_class=JSONResponse."
+                ),
+            ),
+            hints=[
+                "The serialization start line's detail has dump_json and response_class.",
+            ],
+            checks=[
+                status(200),
+                _model_is_product_list(),
+                custom(
+                    f"serialization runs with dump_json={FAST_PATH} and response_class="
+                    + ("Response" if FAST_PATH else "JSONResponse"),
+                    lambda r: (
+                        (
+                            _serialized(r).get("dump_json") is FAST_PATH
+                            and _serialized(r).get("response_class") == ("Response" if FAST_PATH else "JSONResponse")
+                        )
+                        or f"it ran with {_serialized(r)}"
+                    ),
+                ),
+                _output_is_bytes(FAST_PATH),
+                header("content-type", value="application/json"),
+                _no_supplier_cost(len(CATALOG)),
+                *([] if FAST_PATH else [_renders_with(JSONResponse, "json.dumps")]),
+            ],
+        ),
+        Step(
+            title="The ORJSONResponse advice, checked",
+            narration="""
+A popular article says: for speed, set `response_class=ORJSONResponse`.
+`/catalog/orjson` is the same route with that one change.
+"""
+            + _ORJSON_STORY,
+            request=Request("GET", "/catalog/orjson"),
+            look_for=["serialization", "response"],
+            question=Question(
+                prompt="With response_class=ORJSONResponse, is the return value still validated against "
+                "list[Product], dropping supplier_cost?",
+                choices=["No: ORJSONResponse skips the response model", "Yes: only the JSON rendering changes"],
+                answer=1,
+                why="response_class only chooses how the JSON text is produced; the response model still "
+                "validates and filters the data first.",
+            ),
+            hints=[
+                "Look at response_model, response_class and dump_json on the serialization start line.",
+                "Then compare the timestamps of serialization start, serialization end and response start "
+                "with step 4's trace.",
+            ],
+            checks=[
+                _orjson_installed(),
+                status(200),
+                _model_is_product_list(),
+                has("serialization", "start", response_class="ORJSONResponse", dump_json=False),
+                _output_is_bytes(False),
+                _renders_with(ORJSONResponse, "orjson.dumps"),
+                _no_supplier_cost(len(CATALOG)),
+                _same_bytes_as_default_route(),
+                _timed(),
+                _orjson_warning(),
+            ],
+        ),
+    ],
+    summary=(
+        """
+`response_model` is a filter on the way out: FastAPI validates what you
+return against it and keeps only the declared fields;
+`response_model_exclude_unset` also drops fields the data never set. A
+`Response` you return yourself skips all of it.
+"""
+        + (
+            f"""
+On FastAPI {VERSION}, a response model (or return type) with the default
+response class lets Pydantic write the JSON bytes directly, the path
+FastAPI's own deprecation message calls faster. `ORJSONResponse` keeps
+the validation, turns that path off and is deprecated: drop it (and
+`orjson`, if nothing else uses it).
+"""
+            if FAST_PATH and ORJSON_DEPRECATED
+            else f"""
+On FastAPI {VERSION} every response model goes through Python objects, and
+`ORJSONResponse` only swaps who renders them to JSON text (orjson instead
+of Python's `json`); it keeps the validation. Newer FastAPI releases
+serialize response models straight to bytes and deprecate `ORJSONResponse`,
+so re-check this advice when you upgrade.
+"""
+        )
+        + """
+Next lesson: **middleware**: code that wraps every request, the order
+the layers run in, and a middleware that answers all by itself.
+"""
+    ),
+)

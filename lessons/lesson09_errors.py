@@ -1,0 +1,253 @@
+"""Lesson 9: Errors.
+
+Things go wrong: an item does not exist, a caller is not allowed in, a bug
+divides by zero. FastAPI turns an `HTTPException` into a clean error
+response, lets you register handlers for your own exceptions, and anything
+nobody handles becomes a 500. Where the error is raised (in an endpoint or
+in a middleware) decides who can handle it.
+"""
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from lifecycle_tracer.lesson import Lesson, Question, Step, body, custom, has, header, lacks, order, status
+from lifecycle_tracer.lesson import Request as Send  # fastapi's Request is used by the app
+
+app = FastAPI(title="Errors")
+
+ITEMS = {"pen": "A blue pen", "mug": "A white mug"}
+ADMIN_TOKEN = "letmein"
+
+
+class UnicornException(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@app.exception_handler(UnicornException)
+async def unicorn_exception_handler(request: Request, exc: UnicornException) -> JSONResponse:
+    return JSONResponse(
+        status_code=418,
+        content={"message": f"Oops! {exc.name} did something. There goes a rainbow..."},
+    )
+
+
+@app.middleware("http")
+async def guard_private_paths(request: Request, call_next):
+    token = request.headers.get("X-Admin-Token")
+    if request.url.path.startswith("/admin/") and token != ADMIN_TOKEN:
+        # THE MISTAKE: exception handlers cannot see an exception raised here.
+        raise HTTPException(status_code=401, detail="Admin token required")
+    if request.url.path.startswith("/staff/") and token != ADMIN_TOKEN:
+        # THE FIX: a middleware that wants to refuse returns a response itself.
+        return JSONResponse(status_code=401, content={"detail": "Admin token required"})
+    return await call_next(request)
+
+
+@app.get("/items/{item_id}")
+async def read_item(item_id: str) -> dict[str, str]:
+    if item_id not in ITEMS:
+        raise HTTPException(status_code=404, detail="Item not found", headers={"X-Error": "no such item"})
+    return {"item": ITEMS[item_id]}
+
+
+@app.get("/unicorns/{name}")
+async def read_unicorn(name: str) -> dict[str, str]:
+    if name == "yolo":
+        raise UnicornException(name=name)
+    return {"unicorn_name": name}
+
+
+@app.get("/stats/average")
+async def average(total: int, count: int) -> dict[str, float]:
+    return {"average": total / count}  # a bug: count=0 raises ZeroDivisionError
+
+
+@app.get("/admin/stats")
+async def admin_stats() -> dict[str, int]:
+    return {"items": len(ITEMS)}
+
+
+@app.get("/staff/stats")
+async def staff_stats() -> dict[str, int]:
+    return {"items": len(ITEMS)}
+
+
+def _exception(events):
+    return next(e for e in events if e.stage == "exception")
+
+
+LESSON = Lesson(
+    id="lesson9",
+    title="Errors",
+    topics=["exception", "HTTPException", "exception handlers", "middleware", "500"],
+    goals=[
+        "Raise HTTPException for an expected error and see the handler that answers it.",
+        "Register a handler for your own exception with @app.exception_handler.",
+        "See an unhandled error become a 500 in ServerErrorMiddleware.",
+        "Explain why an HTTPException raised in a middleware becomes a 500, and how to refuse a request there instead.",
+    ],
+    steps=[
+        Step(
+            title="HTTPException: an error you meant to send",
+            narration="""
+`read_item` raises `HTTPException(404, ...)` when the item does not exist.
+Raising stops the endpoint at once; the exception travels back out to
+Starlette's `ExceptionMiddleware`, which finds FastAPI's
+`http_exception_handler` for it. The handler turns it into a JSON response
+with the status, `{"detail": ...}` and any `headers` you passed.
+""",
+            request=Send("GET", "/items/pencil"),
+            look_for=["endpoint", "exception"],
+            question=Question(
+                prompt="This 404 and lesson 1's 404 (a path no route has): what is different in the trace?",
+                choices=[
+                    "Nothing: both come from the router",
+                    "Here the route matched and the endpoint ran, then raised",
+                    "Here no exception is involved",
+                ],
+                answer=1,
+                why="The router matched /items/{item_id} and read_item ran; the 404 is your own HTTPException, "
+                "answered by the same http_exception_handler.",
+            ),
+            checks=[
+                status(404),
+                has("routing", matched=True, route="/items/{item_id}"),
+                custom(
+                    "the endpoint ended by raising HTTPException instead of returning",
+                    lambda r: any(
+                        e.stage == "endpoint" and e.kind == "end" and str(e.detail.get("raised", "")).endswith("HTTPException")
+                        for e in r.events
+                    ),
+                ),
+                has("exception", name="HTTPException", handler="http_exception_handler", status_code=404, handled=True),
+                lacks("serialization"),
+                body(lambda b: b == {"detail": "Item not found"}, 'the body is {"detail": "Item not found"}'),
+                header("X-Error", value="no such item"),
+            ],
+        ),
+        Step(
+            title="A handler for your own exception",
+            narration="""
+`UnicornException` is a plain Python exception, and FastAPI does not know
+what status it should be. `@app.exception_handler(UnicornException)`
+registers `unicorn_exception_handler`: when the exception reaches
+`ExceptionMiddleware`, that handler builds the response, here a 418.
+""",
+            request=Send("GET", "/unicorns/yolo"),
+            look_for=["endpoint", "exception"],
+            checks=[
+                status(418),
+                has("exception", name="UnicornException", status_code=418, handled=True),
+                custom(
+                    "the handler that answered is unicorn_exception_handler",
+                    lambda r: str(_exception(r.events).detail["handler"]).endswith("unicorn_exception_handler"),
+                ),
+                order(("endpoint", "end"), ("exception",), ("response", "start")),
+                body(lambda b: b["message"].startswith("Oops! yolo"), "the body is the handler's message"),
+            ],
+        ),
+        Step(
+            title="An error nobody handles: 500",
+            narration="""
+`GET /stats/average?total=10&count=0` divides by zero. No handler is
+registered for `ZeroDivisionError`, so it passes `ExceptionMiddleware` and
+every other layer until the outermost one, `ServerErrorMiddleware`, which
+answers **500 Internal Server Error** and then re-raises the exception so
+the server logs it. **Expect a traceback in the server log** (stderr) for
+this step: that is normal, and it is what you would look at in production.
+""",
+            request=Send("GET", "/stats/average", query={"total": "10", "count": "0"}),
+            look_for=["endpoint", "exception", "response"],
+            question=Question(
+                prompt="Which layer sends the 500?",
+                choices=["ExceptionMiddleware", "ServerErrorMiddleware", "The endpoint"],
+                answer=1,
+                why="ExceptionMiddleware only runs handlers that were registered; with none for ZeroDivisionError, "
+                "the outermost safety net, ServerErrorMiddleware, answers 500.",
+            ),
+            hints=[
+                "Is there a handler for ZeroDivisionError? If not, how far out does the exception travel?",
+                "Look at the exception event's handler: null means none of your handlers ran.",
+            ],
+            checks=[
+                status(500),
+                has("exception", name="ZeroDivisionError", handler=None, status_code=500, handled=False),
+                custom(
+                    "the exception escaped ExceptionMiddleware: its middleware end event says it raised",
+                    lambda r: any(
+                        e.stage == "middleware" and e.kind == "end" and e.name == "ExceptionMiddleware"
+                        and e.detail.get("raised") == "ZeroDivisionError"
+                        for e in r.events
+                    ),
+                ),
+                order(("exception", "point", "ZeroDivisionError"), ("response", "start")),
+                custom(
+                    "ServerErrorMiddleware re-raised it after answering, so the server logs it",
+                    lambda r: r.events[-1].detail.get("raised") == "ZeroDivisionError"
+                    or f"the request end says {r.events[-1].detail}",
+                ),
+            ],
+        ),
+        Step(
+            title="HTTPException in a middleware becomes a 500",
+            narration="""
+`guard_private_paths` raises `HTTPException(401)` for `/admin/...` without
+a token. Exception handlers live in `ExceptionMiddleware`, which is
+**inside** your middlewares (lesson 6): an exception raised in a middleware
+never passes through it, so no handler sees it, and it travels out to
+`ServerErrorMiddleware` like any other crash (another traceback in the log).
+""",
+            request=Send("GET", "/admin/stats"),
+            look_for=["middleware", "exception"],
+            question=Question(
+                prompt="The middleware raises HTTPException(status_code=401). What does the client get?",
+                choices=["401 Unauthorized", "403 Forbidden", "500 Internal Server Error"],
+                answer=2,
+                why="The exception is raised outside ExceptionMiddleware, so http_exception_handler never sees it; "
+                "ServerErrorMiddleware treats it as a crash and answers 500.",
+            ),
+            hints=[
+                "Which layer runs the exception handlers, and is it outside or inside your middleware?",
+                "Find BaseHTTPMiddleware and ExceptionMiddleware in the trace: did the request ever reach ExceptionMiddleware?",
+            ],
+            checks=[
+                status(500),
+                has("middleware", "end", "BaseHTTPMiddleware", called_next=False, raised="fastapi.exceptions.HTTPException"),
+                lacks("middleware", "start", "ExceptionMiddleware"),
+                lacks("routing"),
+                has("exception", name="HTTPException", handler=None, status_code=500, handled=False),
+            ],
+        ),
+        Step(
+            title="The fix: return a response from the middleware",
+            narration="""
+For `/staff/...` the same middleware **returns** a `JSONResponse(401)`
+instead of raising. A returned response is an ordinary answer: the
+middleware does not call `call_next`, nothing inside it runs, no exception
+is involved, and the client gets the 401 it was meant to get.
+""",
+            request=Send("GET", "/staff/stats"),
+            look_for=["middleware", "exception"],
+            checks=[
+                status(401),
+                has("middleware", "end", "BaseHTTPMiddleware", called_next=False),
+                lacks("middleware", "start", "ExceptionMiddleware"),
+                lacks("routing"),
+                lacks("exception"),
+                body(lambda b: b == {"detail": "Admin token required"}, 'the body is {"detail": "Admin token required"}'),
+            ],
+        ),
+    ],
+    summary="""
+Raise `HTTPException` for errors you mean to send: FastAPI's
+`http_exception_handler` (in `ExceptionMiddleware`) turns it into a JSON
+response. Register `@app.exception_handler(YourError)` for your own
+exceptions. Anything no handler catches reaches `ServerErrorMiddleware`,
+which answers 500 and re-raises it so the server logs a traceback, which is
+what the tracebacks in this lesson's server log were. Exception handlers
+only see errors raised **inside** `ExceptionMiddleware`; in a middleware,
+refuse a request by **returning** a response, never by raising
+`HTTPException`.
+""",
+)

@@ -1,0 +1,304 @@
+"""Lesson 13: Behind the route.
+
+Every `@app.get(...)` creates an `APIRoute`. When the router picks it, the
+route calls its *route handler*, the function `APIRoute.get_route_handler()`
+returns: it solves the dependencies, validates the inputs, calls your
+endpoint and serializes the result into a `Response`. A custom
+`route_class` can wrap that handler for every route at once.
+
+Not everything in a FastAPI app goes through a route handler, though: a
+mounted sub-application gets the request from the router and handles it
+all by itself. And around all the requests, the app's lifespan runs once
+at startup and once at shutdown.
+"""
+
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from lifecycle_tracer.lesson import Lesson, Question, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.lesson import Request as TracedRequest
+
+PRICES: dict[str, float] = {}  # filled at startup, read by every request
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    PRICES.update({"apple": 0.5, "pear": 0.75})  # startup: load what every request needs
+    yield
+    PRICES.clear()  # shutdown: release it
+
+
+class TimedRoute(APIRoute):
+    """A route whose handler reports how long it took, in a response header."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original_handler = super().get_route_handler()
+
+        async def timed_handler(request: Request) -> Response:
+            started = time.perf_counter()
+            response = await original_handler(request)
+            response.headers["X-Handler-Time"] = f"{(time.perf_counter() - started) * 1000:.3f}ms"
+            return response
+
+        return timed_handler
+
+
+app = FastAPI(title="Fruit shop", lifespan=lifespan)
+app.router.route_class = TimedRoute  # every route declared below is a TimedRoute
+
+
+@app.get("/prices/{fruit}")
+async def price(fruit: str) -> dict[str, float | str]:
+    return {"fruit": fruit, "price": PRICES.get(fruit, 0.0)}
+
+
+@app.get("/orders/{order_id}")
+async def order_detail(order_id: int) -> dict[str, int]:
+    return {"order_id": order_id}
+
+
+async def legacy_status(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("legacy ok")
+
+
+legacy = Starlette(routes=[Route("/status", legacy_status)])  # an older, plain Starlette app
+app.mount("/legacy", legacy)
+
+
+# --- the lesson -----------------------------------------------------------
+
+
+def _lifespan_traces(session, phase):
+    return [
+        evs
+        for evs in session.values()
+        if evs and evs[0].detail.get("type") == "lifespan" and evs[0].detail.get("phase") == phase
+    ]
+
+
+def startup_done_before_any_request(r):
+    startups = _lifespan_traces(r.session, "startup")
+    if len(startups) != 1:
+        return f"{len(startups)} startup traces in the session"
+    end = startups[0][-1]
+    if end.detail.get("ok") is not True:
+        return "the startup did not finish"
+    requests = [evs for evs in r.session.values() if evs and evs[0].detail.get("type") in ("http", "websocket")]
+    early = [evs[0].name for evs in requests if evs[0].t_ns < end.t_ns]
+    return not early or f"these started before the startup ended: {early}"
+
+
+def no_requests_yet(r):
+    requests = [evs[0].name for evs in r.session.values() if evs and evs[0].detail.get("type") in ("http", "websocket")]
+    return not requests or f"requests already traced: {requests}"
+
+
+def handler_time_fits(r):
+    """The header's time covers validation to serialization, and not the whole request."""
+    value = r.response.headers.get("x-handler-time", "")
+    if not value.endswith("ms"):
+        return f"X-Handler-Time was {value!r}"
+    handler_ms = float(value[:-2])
+    ev = r.events
+    first_inside = next(e.t_ns for e in ev if e.stage == "validation")
+    last_inside = next(e.t_ns for e in ev if e.stage == "serialization" and e.kind == "end")
+    inside_ms = (last_inside - first_inside) / 1e6
+    total_ms = ev[-1].detail["duration_ns"] / 1e6
+    if inside_ms - 0.001 <= handler_ms <= total_ms:
+        return True
+    return f"handler {handler_ms} ms, validation→serialization {inside_ms:.3f} ms, whole request {total_ms:.3f} ms"
+
+
+LESSON = Lesson(
+    id="lesson13",
+    title="Behind the route",
+    topics=["routing", "route class", "mount", "lifespan", "exception"],
+    goals=[
+        "Know what an APIRoute's handler does, and wrap it for every route with a custom route_class.",
+        "See which part of the request a route-class wrapper covers, and what it cannot catch.",
+        "Mount a plain Starlette app and see that it gets routing but none of FastAPI's own stages.",
+        "See the lifespan startup run once, before the first request.",
+    ],
+    steps=[
+        Step(
+            title="Before the first request: lifespan startup",
+            narration="""
+No request has been sent yet, but the app has already done something. When
+uvicorn started, it ran the app's **lifespan**: the code before `yield` in
+`lifespan()` filled `PRICES`. The tracer recorded it as a short trace of its
+own, whose start says `{"type": "lifespan", "phase": "startup"}`.
+
+This step sends nothing; its checks read the session's traces so far.
+""",
+            look_for=["request"],
+            question=Question(
+                prompt="When does the code before `yield` in lifespan run?",
+                choices=[
+                    "Before every request",
+                    "Once, when the server starts, before any request",
+                    "On the first request only, then never again",
+                ],
+                answer=1,
+                why="The server sends the lifespan startup event once, and serves requests only after the app says it is done.",
+            ),
+            checks=[
+                custom(
+                    "exactly one lifespan startup ran, and it finished",
+                    lambda r: (
+                        len(_lifespan_traces(r.session, "startup")) == 1
+                        and _lifespan_traces(r.session, "startup")[0][-1].detail.get("ok") is True
+                    ),
+                ),
+                custom("no request has been traced yet", no_requests_yet),
+                custom("no shutdown has happened", lambda r: not _lifespan_traces(r.session, "shutdown")),
+            ],
+        ),
+        Step(
+            title="A route with a custom route class",
+            narration="""
+`GET /prices/apple` is a `TimedRoute`, because we set
+`app.router.route_class = TimedRoute` before declaring the routes.
+`TimedRoute.get_route_handler()` takes the handler `APIRoute` built and
+wraps it: start a clock, `await` the original handler, add an
+`X-Handler-Time` header to the `Response` it returns.
+
+The price comes from `PRICES`, which the lifespan startup filled.
+""",
+            request=TracedRequest("GET", "/prices/apple"),
+            look_for=["routing", "validation", "endpoint", "serialization", "response"],
+            question=Question(
+                prompt="Which part of the request does X-Handler-Time measure?",
+                choices=[
+                    "Only the endpoint function",
+                    "Validation, the endpoint and serialization: everything the route handler does",
+                    "The whole request, middleware included",
+                ],
+                answer=1,
+                why="The wrapper calls the original handler, which validates, calls the endpoint and serializes; "
+                "middleware and sending the response are outside it.",
+            ),
+            hints=[
+                "The wrapper starts its clock after routing and stops it when the handler hands back a Response.",
+                "Compare the header's time with the times of the • validation and ■ serialization lines.",
+            ],
+            checks=[
+                status(200),
+                custom(
+                    "every route declared on the app is a TimedRoute",
+                    lambda r: all(isinstance(rt, TimedRoute) for rt in app.routes if isinstance(rt, APIRoute)),
+                ),
+                header("x-handler-time"),
+                order(
+                    ("routing",),
+                    ("validation",),
+                    ("endpoint", "start"),
+                    ("serialization", "end"),
+                    ("response", "start"),
+                ),
+                custom(
+                    "X-Handler-Time covers validation → serialization, and is less than the whole request",
+                    handler_time_fits,
+                ),
+                custom("the lifespan startup finished before this request started", startup_done_before_any_request),
+                custom("the price comes from what the startup loaded", lambda r: r.response.json()["price"] == 0.5),
+            ],
+        ),
+        Step(
+            title="What the wrapper cannot catch",
+            narration="""
+`GET /orders/abc`: `order_id` must be an `int`, so validation fails inside
+the original handler, which **raises** `RequestValidationError` instead of
+returning a `Response`. The exception flies straight through
+`timed_handler`, past the line that adds the header. The 422 is made
+afterwards by FastAPI's handler for validation errors
+(`request_validation_exception_handler`), which Starlette runs *around* the
+route handler, so outside your wrapper.
+""",
+            request=TracedRequest("GET", "/orders/abc"),
+            look_for=["validation", "exception", "response"],
+            question=Question(
+                prompt="Does the 422 response carry X-Handler-Time?",
+                choices=["Yes, every response of a TimedRoute does", "No"],
+                answer=1,
+                why="The handler raised instead of returning a Response, so the wrapper never reached its header line.",
+            ),
+            hints=[
+                "Did the original handler return a Response, or raise?",
+                "The header is added only after `await original_handler(request)` returns.",
+            ],
+            checks=[
+                status(422),
+                has("validation", name="order_id", ok=False),
+                lacks("endpoint"),
+                has(
+                    "exception",
+                    name="RequestValidationError",
+                    status_code=422,
+                    handled=True,
+                    handler="request_validation_exception_handler",
+                ),
+                order(("validation",), ("exception",), ("response", "start")),
+                header("x-handler-time", present=False),
+            ],
+        ),
+        Step(
+            title="A mounted Starlette app",
+            narration="""
+`app.mount("/legacy", legacy)` hands every path under `/legacy` to a plain
+Starlette app. FastAPI's router matches the **mount**, strips `/legacy`, and
+the sub-app routes `/status` itself. It is not an `APIRoute`, so there is
+no FastAPI route handler: no dependencies, no validation, no endpoint
+stage, no serialization, and no `TimedRoute` header.
+""",
+            request=TracedRequest("GET", "/legacy/status"),
+            look_for=["routing", "response"],
+            question=Question(
+                prompt="Which of FastAPI's stages does GET /legacy/status go through?",
+                choices=[
+                    "All of them, like any route",
+                    "Routing only: the main router picks the mount, then the sub-app does the rest",
+                    "None, not even routing",
+                ],
+                answer=1,
+                why="The main router matches the mount and hands over; the rest happens inside the Starlette app.",
+            ),
+            checks=[
+                status(200),
+                has("routing", matched=True, route="/legacy/status", endpoint="legacy_status"),
+                custom(
+                    "the routing event names the mount under /legacy",
+                    lambda r: any(
+                        e.stage == "routing" and str(e.detail.get("mount", "")).startswith("/legacy") for e in r.events
+                    ),
+                ),
+                lacks("dependency"),
+                lacks("validation"),
+                lacks("endpoint"),
+                lacks("serialization"),
+                header("x-handler-time", present=False),
+                has("response", "start", status_code=200),
+                custom("the body is the sub-app's plain text", lambda r: r.response.text == "legacy ok"),
+            ],
+        ),
+    ],
+    summary="""
+A route's **handler** (`APIRoute.get_route_handler()`) is where FastAPI's own
+stages live: dependencies, validation, your endpoint and serialization. A
+custom `route_class` wraps that handler for every route that uses it, but
+it sees exceptions fly past, not the responses the exception handlers make
+later. A **mounted** app gets the request from the router and nothing else
+from FastAPI. The **lifespan** startup ran once before the first request;
+when this lesson ends and uvicorn stops, the code after `yield` runs once
+(the shutdown), after the last request, where no step can check it.
+
+You have now followed a request through every stage FastAPI has.
+""",
+)

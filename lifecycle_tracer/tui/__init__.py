@@ -1,0 +1,1 @@
+"""The Textual TUI. Nothing in the tracer core imports this package."""

@@ -1,0 +1,401 @@
+"""The TUI: watch, step through and explore requests as they happen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from ..events import TraceEvent
+from ..lesson import Outcome, Request
+from .bridge import UISink
+from .controllers import Controller
+from .keys import keymap_path, load_keymap
+from .lesson_pane import LessonPane
+from .messages import ComposedSent, EventsArrived, StepFinished, StepPaused
+from .panes import DetailPane, History, Pipeline, Waterfall
+from .store import DEFAULT_MAX_REQUESTS, TraceStore
+from .themes import THEMES, register_themes
+
+
+class TracerApp(App[None]):
+    CSS_PATH = "tracer.tcss"
+    TITLE = "lifecycle-tracer"
+    ENABLE_COMMAND_PALETTE = True
+    # Keys avoid what tmux and terminals take (Ctrl+J/S/O, Ctrl+B); every one can be remapped.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "fire", "Fire", id="fire", priority=True),
+        Binding("n", "next_step", "Next step", id="next_step"),
+        Binding("p", "previous_step", "Prev step", id="previous_step", show=False),
+        Binding("1", "answer(0)", "Answer 1", id="answer_1", show=False),
+        Binding("2", "answer(1)", "Answer 2", id="answer_2", show=False),
+        Binding("3", "answer(2)", "Answer 3", id="answer_3", show=False),
+        Binding("4", "answer(3)", "Answer 4", id="answer_4", show=False),
+        Binding("h", "hint", "Hint", id="hint", show=False),
+        Binding("s", "toggle_step_mode", "Step mode", id="step_mode"),
+        Binding("space", "step_forward", "Step", id="step_forward"),
+        Binding("left", "travel(-1)", "Back", id="travel_back", show=False),
+        Binding("right", "travel(1)", "Forward", id="travel_forward", show=False),
+        Binding("home", "travel_to(0)", "First event", id="travel_first", show=False),
+        Binding("end", "travel_to(-1)", "Last event", id="travel_last", show=False),
+        Binding("left_square_bracket", "other_request(-1)", "Prev request", id="request_prev", show=False),
+        Binding("right_square_bracket", "other_request(1)", "Next request", id="request_next", show=False),
+        Binding("c", "compose", "Compose", id="compose"),
+        Binding("e", "export", "Export", id="export"),
+        Binding("t", "cycle_theme", "Theme", id="theme", show=False),
+        Binding("z", "toggle_large", "Large layout", id="large", show=False),
+        Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, controller: Controller, *, max_requests: int = DEFAULT_MAX_REQUESTS,
+                 step_mode: bool = False, export_dir: Path | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.store = TraceStore(max_requests)
+        self.sink = UISink()
+        self.selected: str | None = None
+        self.cursor: int | None = None  # None follows the live end of the request
+        self.step_index = 0
+        self.answers: dict[int, int] = {}
+        self.revealed: set[int] = set()
+        self.hints: dict[int, int] = {}
+        self.outcomes: dict[int, list[Outcome]] = {}
+        self.busy = False
+        self.paused: TraceEvent | None = None
+        self.start_in_step_mode = step_mode
+        self.export_dir = export_dir or Path.cwd()
+        self.ready = False
+        self.title = controller.title
+
+    # -- layout ---------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="left"):
+            if self.controller.lesson is not None:
+                with VerticalScroll(id="lesson-scroll"):
+                    yield LessonPane(id="lesson")
+            yield History(id="history")
+        with Vertical(id="center"):
+            yield Static("", id="status")
+            yield Pipeline(id="pipeline")
+            with VerticalScroll(id="waterfall-scroll"):
+                yield Waterfall(id="waterfall")
+        with VerticalScroll(id="right"):
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        register_themes(self)
+        keymap = load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        self.sink.attach(self)
+        initial = self.controller.initial_events()
+        if initial:
+            self._absorb(initial)
+        if self.controller.stepper is not None:
+            self.controller.stepper.on_pause = lambda ev: self.post_message(StepPaused(ev))
+            if self.start_in_step_mode:
+                self.controller.stepper.enable()
+        self.refresh_all()
+        self.start_controller()
+
+    @work(thread=True, exclusive=True, group="controller")
+    def start_controller(self) -> None:
+        self.controller.start(self.sink)
+        self.call_from_thread(self._started)
+
+    def _started(self) -> None:
+        self.ready = True
+        self.sub_title = self.controller.subtitle
+        self.refresh_status()
+
+    def on_unmount(self) -> None:
+        self.controller.stop()
+
+    # -- events from the server -----------------------------------------------
+
+    def on_events_arrived(self, _: EventsArrived) -> None:
+        self._absorb(self.sink.drain())
+
+    def _absorb(self, batch: list[TraceEvent]) -> None:
+        if not batch:
+            return
+        new, updated, dropped = self.store.add(batch)
+        history = self.query_one(History)
+        history.drop(dropped)
+        for rid in new + updated:
+            view = self.store.get(rid)
+            if view is not None:
+                history.upsert(view)
+        if self.selected is None or self.selected in dropped or (self.cursor is None and new and not self._is_lifespan(new[-1])):
+            latest = self.store.latest()
+            if latest is not None and (self.selected is None or self.cursor is None):
+                self.selected = latest.request_id
+        if self.selected in new or self.selected in updated:
+            self.refresh_request()
+
+    def _is_lifespan(self, rid: str) -> bool:
+        view = self.store.get(rid)
+        return view is not None and view.is_lifespan
+
+    def on_step_paused(self, message: StepPaused) -> None:
+        self.paused = message.event
+        self.selected = message.event.request_id
+        self.cursor = None
+        self._absorb(self.sink.drain())
+        self.refresh_request()
+        self.refresh_status()
+
+    def on_history_chosen(self, message: History.Chosen) -> None:
+        if message.request_id != self.selected:
+            self.selected = message.request_id
+            self.cursor = None
+            self.refresh_request()
+
+    # -- drawing --------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        self.refresh_lesson()
+        self.refresh_request()
+        self.refresh_status()
+
+    def current_events(self) -> list[TraceEvent]:
+        view = self.store.get(self.selected)
+        return view.events if view else []
+
+    def cursor_index(self, events: list[TraceEvent]) -> int:
+        if not events:
+            return -1
+        if self.cursor is None:
+            return len(events) - 1
+        return max(0, min(self.cursor, len(events) - 1))
+
+    def refresh_request(self) -> None:
+        events = self.current_events()
+        idx = self.cursor_index(events)
+        shown = events[: idx + 1] if idx >= 0 else []
+        view = self.store.get(self.selected)
+        title = f"{view.request_id}: {view.method} {view.path}" if view else ""
+        self.query_one(Pipeline).show(shown, title)
+        self.query_one(Waterfall).show(events, idx)
+        self.query_one(DetailPane).show(events[idx] if idx >= 0 else None)
+
+    def refresh_status(self) -> None:
+        parts = []
+        stepper = self.controller.stepper
+        if stepper is not None and stepper.enabled:
+            parts.append("STEP MODE on: the request waits at each stage; Space moves it on, s leaves step mode")
+            if self.paused is not None:
+                parts.append(f"⏸ paused after {self.paused.stage} {self.paused.kind} {self.paused.name}")
+        elif self.paused is not None and stepper is None:
+            parts.append(f"⏸ paused after {self.paused.stage} {self.paused.kind} {self.paused.name}")
+        if self.cursor is not None:
+            parts.append(f"time travel: event {self.cursor + 1} of {len(self.current_events())} (End to follow live)")
+        if not self.ready and self.controller.can_fire:
+            parts.append("starting the app's server…")
+        self.query_one("#status", Static).update(" · ".join(parts))
+
+    def refresh_lesson(self) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        i = self.step_index
+        self.query_one(LessonPane).show(
+            lesson, i, answer=self.answers.get(i), revealed=i in self.revealed, hints=self.hints.get(i, 0),
+            outcomes=self.outcomes.get(i), busy=self.busy,
+        )
+
+    # -- actions --------------------------------------------------------------
+
+    def action_fire(self) -> None:
+        lesson = self.controller.lesson
+        if lesson is None or not self.controller.can_fire:
+            self.notify("Press c to compose a request." if self.controller.can_fire else "Nothing to fire in a replay.")
+            return
+        if not self.ready or self.busy:
+            self.notify("Wait a moment: the previous request is still on its way." if self.busy else "The server is starting…")
+            return
+        step = lesson.steps[self.step_index]
+        if step.request is None:
+            self.notify("This step has no request; press n for the next one.")
+            return
+        self.busy = True
+        self.cursor = None
+        self.refresh_lesson()
+        self.fire_step(self.step_index)
+
+    @work(thread=True, group="requests")
+    def fire_step(self, index: int) -> None:
+        try:
+            result: Any = self.controller.fire_step(index)
+        except Exception as exc:
+            result = exc
+        self.post_message(StepFinished(index, result))
+
+    def on_step_finished(self, message: StepFinished) -> None:
+        from ..plain import evaluate
+
+        self.busy = False
+        lesson = self.controller.lesson
+        if isinstance(message.result, Exception):
+            self.notify(f"The request failed: {message.result}", severity="error")
+        elif lesson is not None:
+            step = lesson.steps[message.step_index]
+            self.outcomes[message.step_index] = evaluate(step, message.result)
+            self.revealed.add(message.step_index)
+            self.selected = message.result.events[-1].request_id if message.result.events else self.selected
+        self._absorb(self.sink.drain())
+        self.refresh_all()
+
+    def action_next_step(self) -> None:
+        self._move_step(1)
+
+    def action_previous_step(self) -> None:
+        self._move_step(-1)
+
+    def _move_step(self, delta: int) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        self.step_index = max(0, min(self.step_index + delta, len(lesson.steps) - 1))
+        self.refresh_lesson()
+
+    def action_answer(self, choice: int) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        q = lesson.steps[self.step_index].question
+        if q is None or self.step_index in self.revealed or choice >= len(q.choices):
+            return
+        self.answers[self.step_index] = choice
+        self.refresh_lesson()
+
+    def action_hint(self) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        step = lesson.steps[self.step_index]
+        if not step.hints:
+            self.notify("This step has no hints.")
+            return
+        self.hints[self.step_index] = min(self.hints.get(self.step_index, 0) + 1, len(step.hints))
+        self.refresh_lesson()
+
+    def action_toggle_step_mode(self) -> None:
+        stepper = self.controller.stepper
+        if stepper is None:
+            self.notify("Step mode needs a live app (not a replay).")
+            return
+        if stepper.enabled:
+            stepper.disable()
+            self.paused = None
+            self.notify("Step mode off: every paused request goes on.")
+        else:
+            stepper.enable()
+            self.notify("Step mode on: the next request waits at each stage; Space moves it on.")
+        self.refresh_status()
+
+    def action_step_forward(self) -> None:
+        stepper = self.controller.stepper
+        if stepper is None or not stepper.enabled:
+            self.action_travel(1)
+            return
+        if stepper.release(self.paused.request_id if self.paused else None):
+            self.paused = None
+            self.refresh_status()
+
+    def action_travel(self, delta: int) -> None:
+        events = self.current_events()
+        if not events:
+            return
+        idx = self.cursor_index(events) + delta
+        self.cursor = max(0, min(idx, len(events) - 1))
+        self.refresh_request()
+        self.refresh_status()
+
+    def action_travel_to(self, where: int) -> None:
+        events = self.current_events()
+        self.cursor = None if where < 0 else 0
+        if not events:
+            return
+        self.refresh_request()
+        self.refresh_status()
+
+    def action_other_request(self, delta: int) -> None:
+        ids = list(self.store.requests)
+        if not ids:
+            return
+        idx = ids.index(self.selected) + delta if self.selected in ids else len(ids) - 1
+        self.selected = ids[max(0, min(idx, len(ids) - 1))]
+        self.cursor = None
+        self.refresh_request()
+
+    def action_compose(self) -> None:
+        if not self.controller.can_fire:
+            self.notify("A replay cannot send requests.")
+            return
+        from .screens import Composer
+
+        self.push_screen(Composer(), self._composed)
+
+    def _composed(self, request: Request | None) -> None:
+        if request is not None:
+            self.cursor = None
+            self.send_composed(request)
+
+    @work(thread=True, group="requests")
+    def send_composed(self, request: Request) -> None:
+        try:
+            response = self.controller.fire(request)
+            status: Any = response.status_code
+        except Exception as exc:
+            status = f"failed: {exc}"
+        self.post_message(ComposedSent(request.describe(), status))
+
+    def on_composed_sent(self, message: ComposedSent) -> None:
+        self.notify(f"{message.description} → {message.status}")
+        self._absorb(self.sink.drain())
+
+    def action_export(self) -> None:
+        from .exporting import export_all
+
+        try:
+            folder = export_all(self, self.export_dir)
+        except OSError as exc:
+            self.notify(f"Export failed: {exc}", severity="error")
+            return
+        self.notify(f"Exported JSON Lines, Mermaid, HTML and SVG to {folder}", timeout=8)
+        self.last_export = folder
+
+    def action_cycle_theme(self) -> None:
+        names = list(THEMES)
+        current = self.theme if self.theme in names else names[-1]
+        self.theme = names[(names.index(current) + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}")
+
+    def action_toggle_large(self) -> None:
+        self.screen.toggle_class("-large")
+
+    def action_help(self) -> None:
+        from .screens import HelpScreen
+
+        rows = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            key = self._key_for(binding)
+            rows.append((key, binding.description, binding.id or ""))
+        self.push_screen(HelpScreen(rows, str(keymap_path())))
+
+    def _key_for(self, binding: Binding) -> str:
+        keymap = getattr(self, "_keymap", {}) or {}
+        keys = keymap.get(binding.id or "", binding.key)
+        return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+

@@ -1,0 +1,126 @@
+"""Where the TUI's requests go: a lesson's app, the user's app, or a recording.
+
+The app talks to a controller, never to the instrumentation: the controller
+owns the server thread and the tracer, and hands the UI a sink.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..events import TraceEvent
+from ..lesson import Lesson, Request, StepResult
+from ..stepper import Stepper
+
+
+class Controller:
+    lesson: Lesson | None = None
+    title = "lifecycle-tracer"
+    subtitle = ""
+    can_fire = False
+
+    def __init__(self) -> None:
+        self.stepper: Stepper | None = None
+
+    def start(self, sink: Any) -> None:
+        """Called on a worker thread once the UI is up."""
+
+    def fire_step(self, index: int) -> StepResult:
+        raise RuntimeError("this view has no lesson")
+
+    def fire(self, request: Request) -> Any:
+        raise RuntimeError("this view cannot send requests")
+
+    def stop(self) -> None:
+        pass
+
+    def initial_events(self) -> list[TraceEvent]:
+        return []
+
+
+class LessonController(Controller):
+    can_fire = True
+
+    def __init__(self, loaded: Any, *, port: int | None = None, record: Path | None = None,
+                 show_secrets: bool = False) -> None:
+        super().__init__()
+        from ..plain import LessonSession
+
+        self.loaded = loaded
+        self.lesson = loaded.lesson
+        self.title = f"{loaded.lesson.id}: {loaded.lesson.title}"
+        self.session = LessonSession(loaded, port=port, record=record, show_secrets=show_secrets)
+        self.stepper = Stepper()
+        self.session.tracer.stepper = self.stepper
+
+    def start(self, sink: Any) -> None:
+        self.session.tracer.add_sink(sink)
+        self.session.__enter__()
+        self.subtitle = f"app served at {self.session.server.url}"
+
+    def fire_step(self, index: int) -> StepResult:
+        return self.session.run_step(self.lesson.steps[index])  # type: ignore[union-attr]
+
+    def fire(self, request: Request) -> Any:
+        from ..plain import fire
+
+        with httpx.Client(base_url=self.session.server.url, timeout=120) as client:
+            return fire(client, request)
+
+    def stop(self) -> None:
+        if self.stepper is not None:
+            self.stepper.disable()
+        self.session.__exit__(None, None, None)
+
+
+class AppController(Controller):
+    """``trace MODULE:APP``: the user's own app, no lesson pane."""
+
+    can_fire = True
+
+    def __init__(self, app: Any, target: str, *, host: str, port: int, record: Path | None,
+                 show_secrets: bool) -> None:
+        super().__init__()
+        from ..server import ServerThread
+        from ..sinks import JsonLinesSink
+        from ..tracer import instrument
+
+        self.title = f"tracing {target}"
+        self.tracer = instrument(app, redact=not show_secrets)
+        if record:
+            self.tracer.add_sink(JsonLinesSink(record))
+        self.server = ServerThread(app, host=host, port=port)
+        self.stepper = Stepper()
+        self.tracer.stepper = self.stepper
+
+    def start(self, sink: Any) -> None:
+        self.tracer.add_sink(sink)
+        self.server.start()
+        self.subtitle = f"send requests to {self.server.url} (browser, curl, httpie) or press c"
+
+    def fire(self, request: Request) -> Any:
+        from ..plain import fire
+
+        with httpx.Client(base_url=self.server.url, timeout=120) as client:
+            return fire(client, request)
+
+    def stop(self) -> None:
+        if self.stepper is not None:
+            self.stepper.disable()
+        self.server.stop()
+
+
+class ReplayController(Controller):
+    """A recorded trace, or fixed events for tests: nothing is served."""
+
+    def __init__(self, events: list[TraceEvent], title: str = "replay", lesson: Lesson | None = None) -> None:
+        super().__init__()
+        self.events = events
+        self.title = title
+        self.lesson = lesson
+
+    def initial_events(self) -> list[TraceEvent]:
+        return list(self.events)

@@ -1,0 +1,44 @@
+"""Start the TUI for each command, in the terminal or in a browser (--web)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from .controllers import Controller
+
+
+def in_browser_child() -> bool:
+    """True when textual-serve started us to drive a browser tab."""
+    return "TEXTUAL_DRIVER" in os.environ or os.environ.get("LIFECYCLE_TRACER_TUI") == "1"
+
+
+def run_tui(controller: Controller, *, step_mode: bool = False) -> int:
+    from .app import TracerApp
+
+    app = TracerApp(controller, step_mode=step_mode)
+    app.run()
+    return 0
+
+
+def serve_web(argv: list[str], *, port: int | None) -> int:
+    """Serve the TUI in a browser with textual-serve; each visitor gets their own copy."""
+    from textual_serve.server import Server
+
+    from ..server import free_port
+
+    web_port = free_port() if port is None else port
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lifecycle_tracer", *argv])
+    os.environ["LIFECYCLE_TRACER_TUI"] = "1"
+    print(f"Serving the TUI at http://127.0.0.1:{web_port} — open it in a browser; Ctrl+C stops.", flush=True)
+    Server(command, host="127.0.0.1", port=web_port, title="lifecycle-tracer").serve()
+    return 0
+
+
+def lesson_controller(loaded: Any, *, port: int | None, record: Path | None, show_secrets: bool) -> Controller:
+    from .controllers import LessonController
+
+    return LessonController(loaded, port=port, record=record, show_secrets=show_secrets)
