@@ -73,6 +73,12 @@ async def staff_stats() -> dict[str, int]:
     return {"items": len(ITEMS)}
 
 
+# After an exception escapes the app, uvicorn closes the connection once it has
+# logged the traceback. "Connection: close" stops the lesson's HTTP client from
+# reusing that connection for the next step's request while it is being closed.
+CRASHING = {"Connection": "close"}
+
+
 def _exception(events):
     return next(e for e in events if e.stage == "exception")
 
@@ -157,7 +163,7 @@ answers **500 Internal Server Error** and then re-raises the exception so
 the server logs it. **Expect a traceback in the server log** (stderr) for
 this step: that is normal, and it is what you would look at in production.
 """,
-            request=Send("GET", "/stats/average", query={"total": "10", "count": "0"}),
+            request=Send("GET", "/stats/average", query={"total": "10", "count": "0"}, headers=CRASHING),
             look_for=["endpoint", "exception", "response"],
             question=Question(
                 prompt="Which layer sends the 500?",
@@ -198,7 +204,7 @@ a token. Exception handlers live in `ExceptionMiddleware`, which is
 never passes through it, so no handler sees it, and it travels out to
 `ServerErrorMiddleware` like any other crash (another traceback in the log).
 """,
-            request=Send("GET", "/admin/stats"),
+            request=Send("GET", "/admin/stats", headers=CRASHING),
             look_for=["middleware", "exception"],
             question=Question(
                 prompt="The middleware raises HTTPException(status_code=401). What does the client get?",

@@ -96,13 +96,24 @@ class DetailPane(Static):
         head.append(event.explain + "\n")
         parts: list[Any] = [head]
         detail = dict(event.detail)
-        detail.pop("candidates", None) if event.stage != "routing" else None
+        if isinstance(detail.get("file"), str):
+            detail["file"] = short_path(detail["file"])
         parts.append(Text(json.dumps(detail, indent=1, ensure_ascii=False, default=str)[:3000], style="dim"))
         source = source_snippet(event)
         if source is not None:
             parts.append(Text("\nThe code that ran:", style="bold"))
             parts.append(source)
         self.update(Group(*parts))
+
+
+def short_path(path: str) -> str:
+    """A path relative to the working folder when it is inside it (shorter, and the same on every machine)."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return path
 
 
 def source_snippet(event: TraceEvent, context: int = 4) -> Syntax | None:
