@@ -118,8 +118,9 @@ from lifecycle_tracer.lesson import (  # noqa: E402
 
 VERSION = fastapi.__version__
 # Newer FastAPI serializes a response model straight to JSON bytes in
-# Pydantic's core when the route keeps the default response class.
-FAST_PATH = "dump_json" in inspect.signature(fastapi.routing.serialize_response).parameters
+# Pydantic's core when the route keeps the default response class. Read the
+# installed source file: the tracer replaces serialize_response in memory.
+FAST_PATH = "dump_json=" in inspect.getsource(fastapi.routing)
 # ...and deprecates ORJSONResponse (typing_extensions.deprecated marks the class).
 ORJSON_DEPRECATED = getattr(ORJSONResponse, "__deprecated__", None) is not None
 

@@ -130,28 +130,27 @@ through the same router.
             ],
         ),
         Step(
-            title="The route that never runs",
+            title="The route that never runs, inside a router",
             narration="""
-Now the logged-in user asks for their own profile: `GET /users/me`. The
-`users` router declares `/{user_id}` **before** `/me`. The router tries
-routes in declaration order and takes the **first** whose path matches, and
-`/users/{user_id}` matches any text after `/users/`, including `me`.
+Lesson 2 showed `/users/{user_id}` swallowing `/users/me` on the app
+itself. Here both routes live in the `users` router, written `/{user_id}`
+and `/me`, in that same wrong order. Does a router protect you? We send
+`GET /users/me`.
 """,
             request=Request("GET", "/users/me"),
             look_for=["routing", "validation", "exception"],
             question=Question(
-                prompt="What does GET /users/me answer?",
+                prompt="Does the router pick the more specific /users/me route?",
                 choices=[
-                    "200 with Ada's profile, from read_current_user",
-                    "404 Not Found",
-                    "422, because 'me' is not an int",
+                    "Yes: fixed paths are tried before paths with parameters",
+                    "No: routes are tried in the order they were declared, and the first full match wins",
                 ],
-                answer=2,
-                why="/users/{user_id} matched first with user_id='me'; validating 'me' as an int failed, so FastAPI "
-                "answered 422 and read_current_user was never even tried.",
+                answer=1,
+                why="Neither FastAPI nor APIRouter sorts routes. /users/{user_id} comes first and matches with "
+                "user_id='me'; 'me' is not an int, so the answer is a 422 and read_current_user is never tried.",
             ),
             hints=[
-                "Routes are tried in the order they were declared. Which of the two users routes comes first?",
+                "Look at the routing event's candidates: in what order are they listed?",
                 "A path parameter matches any text in its segment; its type (int) is only checked later, "
                 "by validation, after the route is chosen.",
             ],

@@ -98,10 +98,11 @@ LESSON = Lesson(
             title="HTTPException: an error you meant to send",
             narration="""
 `read_item` raises `HTTPException(404, ...)` when the item does not exist.
-Raising stops the endpoint at once; the exception travels back out to
-Starlette's `ExceptionMiddleware`, which finds FastAPI's
-`http_exception_handler` for it. The handler turns it into a JSON response
-with the status, `{"detail": ...}` and any `headers` you passed.
+Raising stops the endpoint at once. FastAPI catches the exception right
+there, at the route, and looks up a handler among the app's exception
+handlers (the ones `ExceptionMiddleware` hands down to every route). For
+`HTTPException` that is `http_exception_handler`: it builds a JSON response
+with your status, `{"detail": ...}` and any `headers` you passed.
 """,
             request=Send("GET", "/items/pencil"),
             look_for=["endpoint", "exception"],
@@ -128,6 +129,11 @@ with the status, `{"detail": ...}` and any `headers` you passed.
                 ),
                 has("exception", name="HTTPException", handler="http_exception_handler", status_code=404, handled=True),
                 lacks("serialization"),
+                custom(
+                    "the exception was handled at the route: no middleware layer saw it pass",
+                    lambda r: not [e.name for e in r.events if e.stage == "middleware" and "raised" in e.detail]
+                    or f"it passed {[e.name for e in r.events if e.stage == 'middleware' and 'raised' in e.detail]}",
+                ),
                 body(lambda b: b == {"detail": "Item not found"}, 'the body is {"detail": "Item not found"}'),
                 header("X-Error", value="no such item"),
             ],
@@ -137,8 +143,9 @@ with the status, `{"detail": ...}` and any `headers` you passed.
             narration="""
 `UnicornException` is a plain Python exception, and FastAPI does not know
 what status it should be. `@app.exception_handler(UnicornException)`
-registers `unicorn_exception_handler`: when the exception reaches
-`ExceptionMiddleware`, that handler builds the response, here a 418.
+registers `unicorn_exception_handler`: when `read_unicorn` raises it,
+FastAPI finds that handler, just as it found `http_exception_handler`
+above, and the handler builds the response, here a 418.
 """,
             request=Send("GET", "/unicorns/yolo"),
             look_for=["endpoint", "exception"],
@@ -199,10 +206,11 @@ this step: that is normal, and it is what you would look at in production.
             title="HTTPException in a middleware becomes a 500",
             narration="""
 `guard_private_paths` raises `HTTPException(401)` for `/admin/...` without
-a token. Exception handlers live in `ExceptionMiddleware`, which is
-**inside** your middlewares (lesson 6): an exception raised in a middleware
-never passes through it, so no handler sees it, and it travels out to
-`ServerErrorMiddleware` like any other crash (another traceback in the log).
+a token. Exception handlers are only run by `ExceptionMiddleware` and the
+routes inside it, and your middlewares sit **outside** `ExceptionMiddleware`
+(lesson 6). An exception raised in a middleware never passes through it,
+so no handler sees it: it travels out to `ServerErrorMiddleware` like any
+other crash (another traceback in the server log).
 """,
             request=Send("GET", "/admin/stats", headers=CRASHING),
             look_for=["middleware", "exception"],
@@ -247,13 +255,13 @@ is involved, and the client gets the 401 it was meant to get.
     ],
     summary="""
 Raise `HTTPException` for errors you mean to send: FastAPI's
-`http_exception_handler` (in `ExceptionMiddleware`) turns it into a JSON
-response. Register `@app.exception_handler(YourError)` for your own
+`http_exception_handler` turns it into a JSON response. Register `@app.exception_handler(YourError)` for your own
 exceptions. Anything no handler catches reaches `ServerErrorMiddleware`,
 which answers 500 and re-raises it so the server logs a traceback, which is
 what the tracebacks in this lesson's server log were. Exception handlers
 only see errors raised **inside** `ExceptionMiddleware`; in a middleware,
 refuse a request by **returning** a response, never by raising
-`HTTPException`.
+`HTTPException`. Next lesson: **background tasks**, work that runs after
+the response has been sent.
 """,
 )

@@ -33,7 +33,7 @@ BUILTIN_LAYERS = frozenset(
 )
 _LAYER_ROLE = {
     "ServerErrorMiddleware": "Starlette's outermost safety net, which turns crashes into a 500",
-    "ExceptionMiddleware": "Starlette's layer that runs your exception handlers",
+    "ExceptionMiddleware": "Starlette's layer that runs your exception handlers for errors raised outside a route (routes run them themselves)",
     "AsyncExitStackMiddleware": "FastAPI's layer that closes uploaded files after the response",
     "ExceptionTelemetryMiddleware": "FastAPI's layer that reports crashes to its telemetry",
     "AppBodyLimitMiddleware": "FastAPI's layer that enforces the request body size limit",
@@ -268,7 +268,11 @@ def end_request(trace: RequestTrace, error: BaseException | None) -> None:
     ms = duration / 1e6
     if trace.scope["type"] == "websocket":
         detail["close_code"] = trace.ws_close_code
-        explain = f"The WebSocket connection is over after {ms:.2f} ms."
+        if trace.status_code is None and not trace.response_started:
+            detail["status_code"] = 403
+            explain = f"The app closed the WebSocket before accepting it, so the server refused the handshake (HTTP 403) after {ms:.2f} ms."
+        else:
+            explain = f"The WebSocket connection is over after {ms:.2f} ms."
     elif error is not None:
         detail["raised"] = type_name(error)
         explain = f"The request ended with {type(error).__name__} escaping the app after {ms:.2f} ms; the server logs it."
@@ -291,7 +295,12 @@ def report_unhandled(trace: RequestTrace, exc: BaseException, handler: str | Non
         "handled": False,
     }
     exc_name = type(exc).__name__
-    if started:
+    if started and trace.resp_done:
+        explain = (
+            f"{exc_name} was raised after the response was complete (in a background task or a cleanup); "
+            "the client already has its answer, so the server only logs the error."
+        )
+    elif started:
         explain = (
             f"{exc_name} was raised after the response had started, so nothing more can be "
             "sent; the connection is closed and the server logs the error."
@@ -351,6 +360,7 @@ def http_send(trace: RequestTrace, send: Any) -> Any:
 
 
 def body_end(trace: RequestTrace, path: str | None = None) -> None:
+    trace.resp_done = True
     n, chunks = trace.resp_bytes, trace.resp_chunks
     detail: dict[str, Any] = {"bytes": n, "chunks": chunks, "status_code": trace.status_code}
     if path is not None:
@@ -385,7 +395,7 @@ def ws_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, Any]
 
 
 _WS_TEXT = {
-    "websocket.connect": "The client asked to open a WebSocket; the app decides whether to accept.",
+    "websocket.connect": "The app reads the client's request to open the WebSocket (accept() does this first) and now answers it.",
     "websocket.accept": "The app accepted the WebSocket; from now on both sides can send messages.",
     "websocket.receive": "A message arrived from the client.",
     "websocket.send": "The app sent a message to the client.",
@@ -410,6 +420,8 @@ def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> No
         code = trace.ws_close_code
     if typ == "websocket.http.response.start":
         trace.status_code = message.get("status")
+    elif typ == "websocket.accept":
+        trace.response_started = True  # for a WebSocket: the handshake was accepted
     for key in ("text", "bytes", "reason", "subprotocol"):
         if message.get(key) is not None:
             detail[key] = preview(message[key], redact=trace.redact)

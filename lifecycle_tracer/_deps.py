@@ -191,6 +191,8 @@ async def _traced_solve(trace: RequestTrace, orig: Any, args: Any, kwargs: dict[
     try:
         if is_root:
             trace.flush_dependency(None)
+            if not getattr(result, "errors", None):
+                _unwrapped_endpoint(trace, dependant)
         else:
             _before_call(trace, dependant, result, kwargs)
     except Exception as exc:
@@ -198,6 +200,28 @@ async def _traced_solve(trace: RequestTrace, orig: Any, args: Any, kwargs: dict[
     if trace.tracer.stepper is not None:
         await trace.checkpoint()
     return result
+
+
+def _unwrapped_endpoint(trace: RequestTrace, dependant: Any) -> None:
+    """Endpoints FastAPI calls without ``run_endpoint_function``: WebSockets and generators.
+
+    Their body runs for the whole conversation or stream, so there is no single
+    end to report; one point says they start, and the messages or chunks follow.
+    """
+    call = dependant.call
+    is_ws = trace.scope.get("type") == "websocket"
+    is_gen, _ = _kind(call)
+    if not (is_ws or is_gen):
+        return
+    name = qualname(call)
+    file, line = safe_source(call)
+    detail = {"is_async": True if is_ws else _kind(call)[1], "websocket": is_ws, "streaming": is_gen,
+              "threadpool": False, "file": file, "line": line}
+    if is_ws:
+        explain = f"FastAPI calls your WebSocket endpoint {name}; it runs for the whole conversation, so the accept, messages and close show what it does."
+    else:
+        explain = f"Your endpoint {name} is a generator: FastAPI streams each item it yields as a chunk of the response while it runs."
+    trace.emit("endpoint", "point", name, detail, explain)
 
 
 def _before_call(trace: RequestTrace, dependant: Any, result: Any, kwargs: dict[str, Any]) -> None:

@@ -275,7 +275,14 @@ def _traced_handler(trace: RequestTrace, handler: Any, exc: Exception) -> Any:
             "handled": True,
         }
         ename = type(exc).__name__
-        if ename == "RequestValidationError":
+        if ename == "WebSocketException":
+            code = getattr(exc, "code", None)
+            detail["close_code"] = code
+            explain = (
+                f"WebSocketException({code}) was raised; Starlette's handler closed the WebSocket with code {code}"
+                + (" before accepting it, so the server refuses the handshake with HTTP 403." if not trace.response_started else ".")
+            )
+        elif ename == "RequestValidationError":
             explain = f"Validation failed, so FastAPI raised {ename}; the handler {hname} turns it into a {status} with the errors."
         elif hasattr(exc, "status_code"):
             explain = f"{ename}({getattr(exc, 'status_code', '')}) was raised; the exception handler {hname} turned it into a {status} response."

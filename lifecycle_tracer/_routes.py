@@ -100,17 +100,21 @@ def _scan(
                 "path_params": _raw_params(matcher, scope, child),
                 "kind": type(route).__name__,
             }
+            kind = type(route).__name__
+            if kind == "Mount":
+                # The mount's own {path} is the remainder handed to the sub-app, not a parameter.
+                found["mount"] = prefix + getattr(route, "path", "")
+                found["path_params"].pop("path", None)
             inner_routes = getattr(route, "routes", None)
-            if inner_routes and type(route).__name__ in ("Mount", "Host"):
+            if inner_routes and kind in ("Mount", "Host"):
                 sub = _copy_scope(scope)
                 sub.update(child)
                 inner = _scan(route, sub, prefix + getattr(route, "path", ""), out)
-                found["mount"] = prefix + template
                 if inner is None:
                     found["inner_matched"] = False
                 else:
                     inner["path_params"] = {**found["path_params"], **inner["path_params"]}
-                    inner["mount"] = found["route"]
+                    inner["mount"] = found.get("mount", found["route"])
                     return inner
             return found
     return None
@@ -208,6 +212,13 @@ def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any]
         explain = (
             f"The path {path} matches {partial[0]['path']}, but that route does not accept {method} "
             f"(only {', '.join(allowed) or 'other methods'}), so the router answers 405 Method Not Allowed."
+        )
+        return detail, explain
+    if scope.get("type") == "websocket":
+        detail["status_hint"] = 403
+        explain = (
+            f"None of the {tried} {routes_word} matches {path}, so the router closes the WebSocket before "
+            "accepting it; the server refuses the handshake with HTTP 403."
         )
         return detail, explain
     redirect = _slash_redirect(router, scope)

@@ -6,6 +6,7 @@ cannot keep a request's data alive after the request ends.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,8 @@ SECRET_HEADERS = frozenset(
     {"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"}
 )
 # Header and parameter names that look like they carry a secret.
-_SECRETISH = re.compile(r"(api[-_]?key|token|secret|password|passwd|authorization|cookie)", re.I)
+# "token_type" (bearer) names a kind of token, not a token: it teaches and stays visible.
+_SECRETISH = re.compile(r"(api[-_]?key|token(?!_type)|secret|password|passwd|authorization|cookie)", re.I)
 _SECRETISH_BYTES = re.compile(_SECRETISH.pattern.encode(), re.I)
 REDACTED = "[redacted]"
 
@@ -124,10 +126,17 @@ def _preview_slow(value: Any, depth: int, redact: bool) -> Any:
             return preview(dump(mode="json"), depth + 1, redact)
         except Exception:
             pass
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Field by field, so secret-looking fields are redacted like any other.
+        return preview({f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}, depth + 1, redact)
     try:
-        return truncate(repr(value))
+        text = repr(value)
     except Exception:
         return f"<{type(value).__name__}>"
+    if redact and _SECRETISH.search(text):
+        # An object whose repr mentions a password or token may be printing it.
+        return f"<{type(value).__name__}: hidden, it may hold a secret>"
+    return truncate(text)
 
 
 def exc_message(exc: BaseException) -> str:

@@ -79,6 +79,7 @@ class RequestTrace:
         "request_id",
         "resp_bytes",
         "resp_chunks",
+        "resp_done",
         "response_started",
         "scope",
         "status_code",
@@ -102,6 +103,7 @@ class RequestTrace:
         self.response_started = False
         self.resp_bytes = 0
         self.resp_chunks = 0
+        self.resp_done = False
         self.layer_hits: list[int] = [0] * 16
         self.dep_depth = 0
         self.dep_path: list[str] = []

@@ -163,6 +163,11 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
                 chosen = ask(step.question) if ask else None
             if step.request is None:  # a reading step; its checks look at the session so far
                 result = StepResult([], [], 0.0, session=session.rec.by_request())
+                for rid, trace in result.session.items():  # what happened outside requests: the lifespan
+                    if trace and trace[0].detail.get("type") == "lifespan":
+                        console.print(Text(f"\n→ {rid}: {trace[0].name}", style="bold"))
+                        for line in nested(trace, tuple(step.look_for)):
+                            console.print(line)
                 for outcome in evaluate(step, result):
                     all_ok &= outcome.ok
                     console.print(_outcome_line(outcome))

@@ -51,8 +51,11 @@ if TYPE_CHECKING:
     from lifecycle_tracer import Recorder, TraceEvent
 
 with warnings.catch_warnings():
-    # Starlette >= 1.x asks for httpx2 instead of httpx; this venv has httpx.
+    # Import-time deprecations that are not this project's: Starlette >= 1.x
+    # asks for httpx2 instead of httpx, and older Starlettes name anyio aliases
+    # that recent anyio deprecates.
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated")
+    warnings.filterwarnings("ignore", message=r"The anyio\.abc\.\w+ alias is deprecated", category=DeprecationWarning)
     from starlette.testclient import TestClient, WebSocketDenialResponse
 
 try:  # WebSockets over uvicorn need a client library (and uvicorn a server one)

@@ -2,6 +2,7 @@
 async, scope="function"), caching and use_cache=False, dependency_overrides,
 class-based dependencies, OAuth2 bearer with scopes, API keys and HTTP Basic."""
 
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 from unittest.mock import MagicMock
@@ -20,6 +21,9 @@ from ._spec import Req
 oauth2 = OAuth2PasswordBearer(tokenUrl="/token", scopes={"notes:read": "read", "notes:write": "write"})
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 basic = HTTPBasic()
+
+# Depends(scope="function"): teardown right after the endpoint, before the response.
+HAS_DEPENDENCY_SCOPES = "scope" in inspect.signature(Depends).parameters
 
 TOKENS = {"tok-reader": ("ada", ["notes:read"]), "tok-writer": ("bob", ["notes:read", "notes:write"])}
 
@@ -131,11 +135,13 @@ def make_app() -> FastAPI:
     ) -> dict[str, object]:
         return {"a": a, "b": b, "c": c}
 
+    scoped = {"scope": "function"} if HAS_DEPENDENCY_SCOPES else {}
+
     @app.get("/lifecycle")
     def lifecycle(
         db: Annotated[dict[str, str], Depends(db_session)],
         fh: Annotated[str, Depends(file_handle)],
-        fn: Annotated[str, Depends(function_scoped, scope="function")],
+        fn: Annotated[str, Depends(function_scoped, **scoped)],
     ) -> list[str]:
         return list(calls)
 
