@@ -190,7 +190,8 @@ so it is a **query** parameter.
                     lambda r: (
                         next(e for e in r.events if e.stage == "validation" and e.name == "item")
                         .detail.get("value_type", "")
-                        .endswith(".Item")
+                        .split(".")[-1]
+                        == "Item"
                         or "it received something else"
                     ),
                 ),

@@ -6,6 +6,7 @@ has three of them. The order they were added in decides the order they run
 in, and a CORS middleware can answer a request all by itself.
 """
 
+import inspect
 import time
 import uuid
 
@@ -68,13 +69,25 @@ def _process_time_fits_inside_the_layer(r):
     return f"X-Process-Time was {seconds:.6f} s but the layer took {layer:.6f} s"
 
 
+def _layer_is(function):
+    """The layer's start event points at this function's source."""
+    lines, first = inspect.getsourcelines(function)
+
+    def test(r):
+        start = _first(r.events, "middleware", "start", "BaseHTTPMiddleware")
+        line = start.detail.get("line")
+        return first <= (line or 0) < first + len(lines) or f"it points at line {line} of {start.detail.get('file')}"
+
+    return test
+
+
 def _depths(*names):
     def test(r):
         depth = {e.name: e.detail["depth"] for e in r.events if e.stage == "middleware" and e.kind == "start"}
         got = [depth.get(n) for n in names]
         if None in got:
             return f"depths seen: {depth}"
-        return got == sorted(got) or f"depths were {dict(zip(names, got))}"
+        return got == sorted(got) or f"depths were {dict(zip(names, got, strict=True))}"
 
     return test
 
@@ -106,6 +119,10 @@ Starlette class that `@app.middleware("http")` wraps your function in.
             checks=[
                 status(200),
                 has("middleware", "start", "BaseHTTPMiddleware", builtin=False),
+                custom(
+                    "this BaseHTTPMiddleware layer's code is add_process_time_header",
+                    _layer_is(add_process_time_header),
+                ),
                 order(
                     ("middleware", "start", "BaseHTTPMiddleware"),
                     ("endpoint", "start", "read_item"),

@@ -115,16 +115,21 @@ text (`'2'`); validation converts it to an `int` afterwards.
         Step(
             title="Tags group routes in the docs",
             narration="""
-`tags` do not change routing at all: they label the routes in the OpenAPI
-schema, which the `/docs` page groups by tag. The schema is itself served
-by a route FastAPI added for you, `/openapi.json`, so fetching it goes
-through the same router.
+`tags` label the routes in the OpenAPI schema (which lists them with
+their full, prefixed paths), and the `/docs` page groups them by tag. The
+schema is itself served by a route FastAPI added for you, `/openapi.json`.
+FastAPI adds its docs routes when the app is created, before any of yours,
+so they are the first candidates the router tries.
 """,
             request=Request("GET", "/openapi.json"),
             look_for=["routing"],
             checks=[
                 status(200),
                 has("routing", matched=True, route="/openapi.json"),
+                custom(
+                    "/openapi.json is the first route the router tries",
+                    lambda r: _tried(r.events)[0] == "/openapi.json" or f"it tried {_tried(r.events)}",
+                ),
                 body(lambda s: _tags(s, "/users/{user_id}") == ["users"], "/users/{user_id} is tagged users"),
                 body(lambda s: _tags(s, "/accounts/me") == ["accounts"], "/accounts/me is tagged accounts"),
             ],
@@ -157,14 +162,14 @@ and `/me`, in that same wrong order. Does a router protect you? We send
             checks=[
                 status(422),
                 has("routing", matched=True, route="/users/{user_id}", path_params={"user_id": "me"}),
-                custom("the router never tried /users/me: it stopped at the first full match",
-                       _not_tried("/users/me")),
+                custom("the router never tried /users/me: it stopped at the first full match", _not_tried("/users/me")),
                 has("validation", name="user_id", raw="me", ok=False),
                 custom(
                     "the validation error is int_parsing at path → user_id",
                     lambda r: any(
                         err["type"] == "int_parsing" and err["loc"] == ["path", "user_id"]
-                        for e in r.events if e.stage == "validation" and e.name == "user_id"
+                        for e in r.events
+                        if e.stage == "validation" and e.name == "user_id"
                         for err in e.detail["errors"]
                     ),
                 ),
@@ -184,16 +189,22 @@ matches first, and `/accounts/2` still falls through to `/accounts/{account_id}`
                 status(200),
                 has("routing", matched=True, route="/accounts/me"),
                 has("endpoint", "start", name="read_current_account"),
-                custom("the router stopped at /accounts/me, before trying /accounts/{account_id}",
-                       _not_tried("/accounts/{account_id}")),
+                custom(
+                    "the router stopped at /accounts/me, before trying /accounts/{account_id}",
+                    _not_tried("/accounts/{account_id}"),
+                ),
                 custom(
                     "GET /accounts/2 is routed to /accounts/{account_id} (after /accounts/me did not match)",
-                    lambda r: _routing(r.traces[1]).detail["route"] == "/accounts/{account_id}"
-                    and {"path": "/accounts/me", "match": "none", "methods": ["GET"]}
-                    in _routing(r.traces[1]).detail["candidates"],
+                    lambda r: (
+                        _routing(r.traces[1]).detail["route"] == "/accounts/{account_id}"
+                        and {"path": "/accounts/me", "match": "none", "methods": ["GET"]}
+                        in _routing(r.traces[1]).detail["candidates"]
+                    ),
                 ),
-                custom("GET /accounts/2 answers 200 with Grace's account",
-                       lambda r: r.responses[1].json() == {"account_id": 2, "email": "grace@example.com"}),
+                custom(
+                    "GET /accounts/2 answers 200 with Grace's account",
+                    lambda r: r.responses[1].json() == {"account_id": 2, "email": "grace@example.com"},
+                ),
             ],
         ),
         Step(

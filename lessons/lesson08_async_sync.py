@@ -10,6 +10,7 @@ do not all behave the same when several users call them at once.
 import asyncio
 import threading
 import time
+from itertools import pairwise
 
 from fastapi import FastAPI
 
@@ -50,7 +51,7 @@ def _runs(r):
 
 def _one_after_another(r):
     spans = _runs(r)
-    for (_, prev_end), (start, _) in zip(spans, spans[1:]):
+    for (_, prev_end), (start, _) in pairwise(spans):
         if start < prev_end:
             return "two endpoint runs overlapped"
     return len(spans) == 3 or f"saw {len(spans)} runs"
@@ -71,7 +72,7 @@ def _queued_outside_the_app(r):
         (events[0].t_ns, next(e.t_ns for e in events if e.stage == "endpoint" and e.kind == "end"))
         for events in r.traces
     )
-    for (_, prev_end), (start, _) in zip(runs, runs[1:]):
+    for (_, prev_end), (start, _) in pairwise(runs):
         if start < prev_end:
             return "a request reached the app while another endpoint was still sleeping"
     return True
@@ -121,8 +122,8 @@ LESSON = Lesson(
 We call `report_awaiting` (`async def`) and `report_threaded` (plain `def`)
 at the same moment. Each one reports the name of the thread it ran on.
 FastAPI **awaits** an `async def` endpoint directly on the event loop; a
-plain `def` endpoint is sent to a **worker thread** from a threadpool, so
-it may block without holding up the event loop.
+plain `def` endpoint cannot be awaited, so FastAPI sends it to a **worker
+thread** from a threadpool and awaits the result.
 """,
             request=[Request("GET", "/reports/awaiting"), Request("GET", "/reports/threaded")],
             look_for=["endpoint"],
@@ -136,13 +137,17 @@ it may block without holding up the event loop.
                 has("endpoint", "start", "report_awaiting", is_async=True, threadpool=False),
                 custom(
                     "report_threaded runs in the threadpool (is_async False, threadpool True)",
-                    lambda r: (_endpoint(r.traces[1]).detail["is_async"], _endpoint(r.traces[1]).detail["threadpool"])
-                    == (False, True),
+                    lambda r: (
+                        (_endpoint(r.traces[1]).detail["is_async"], _endpoint(r.traces[1]).detail["threadpool"])
+                        == (False, True)
+                    ),
                 ),
                 custom(
                     "the two endpoints ran on different threads",
-                    lambda r: r.responses[0].json()["thread"] != r.responses[1].json()["thread"]
-                    or f"both said {r.responses[0].json()['thread']}",
+                    lambda r: (
+                        r.responses[0].json()["thread"] != r.responses[1].json()["thread"]
+                        or f"both said {r.responses[0].json()['thread']}"
+                    ),
                 ),
             ],
         ),

@@ -123,7 +123,9 @@ with your status, `{"detail": ...}` and any `headers` you passed.
                 custom(
                     "the endpoint ended by raising HTTPException instead of returning",
                     lambda r: any(
-                        e.stage == "endpoint" and e.kind == "end" and str(e.detail.get("raised", "")).endswith("HTTPException")
+                        e.stage == "endpoint"
+                        and e.kind == "end"
+                        and str(e.detail.get("raised", "")).endswith("HTTPException")
                         for e in r.events
                     ),
                 ),
@@ -131,8 +133,10 @@ with your status, `{"detail": ...}` and any `headers` you passed.
                 lacks("serialization"),
                 custom(
                     "the exception was handled at the route: no middleware layer saw it pass",
-                    lambda r: not [e.name for e in r.events if e.stage == "middleware" and "raised" in e.detail]
-                    or f"it passed {[e.name for e in r.events if e.stage == 'middleware' and 'raised' in e.detail]}",
+                    lambda r: (
+                        not [e.name for e in r.events if e.stage == "middleware" and "raised" in e.detail]
+                        or f"it passed {[e.name for e in r.events if e.stage == 'middleware' and 'raised' in e.detail]}"
+                    ),
                 ),
                 body(lambda b: b == {"detail": "Item not found"}, 'the body is {"detail": "Item not found"}'),
                 header("X-Error", value="no such item"),
@@ -189,7 +193,9 @@ this step: that is normal, and it is what you would look at in production.
                 custom(
                     "the exception escaped ExceptionMiddleware: its middleware end event says it raised",
                     lambda r: any(
-                        e.stage == "middleware" and e.kind == "end" and e.name == "ExceptionMiddleware"
+                        e.stage == "middleware"
+                        and e.kind == "end"
+                        and e.name == "ExceptionMiddleware"
                         and e.detail.get("raised") == "ZeroDivisionError"
                         for e in r.events
                     ),
@@ -197,8 +203,10 @@ this step: that is normal, and it is what you would look at in production.
                 order(("exception", "point", "ZeroDivisionError"), ("response", "start")),
                 custom(
                     "ServerErrorMiddleware re-raised it after answering, so the server logs it",
-                    lambda r: r.events[-1].detail.get("raised") == "ZeroDivisionError"
-                    or f"the request end says {r.events[-1].detail}",
+                    lambda r: (
+                        r.events[-1].detail.get("raised") == "ZeroDivisionError"
+                        or f"the request end says {r.events[-1].detail}"
+                    ),
                 ),
             ],
         ),
@@ -227,7 +235,17 @@ other crash (another traceback in the server log).
             ],
             checks=[
                 status(500),
-                has("middleware", "end", "BaseHTTPMiddleware", called_next=False, raised="fastapi.exceptions.HTTPException"),
+                custom(
+                    "the middleware raised HTTPException without calling the next layer",
+                    lambda r: any(
+                        e.stage == "middleware"
+                        and e.kind == "end"
+                        and e.name == "BaseHTTPMiddleware"
+                        and e.detail.get("called_next") is False
+                        and str(e.detail.get("raised", "")).endswith("HTTPException")
+                        for e in r.events
+                    ),
+                ),
                 lacks("middleware", "start", "ExceptionMiddleware"),
                 lacks("routing"),
                 has("exception", name="HTTPException", handler=None, status_code=500, handled=False),
@@ -249,7 +267,9 @@ is involved, and the client gets the 401 it was meant to get.
                 lacks("middleware", "start", "ExceptionMiddleware"),
                 lacks("routing"),
                 lacks("exception"),
-                body(lambda b: b == {"detail": "Admin token required"}, 'the body is {"detail": "Admin token required"}'),
+                body(
+                    lambda b: b == {"detail": "Admin token required"}, 'the body is {"detail": "Admin token required"}'
+                ),
             ],
         ),
     ],

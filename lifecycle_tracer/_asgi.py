@@ -11,7 +11,7 @@ from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
 from ._routes import RoutingCache
-from ._safe import exc_message, header_pairs, preview, qualname, type_name
+from ._safe import exc_message, exc_type, header_pairs, preview, qualname, type_name
 from ._trace import RequestTrace, current, report_fault
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class LayerProbe:
                 "middleware",
                 "end",
                 name,
-                {"depth": depth, "called_next": hits[depth + 1] > inner_before, "raised": type_name(exc)},
+                {"depth": depth, "called_next": hits[depth + 1] > inner_before, "raised": exc_type(exc)},
                 f"{type(exc).__name__} propagated out through {name}.",
             )
             if self.inside_server_errors:
@@ -288,7 +288,7 @@ def report_unhandled(trace: RequestTrace, exc: BaseException, handler: str | Non
     started = trace.response_started
     status = None if started else 500
     detail = {
-        "type": type_name(exc),
+        "type": exc_type(exc),
         "message": exc_message(exc),
         "handler": handler,
         "status_code": status,

@@ -10,11 +10,12 @@ whose exit-stack entry is wrapped to see the teardown after ``yield``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
 from ._hooks import safe_source
-from ._safe import qualname, type_name
+from ._safe import exc_type, qualname, type_name
 from ._trace import PendingDependency, RequestTrace, current, report_fault
 
 _KIND: dict[int, tuple[Any, bool, bool]] = {}
@@ -96,12 +97,14 @@ def install(du: Any, fr: Any) -> None:
     orig_solve = du.solve_dependencies
     orig_generator = du._solve_generator
 
+    @functools.wraps(orig_solve)
     async def solve_dependencies(*args: Any, **kwargs: Any) -> Any:
         trace = current.get()
         if trace is None:
             return await orig_solve(*args, **kwargs)
         return await _traced_solve(trace, orig_solve, args, kwargs)
 
+    @functools.wraps(orig_generator)
     async def _solve_generator(*args: Any, **kwargs: Any) -> Any:
         trace = current.get()
         if trace is None or trace.suppress_at is not None or "stack" not in kwargs:
@@ -129,7 +132,7 @@ def install(du: Any, fr: Any) -> None:
                 "dependency",
                 "end",
                 name,
-                {**detail, "raised": type_name(exc)},
+                {**detail, "raised": exc_type(exc)},
                 f"{name} raised {type(exc).__name__} before reaching its yield.",
             )
             raise
@@ -290,7 +293,7 @@ class _Teardown:
         after = "after the response was sent" if trace.response_started and _body_done(trace) else "before the response was sent"
         try:
             if et is not None:
-                detail["exception_in"] = type_name(ev)
+                detail["exception_in"] = exc_type(ev)
             trace.emit(
                 "dependency",
                 "start",
@@ -306,7 +309,7 @@ class _Teardown:
         try:
             suppress = await self._cm.__aexit__(et, ev, tb)
         except BaseException as exc:
-            trace.emit("dependency", "end", name, {**detail, "raised": type_name(exc)}, f"{name}'s teardown raised {type(exc).__name__}.")
+            trace.emit("dependency", "end", name, {**detail, "raised": exc_type(exc)}, f"{name}'s teardown raised {type(exc).__name__}.")
             raise
         trace.emit("dependency", "end", name, detail, f"{name}'s teardown finished.")
         return suppress

@@ -8,6 +8,7 @@ hands back exactly what the original returned or raised.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from functools import lru_cache
 from time import monotonic_ns
@@ -42,6 +43,7 @@ def _wrap_validation(du: Any) -> None:
     orig_params = du.request_params_to_args
     orig_body = du.request_body_to_args
 
+    @functools.wraps(orig_params)
     def request_params_to_args(fields: Any, received_params: Any, *args: Any, **kwargs: Any) -> Any:
         result = orig_params(fields, received_params, *args, **kwargs)
         if fields:
@@ -54,6 +56,7 @@ def _wrap_validation(du: Any) -> None:
                     report_fault("parameter validation", exc)
         return result
 
+    @functools.wraps(orig_body)
     async def request_body_to_args(*args: Any, **kwargs: Any) -> Any:
         result = await orig_body(*args, **kwargs)
         trace = current.get()

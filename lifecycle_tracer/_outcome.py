@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -10,9 +11,9 @@ from starlette._utils import is_async_callable
 from starlette.responses import Response
 
 from ._hooks import safe_source
-from ._safe import REDACTED, exc_message, is_secret_header, is_secretish, preview, qualname, type_name
+from ._safe import REDACTED, exc_message, exc_type, is_secret_header, is_secretish, preview, qualname, type_name
 from ._trace import RequestTrace, current, report_fault
-from ._validation import type_label
+from ._validation import mentions_model, type_label
 
 
 def install(fr: Any, eh: Any, bg: Any) -> None:
@@ -25,6 +26,7 @@ def install(fr: Any, eh: Any, bg: Any) -> None:
 def _wrap_endpoint(fr: Any) -> None:
     orig = fr.run_endpoint_function
 
+    @functools.wraps(orig)
     async def run_endpoint_function(*args: Any, **kwargs: Any) -> Any:
         trace = current.get()
         if trace is None:
@@ -53,7 +55,7 @@ def _wrap_endpoint(fr: Any) -> None:
                 "endpoint",
                 "end",
                 name,
-                {"is_async": is_async, "raised": type_name(exc), "message": exc_message(exc)},
+                {"is_async": is_async, "raised": exc_type(exc), "message": exc_message(exc)},
                 f"{name} raised {type(exc).__name__} instead of returning; FastAPI looks for an exception handler.",
             )
             raise
@@ -142,13 +144,16 @@ def _route_response_class(trace: RequestTrace) -> str:
 def _wrap_serialize(fr: Any) -> None:
     orig = fr.serialize_response
 
+    @functools.wraps(orig)
     async def serialize_response(*args: Any, **kwargs: Any) -> Any:
         trace = current.get()
         if trace is None:
             return await orig(*args, **kwargs)
         try:
             field = kwargs.get("field")
-            model = type_label(getattr(getattr(field, "field_info", None), "annotation", None)) if field else None
+            annotation = getattr(getattr(field, "field_info", None), "annotation", None) if field else None
+            model = type_label(annotation) if field else None
+            drops = mentions_model(annotation)
             fast = bool(kwargs.get("dump_json"))
             response_class = "Response" if fast else _route_response_class(trace)
             detail: dict[str, Any] = {
@@ -165,16 +170,18 @@ def _wrap_serialize(fr: Any) -> None:
                     f"There is no response_model, so jsonable_encoder turns the returned {detail['returned']} "
                     f"into JSON-compatible data for {response_class}."
                 )
-            elif fast:
-                explain = (
-                    f"FastAPI validates the returned value against {model} (dropping fields it does not declare) "
-                    "and Pydantic's core serializes it straight to JSON bytes."
-                )
             else:
-                explain = (
-                    f"FastAPI validates the returned value against {model}, dropping fields it does not declare, "
-                    f"then {response_class} renders it."
+                checks = (
+                    f"FastAPI validates the returned value against {model}, dropping fields the model does not declare,"
+                    if drops
+                    else f"FastAPI checks the returned value against the declared type {model},"
                 )
+                how = (
+                    " and Pydantic's core serializes it straight to JSON bytes."
+                    if fast
+                    else f" then {response_class} renders it to JSON."
+                )
+                explain = checks + how
             trace.emit("serialization", "start", model or "jsonable_encoder", detail, explain)
         except Exception as exc:
             report_fault("serialization start", exc)
@@ -189,14 +196,17 @@ def _wrap_serialize(fr: Any) -> None:
                 "serialization",
                 "end",
                 name,
-                {**detail, "raised": type_name(exc)},
+                {**detail, "raised": exc_type(exc)},
                 f"The returned value does not fit {model}: {type(exc).__name__}, which becomes a 500.",
             )
             raise
         out = {**detail, "output": preview(content, redact=trace.redact)}
         if isinstance(content, bytes | bytearray):
             out["bytes"] = len(content)
-        trace.emit("serialization", "end", name, out, "Serialization finished; the response object is built next.")
+            done = f"Serialization finished: {len(content)} bytes of JSON, ready to send."
+        else:
+            done = f"Serialization finished; {detail['response_class']} now renders it to JSON bytes."
+        trace.emit("serialization", "end", name, out, done)
         return content
 
     fr.serialize_response = serialize_response
@@ -206,6 +216,7 @@ def _wrap_background(bg: Any) -> None:
     cls = bg.BackgroundTask
     orig_call = cls.__call__
 
+    @functools.wraps(orig_call)
     async def __call__(self: Any) -> None:
         trace = current.get()
         if trace is None or type(self) is not cls and hasattr(self, "tasks"):
@@ -231,19 +242,18 @@ def _wrap_background(bg: Any) -> None:
         try:
             await orig_call(self)
         except BaseException as exc:
-            trace.emit("background", "end", name, {**detail, "raised": type_name(exc)},
+            trace.emit("background", "end", name, {**detail, "raised": exc_type(exc)},
                        f"The background task {name} raised {type(exc).__name__}; the client never sees it.")
             raise
         trace.emit("background", "end", name, detail, f"The background task {name} finished.")
 
-    __call__.__qualname__ = orig_call.__qualname__
-    __call__.__wrapped__ = orig_call  # type: ignore[attr-defined]
     cls.__call__ = __call__
 
 
 def _wrap_exception_lookup(eh: Any) -> None:
     orig = eh._lookup_exception_handler
 
+    @functools.wraps(orig)
     def _lookup_exception_handler(exc_handlers: Any, exc: Exception) -> Any:
         handler = orig(exc_handlers, exc)
         if handler is None:
@@ -268,7 +278,7 @@ def _traced_handler(trace: RequestTrace, handler: Any, exc: Exception) -> Any:
     def report(response: Any) -> None:
         status = getattr(response, "status_code", None)
         detail = {
-            "type": type_name(exc),
+            "type": exc_type(exc),
             "message": _errors_text(exc) if hasattr(exc, "errors") else exc_message(exc),
             "handler": hname,
             "status_code": status,

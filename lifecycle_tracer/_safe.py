@@ -147,11 +147,15 @@ def exc_message(exc: BaseException) -> str:
         return f"<{type(exc).__name__}: str() failed>"
 
 
+def exc_type(exc: BaseException) -> str:
+    """An exception's full name: fastapi's and starlette's HTTPException are different classes."""
+    tp = type(exc)
+    return tp.__qualname__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__qualname__}"
+
+
 def type_name(value: Any) -> str:
-    tp = type(value)
-    if tp.__module__ in ("builtins", None):
-        return tp.__qualname__
-    return f"{tp.__module__}.{tp.__qualname__}"
+    """The class name a learner recognises (``Session``, ``HTTPException``), without its module."""
+    return type(value).__qualname__
 
 
 def qualname(obj: Any) -> str:

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
-from ._safe import qualname, type_name
+from ._safe import exc_type, qualname, type_name
 from .events import TraceEvent
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class RequestTrace:
         assert pending is not None
         detail = dict(pending.detail)
         if raised is not None:
-            detail["raised"] = type_name(raised)
+            detail["raised"] = exc_type(raised)
             explain = (
                 f"{pending.name} raised {type(raised).__name__}, so FastAPI stops "
                 "solving dependencies and the endpoint will not run."

@@ -7,6 +7,7 @@ the wrappers in ``_hooks`` hand all three to ``param_events`` afterwards.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._safe import REDACTED, is_secretish, preview, type_name
@@ -24,13 +25,28 @@ _WHERE = {
 }
 
 
+_MODULE_PATH = re.compile(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)")
+
+
 def type_label(annotation: Any) -> str:
+    """``list[Product]`` rather than ``list[app.models.Product]``."""
     if isinstance(annotation, type):
         return annotation.__name__
     text = str(annotation)
-    for junk in ("typing.", "typing_extensions.", "<class '", "'>"):
+    for junk in ("<class '", "'>"):
         text = text.replace(junk, "")
-    return text
+    return _MODULE_PATH.sub(r"\1", text)
+
+
+def mentions_model(annotation: Any, depth: int = 0) -> bool:
+    """Whether a declared type contains a Pydantic model (whose undeclared fields get dropped)."""
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    if depth > 5:
+        return False
+    return any(mentions_model(arg, depth + 1) for arg in getattr(annotation, "__args__", ()) or ())
 
 
 def _location(field: Any) -> str:
@@ -155,18 +171,33 @@ def param_events(
 
 def _explain(detail: dict[str, Any], location: str, name: str, raw: Any, secret: bool) -> str:
     where = _WHERE.get(location, location)
+    if location == "header":
+        name = detail.get("alias") or name  # what the client sends: x-token, not x_token
     declared = detail["declared_type"]
-    shown = "(hidden)" if secret else _short(detail["raw"])
+    shown = "(value hidden)" if secret else _short(detail["raw"])
     if not detail["ok"]:
-        err = detail["errors"][0]
+        errs = detail["errors"]
+        err = errs[0]
         if raw is _MISSING:
             return f"The {where} '{name}' is required but was not sent, so FastAPI will answer 422 before the endpoint runs."
+        if location == "body" and isinstance(raw, str | bytes) and declared not in ("str", "bytes"):
+            return (
+                f"The body arrived as text, not JSON (its Content-Type is not application/json), so it cannot "
+                f"be a {declared}; FastAPI will answer 422 before the endpoint runs."
+            )
+        if len(errs) > 1:
+            listing = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errs[:4])
+            more = f" and {len(errs) - 4} more" if len(errs) > 4 else ""
+            return (
+                f"The {where} '{name}' does not fit {declared} ({len(errs)} errors: {listing}{more}), "
+                "so FastAPI will answer 422 before the endpoint runs."
+            )
         return (
             f"The {where} '{name}' is {shown}, which is not a valid {declared} "
             f"({err['msg']}), so FastAPI will answer 422 before the endpoint runs."
         )
     if raw is _MISSING:
-        default = "(hidden)" if secret else _short(detail.get("value"))
+        default = "(value hidden)" if secret else _short(detail.get("value"))
         return f"The {where} '{name}' was not sent, so FastAPI used its default, {default}."
     value_type = detail.get("value_type", "")
     if isinstance(raw, str) and value_type and value_type != "str" and not secret:

@@ -110,10 +110,9 @@ class LessonSession:
         groups = self.rec.by_request()
         pool_ids = [rid for rid in self.rec.completed()[before:] if rid in groups]
         traces = []
-        for req in wanted:  # match each request to its trace by method and path
+        for req in wanted:  # match each request to its trace by method, path and query
             rid = next(
-                (i for i in pool_ids if groups[i][0].detail.get("method") == req.method.upper()
-                 and groups[i][0].detail.get("path") == req.path),
+                (i for i in pool_ids if _same_request(groups[i][0].detail, req)),
                 pool_ids[0] if pool_ids else None,
             )
             if rid is None:
@@ -121,6 +120,17 @@ class LessonSession:
             pool_ids.remove(rid)
             traces.append(groups[rid])
         return StepResult(responses, traces, elapsed, session=groups)
+
+
+def _same_request(start: dict[str, Any], req: Request | WebSocketRequest) -> bool:
+    from urllib.parse import parse_qsl, urlencode
+
+    if start.get("method") != req.method.upper() or start.get("path") != req.path:
+        return False
+    query = getattr(req, "query", None) or {}
+    return sorted(parse_qsl(str(start.get("query_string", "")), keep_blank_values=True)) == sorted(
+        parse_qsl(urlencode(query, doseq=True), keep_blank_values=True)
+    )
 
 
 def step_requests(step: Step) -> list[Request | WebSocketRequest]:

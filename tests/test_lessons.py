@@ -13,6 +13,10 @@ from lifecycle_tracer.lessons import discover, load
 from lifecycle_tracer.plain import run_plain
 
 FILES = discover()
+# Lesson 5 shows that ORJSONResponse is deprecated on current FastAPI by using it;
+# the warning is the lesson's subject, not a defect.
+_MARKS = {5: [pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")]}
+PARAMS = [pytest.param(f, id=f.id, marks=_MARKS.get(f.number, [])) for f in FILES]
 
 
 def test_the_thirteen_lessons_are_there_in_order() -> None:
@@ -20,7 +24,7 @@ def test_the_thirteen_lessons_are_there_in_order() -> None:
     assert len(FILES) >= 13
 
 
-@pytest.mark.parametrize("file", FILES, ids=[f.id for f in FILES])
+@pytest.mark.parametrize("file", PARAMS)
 def test_lesson_runs_and_every_check_holds(file) -> None:  # type: ignore[no-untyped-def]
     loaded = load(file)
     lesson: Lesson = loaded.lesson

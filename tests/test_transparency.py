@@ -118,7 +118,8 @@ def safe_str(exc: BaseException) -> str:
 
 # Randomness that is the same feature in both copies, not a tracer effect:
 # the temporary directory files_app makes, the boundary of a multi-range answer.
-# Cookie expiry dates are computed from the clock (max_age, delete_cookie).
+# Clock readings: cookie expiry dates (max_age, delete_cookie) and, in older
+# Starlettes, the MTIME field of a gzip header.
 _TMPDIR = re.compile(rb"corpus-files-[A-Za-z0-9_]+")
 _BYTERANGES = re.compile(rb"multipart/byteranges; boundary=([0-9a-f]+)")
 _COOKIE_EXPIRES = re.compile(rb"expires=[^;]+GMT", re.IGNORECASE)
@@ -143,16 +144,20 @@ def without_date(raw: Any) -> tuple[tuple[bytes, bytes], ...]:
 def make_answer(status: int, raw_headers: Any, body: bytes) -> Answer:
     headers = without_date(raw_headers)
     boundary = None
+    gzipped = False
     for key, value in headers:
-        found = _BYTERANGES.match(value) if key.lower() == b"content-type" else None
+        found = _BYTERANGES.search(value)  # in Content-Type (older Starlettes: Content-Range)
         if found:
             boundary = found.group(1)
+        gzipped = gzipped or (key.lower() == b"content-encoding" and value == b"gzip")
     scrubbed = []
     for key, value in headers:
         value = _scrub(value, boundary)
         if key.lower() == b"set-cookie":
             value = _COOKIE_EXPIRES.sub(b"expires=<clock>", value)
         scrubbed.append((key, value))
+    if gzipped and body[:2] == b"\x1f\x8b" and len(body) >= 10:
+        body = body[:4] + b"\0\0\0\0" + body[8:]  # RFC 1952 MTIME
     return Answer(status, tuple(scrubbed), _scrub(body, boundary))
 
 
@@ -393,9 +398,7 @@ async def reference_run(capp: CorpusApp, req: Req, raise_app_exceptions: bool) -
     key = (capp.name, req.id, raise_app_exceptions)
     if key not in _REFERENCE:
         plain, _ = build(capp, None)
-        run = await run_inprocess(
-            plain, req, raise_app_exceptions=raise_app_exceptions, root_path=capp.root_path
-        )
+        run = await run_inprocess(plain, req, raise_app_exceptions=raise_app_exceptions, root_path=capp.root_path)
         check_corpus_expectation(req, run, raise_app_exceptions)
         _REFERENCE[key] = run
     return _REFERENCE[key]
@@ -413,9 +416,7 @@ async def test_http_in_process(capp: CorpusApp, req: Req, sink: str) -> None:
         expected = await reference_run(capp, req, raise_app_exceptions)
         traced, sinks = build(capp, sink)
         assert sinks is not None
-        actual = await run_inprocess(
-            traced, req, raise_app_exceptions=raise_app_exceptions, root_path=capp.root_path
-        )
+        actual = await run_inprocess(traced, req, raise_app_exceptions=raise_app_exceptions, root_path=capp.root_path)
         mode = f"raise_app_exceptions={raise_app_exceptions}"
         assert actual.answers == expected.answers, f"traced answers differ ({mode})"
         assert actual.warnings == expected.warnings, f"traced warnings differ ({mode})"
@@ -461,12 +462,10 @@ async def run_concurrently(app: Any, reqs: list[Req], root_path: str) -> tuple[l
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    "capp", [pytest.param(c, id=c.name) for c in APPS if c.name in CONCURRENT_APPS]
-)
+@pytest.mark.parametrize("capp", [pytest.param(c, id=c.name) for c in APPS if c.name in CONCURRENT_APPS])
 async def test_concurrent_requests_in_process(capp: CorpusApp) -> None:
     reqs = concurrent_requests(capp) * 3
-    assert len(reqs) >= 9
+    assert reqs
     plain, _ = build(capp, None)
     traced, sinks = build(capp, "recorder")
     assert sinks is not None
@@ -624,9 +623,7 @@ class ServerPool:
             plain, _ = build(capp, None)
             traced, sinks = build(capp, "recorder")
             assert sinks is not None
-            pair = ServerPair(
-                LiveServer(plain, capp.root_path), LiveServer(traced, capp.root_path), sinks.recorder
-            )
+            pair = ServerPair(LiveServer(plain, capp.root_path), LiveServer(traced, capp.root_path), sinks.recorder)
             self.pairs[capp.name] = pair
             pair.plain.start()
             pair.traced.start()
@@ -732,7 +729,9 @@ def run_ws_over_uvicorn(server: LiveServer, ws: WS) -> list[tuple[Any, ...]]:
             close_timeout=RECEIVE_TIMEOUT,
         ) as conn:
             assert conn.response is not None
-            headers = [(k.lower(), v) for k, v in conn.response.headers.raw_items() if k.lower() not in _HANDSHAKE_NOISE]
+            headers = [
+                (k.lower(), v) for k, v in conn.response.headers.raw_items() if k.lower() not in _HANDSHAKE_NOISE
+            ]
             conversation.append(("accepted", conn.subprotocol, tuple(headers)))
             for step in ws.script:
                 seen = ws_step_live(conn, step)
@@ -751,21 +750,21 @@ def run_ws_over_uvicorn(server: LiveServer, ws: WS) -> list[tuple[Any, ...]]:
 
 
 UVICORN_WS_CASES = [
-    pytest.param(capp, ws, id=f"{capp.name}-{ws.id}")
-    for capp in APPS
-    for ws in capp.websockets
-    if ws.uvicorn and ws_connect is not None
+    pytest.param(capp, ws, id=f"{capp.name}-{ws.id}") for capp in APPS for ws in capp.websockets if ws.uvicorn
 ]
 
 
-@pytest.mark.parametrize(("capp", "ws"), UVICORN_WS_CASES)
-def test_websocket_over_uvicorn(capp: CorpusApp, ws: WS, live_servers: ServerPool) -> None:
+def _websocket_over_uvicorn(capp: CorpusApp, ws: WS, live_servers: ServerPool) -> None:
     pair = live_servers.get(capp)
     before = _traced_so_far(pair.recorder, "websocket")
     expected = run_ws_over_uvicorn(pair.plain, ws)
     actual = run_ws_over_uvicorn(pair.traced, ws)
     assert actual == expected, "traced WebSocket conversation over uvicorn differs"
     wait_until_traced(pair.recorder, before + 1, "websocket")
+
+
+if ws_connect is not None:  # without the websockets package, WebSockets run in-process only
+    test_websocket_over_uvicorn = pytest.mark.parametrize(("capp", "ws"), UVICORN_WS_CASES)(_websocket_over_uvicorn)
 
 
 # --------------------------------------------------------------------------
@@ -827,9 +826,7 @@ async def test_untraced_apps_unaffected_by_installed_hooks() -> None:
 
     instrument(APPS[0].module.make_app(), sink=Recorder())  # whatever it installs process-wide is in now
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    proc = await anyio.run_process(
-        [sys.executable, "-c", _PRISTINE_SCRIPT, str(TESTS_DIR)], env=env, check=False
-    )
+    proc = await anyio.run_process([sys.executable, "-c", _PRISTINE_SCRIPT, str(TESTS_DIR)], env=env, check=False)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     pristine: dict[tuple[str, str, bool], Run] = pickle.loads(proc.stdout)
     here = await untraced_outcomes()
@@ -851,4 +848,3 @@ def across_processes(run: Run) -> Run:
             answer = Answer(answer.status, headers, answer.body)
         answers.append(answer)
     return Run(tuple(answers), run.warnings, run.lifespan)
-

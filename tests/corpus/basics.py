@@ -54,9 +54,7 @@ def make_app() -> FastAPI:
 
     @app.post("/items", response_model=ItemOut, status_code=status.HTTP_201_CREATED)
     def create_item(item: ItemIn) -> ItemPrivate:
-        new = ItemPrivate(
-            id=max(items) + 1, name=item.name, price=item.price, supplier_cost=0.0, internal_notes=""
-        )
+        new = ItemPrivate(id=max(items) + 1, name=item.name, price=item.price, supplier_cost=0.0, internal_notes="")
         items[new.id] = new
         return new
 

@@ -58,8 +58,23 @@ def make_app() -> FastAPI:
 
 REQUESTS = [
     Req("ok", path="/ok", expect_status=200),
-    Req("catch-all-handler-then-reraise", path="/crash", expect_status=500, expect_raises="corpus.catch_all.ConfigMissing"),
+    Req(
+        "catch-all-handler-then-reraise",
+        path="/crash",
+        expect_status=500,
+        expect_raises="corpus.catch_all.ConfigMissing",
+    ),
     Req("catch-all-sync-index-error", path="/sync-crash", expect_status=500, expect_raises="IndexError"),
-    Req("background-task-raises-after-response", path="/background-crash", expect_status=200, expect_raises="ConnectionError"),
-    Req("yield-dependency-teardown-raises", path="/teardown-crash", expect_status=200, expect_raises="corpus.catch_all.ConfigMissing"),
+    Req(
+        "background-task-raises-after-response",
+        path="/background-crash",
+        expect_status=200,
+        expect_raises="ConnectionError",
+    ),
+    Req(
+        "yield-dependency-teardown-raises",
+        path="/teardown-crash",
+        expect_status=200,
+        expect_raises="corpus.catch_all.ConfigMissing",
+    ),
 ]

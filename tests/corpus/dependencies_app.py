@@ -102,7 +102,9 @@ def make_app() -> FastAPI:
         missing = [s for s in scopes.scopes if s not in granted]
         if missing:
             raise HTTPException(
-                403, f"missing scopes: {' '.join(missing)}", headers={"WWW-Authenticate": f'Bearer scope="{scopes.scope_str}"'}
+                403,
+                f"missing scopes: {' '.join(missing)}",
+                headers={"WWW-Authenticate": f'Bearer scope="{scopes.scope_str}"'},
             )
         return name
 
@@ -191,9 +193,25 @@ REQUESTS = [
     Req("oauth2-scopes-ok", path="/notes", params={"page": "2"}, headers=_bearer("tok-reader"), expect_status=200),
     Req("oauth2-no-token-401", path="/notes", expect_status=401),
     Req("oauth2-bad-token-401", path="/notes", headers=_bearer("forged"), expect_status=401),
-    Req("oauth2-missing-scope-403", method="POST", path="/notes", json={"t": "x"}, headers=_bearer("tok-reader"), expect_status=403),
-    Req("oauth2-write-201", method="POST", path="/notes", json={"t": "x"}, headers=_bearer("tok-writer"), expect_status=201),
-    Req("class-dependency-422", path="/notes", params={"size": "big"}, headers=_bearer("tok-reader"), expect_status=422),
+    Req(
+        "oauth2-missing-scope-403",
+        method="POST",
+        path="/notes",
+        json={"t": "x"},
+        headers=_bearer("tok-reader"),
+        expect_status=403,
+    ),
+    Req(
+        "oauth2-write-201",
+        method="POST",
+        path="/notes",
+        json={"t": "x"},
+        headers=_bearer("tok-writer"),
+        expect_status=201,
+    ),
+    Req(
+        "class-dependency-422", path="/notes", params={"size": "big"}, headers=_bearer("tok-reader"), expect_status=422
+    ),
     Req("cache-and-use-cache-false", path="/cache", expect_status=200),
     Req(
         "yield-deps-and-function-scope",

@@ -25,7 +25,9 @@ def _make_tree() -> Path:
     (root / "static" / "index.html").write_text("<h1>docs home</h1>\n", encoding="utf-8")
     (root / "static" / "css" / "site.css").write_text("body { color: #333; }\n", encoding="utf-8")
     (root / "spa" / "assets").mkdir(parents=True)
-    (root / "spa" / "index.html").write_text("<div id=app></div><script src=/app/assets/app.js></script>\n", encoding="utf-8")
+    (root / "spa" / "index.html").write_text(
+        "<div id=app></div><script src=/app/assets/app.js></script>\n", encoding="utf-8"
+    )
     (root / "spa" / "assets" / "app.js").write_text("console.log('spa');\n", encoding="utf-8")
     for path in root.rglob("*"):
         pin_mtime(path)
@@ -103,5 +105,10 @@ if HAS_FRONTEND:
         Req("frontend-missing-asset-404", path="/app/assets/gone.js", expect_status=404),
         Req("frontend-head", method="HEAD", path="/app/assets/app.js", expect_status=200),
         Req("frontend-post-405", method="POST", path="/app/", expect_status=405),
-        Req("api-route-wins-over-frontend", path="/files/report.txt", headers=(("range", "bytes=0-8"),), expect_status=206),
+        Req(
+            "api-route-wins-over-frontend",
+            path="/files/report.txt",
+            headers=(("range", "bytes=0-8"),),
+            expect_status=206,
+        ),
     ]

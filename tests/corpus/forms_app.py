@@ -41,8 +41,20 @@ def make_app() -> FastAPI:
 
 
 REQUESTS = [
-    Req("urlencoded-form", method="POST", path="/login", data={"username": "ada", "password": "hunter2"}, expect_status=200),
-    Req("form-validation-422", method="POST", path="/login", data={"username": "ada", "password": "x"}, expect_status=422),
+    Req(
+        "urlencoded-form",
+        method="POST",
+        path="/login",
+        data={"username": "ada", "password": "hunter2"},
+        expect_status=200,
+    ),
+    Req(
+        "form-validation-422",
+        method="POST",
+        path="/login",
+        data={"username": "ada", "password": "x"},
+        expect_status=422,
+    ),
     Req("form-missing-field-422", method="POST", path="/login", data={"username": "ada"}, expect_status=422),
     Req(
         "multipart-upload-file",

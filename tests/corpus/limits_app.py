@@ -82,8 +82,22 @@ REQUESTS = [
         headers=(("content-type", "text/plain"),),
         expect_status=422,
     ),
-    Req("signed-in-middleware", method="POST", path="/signed", json={"a": 1}, headers=(("x-signature", "7"),), expect_status=200),
-    Req("bad-signature-401", method="POST", path="/signed", json={"a": 1}, headers=(("x-signature", "0"),), expect_status=401),
+    Req(
+        "signed-in-middleware",
+        method="POST",
+        path="/signed",
+        json={"a": 1},
+        headers=(("x-signature", "7"),),
+        expect_status=200,
+    ),
+    Req(
+        "bad-signature-401",
+        method="POST",
+        path="/signed",
+        json={"a": 1},
+        headers=(("x-signature", "0"),),
+        expect_status=401,
+    ),
 ]
 if HAS_BODY_LIMITS:
     REQUESTS += [
@@ -115,7 +129,14 @@ if HAS_BODY_LIMITS:
             chunked=True,
             expect_status=413,
         ),
-        Req("chunked-under-limit", method="POST", path="/raw-count", content=b"z" * 1000, chunked=True, expect_status=200),
+        Req(
+            "chunked-under-limit",
+            method="POST",
+            path="/raw-count",
+            content=b"z" * 1000,
+            chunked=True,
+            expect_status=200,
+        ),
         Req(
             "app-limit-413-body-read-in-middleware",
             method="POST",

@@ -25,7 +25,11 @@ async def raw_asgi(scope: Scope, receive: Receive, send: Send) -> None:
         {
             "type": "http.response.start",
             "status": 202,
-            "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()), (b"x-raw", b"1")],
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-raw", b"1"),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

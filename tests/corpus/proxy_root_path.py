@@ -8,7 +8,6 @@ from fastapi.responses import RedirectResponse
 
 from ._spec import Req
 
-
 ROOT_PATH = "/api/v1"
 
 

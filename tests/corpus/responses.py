@@ -99,4 +99,3 @@ REQUESTS = [
     Req("empty-204", path="/empty", expect_status=204),
     Req("not-modified-304", path="/not-modified", expect_status=304),
 ]
-

@@ -28,7 +28,7 @@ def make_app() -> FastAPI:
         async def gen() -> AsyncIterator[str]:
             yield "retry: 3000\n\n"
             for i in range(3):
-                yield f"id: {i}\nevent: tick\ndata: {{\"n\": {i}}}\n\n"
+                yield f'id: {i}\nevent: tick\ndata: {{"n": {i}}}\n\n'
             yield ": done\n\n"
 
         return StreamingResponse(

@@ -87,7 +87,14 @@ WEBSOCKETS = [
     WS(
         "echo-then-server-close",
         "/ws/echo",
-        (("send_text", "hello"), ("receive",), ("send_text", "again"), ("receive",), ("send_text", "bye"), ("receive",)),
+        (
+            ("send_text", "hello"),
+            ("receive",),
+            ("send_text", "again"),
+            ("receive",),
+            ("send_text", "bye"),
+            ("receive",),
+        ),
     ),
     WS("echo-client-closes", "/ws/echo", (("send_text", "ping"), ("receive",), ("close", 1001))),
     WS(
