@@ -41,7 +41,9 @@ _LAYER_ROLE = {
 
 
 def layer_role(name: str) -> str:
-    return _LAYER_ROLE.get(name, "a middleware added to the app; it wraps every layer after it")
+    return _LAYER_ROLE.get(
+        name, "a middleware added to the app; it wraps every layer inside it: the middlewares added before it, and the router"
+    )
 
 
 class LayerProbe:
@@ -49,6 +51,8 @@ class LayerProbe:
 
     __slots__ = (
         "_done",
+        "_function",
+        "_passes_up",
         "_file",
         "_line",
         "_self_answered",
@@ -69,10 +73,20 @@ class LayerProbe:
         # Set when the layer just outside this one is ServerErrorMiddleware:
         # an exception leaving this probe is then unhandled.
         self.inside_server_errors = inside_server_errors is not None
+        self._passes_up = False  # set by wrap_stack when ExceptionMiddleware is further out
         handler = getattr(inside_server_errors, "handler", None)
         self.handler_name = qualname(handler) if handler is not None else None
         # Built once per layer, not once per request.
         self._start = f"{self.name} starts: {layer_role(self.name)}."
+        self._function = None
+        dispatch = getattr(app, "dispatch_func", None)
+        if self.name == "BaseHTTPMiddleware" and dispatch is not None and getattr(dispatch, "__self__", None) is not app:
+            # An @app.middleware("http") function: name it, every one would be "BaseHTTPMiddleware".
+            self._function = qualname(dispatch)
+            self._start = (
+                f"{self._function} starts: your @app.middleware(\"http\") function, run by Starlette's "
+                "BaseHTTPMiddleware; the code before call_next runs now, the rest on the way out."
+            )
         self._done = f"{self.name} is done."
         self._self_answered = f"{self.name} answered by itself without calling the rest of the app."
         # Where the layer's code is: a function middleware's own function, else the class's __call__.
@@ -96,7 +110,8 @@ class LayerProbe:
             "middleware",
             "start",
             name,
-            {"depth": depth, "builtin": self.builtin, "file": self._file, "line": self._line},
+            {"depth": depth, "builtin": self.builtin, "file": self._file, "line": self._line,
+             "function": self._function},
             self._start,
         )
         if trace.tracer.stepper is not None:
@@ -104,13 +119,13 @@ class LayerProbe:
         try:
             await self.app(scope, receive, send)
         except BaseException as exc:
-            trace.emit(
-                "middleware",
-                "end",
-                name,
-                {"depth": depth, "called_next": hits[depth + 1] > inner_before, "raised": exc_type(exc)},
-                f"{type(exc).__name__} propagated out through {name}.",
-            )
+            detail = {"depth": depth, "called_next": hits[depth + 1] > inner_before, "raised": exc_type(exc)}
+            if self._passes_up and type(exc).__name__ in ("HTTPException", "WebSocketException"):
+                detail["passes_up"] = True
+                explain = f"{type(exc).__name__} passes up through {name} to ExceptionMiddleware, whose handler will answer."
+            else:
+                explain = f"{type(exc).__name__} propagated out through {name}."
+            trace.emit("middleware", "end", name, detail, explain)
             if self.inside_server_errors:
                 try:
                     report_unhandled(trace, exc, self.handler_name)
@@ -196,7 +211,8 @@ class RouterProbe:
         hits[self.depth] += 1
         try:
             detail, explain = self.cache.describe(self.app, scope)
-            trace.emit("routing", "point", detail.get("route") or "no match", detail, explain)
+            name = detail.get("route") or detail.pop("label", None) or f"{detail.get('status_hint', 404)}: no route"
+            trace.emit("routing", "point", name, detail, explain)
         except Exception as exc:
             report_fault("routing", exc)
         if trace.tracer.stepper is not None:
@@ -225,10 +241,14 @@ def wrap_stack(stack: Any, router: Any, tracer: Tracer) -> Any:
         node = getattr(node, "app", None)
     if not layers:
         return stack
+    exception_mw_seen = False
     for i in range(len(layers) - 1):
         outer = layers[i]
         parent_is_server_errors = type(outer).__name__ == "ServerErrorMiddleware"
-        outer.app = LayerProbe(layers[i + 1], i + 1, outer if parent_is_server_errors else None)
+        exception_mw_seen = exception_mw_seen or type(outer).__name__ == "ExceptionMiddleware"
+        probe = LayerProbe(layers[i + 1], i + 1, outer if parent_is_server_errors else None)
+        probe._passes_up = exception_mw_seen
+        outer.app = probe
     if node is router:
         layers[-1].app = RouterProbe(router, len(layers), tracer)
     else:
@@ -331,13 +351,19 @@ def http_send(trace: RequestTrace, send: Any) -> Any:
                     "point",
                     "chunk",
                     {"chunk": trace.resp_chunks, "bytes": len(body), "preview": preview(body[:120], redact=trace.redact)},
-                    f"Chunk {trace.resp_chunks} of a streaming response ({len(body)} bytes) went out; more will follow.",
+                    f"Chunk {trace.resp_chunks} of the body ({len(body)} bytes) went out; more will follow "
+                    "(a streaming response, or a middleware such as BaseHTTPMiddleware passing the body on in pieces).",
                 )
             await send(message)
             if not more:
                 body_end(trace)
             return
         if typ == "http.response.start":
+            headers = message.get("headers")
+            if headers is not None and not isinstance(headers, list | tuple):
+                # An iterator can be read once: read it into a list and pass a copy
+                # of the message on, or the server would get no headers at all.
+                message = {**message, "headers": list(headers)}
             status = message["status"]
             trace.status_code = status
             trace.response_started = True

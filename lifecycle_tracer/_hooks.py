@@ -99,7 +99,7 @@ def source_of(call: Any) -> tuple[str | None, int | None]:
 def safe_source(call: Any) -> tuple[str | None, int | None]:
     try:
         return source_of(call)
-    except TypeError:  # unhashable callables
+    except Exception:  # unhashable callables, mocks whose __wrapped__ loops, C functions
         return None, None
 
 

@@ -279,7 +279,7 @@ def _traced_handler(trace: RequestTrace, handler: Any, exc: Exception) -> Any:
         status = getattr(response, "status_code", None)
         detail = {
             "type": exc_type(exc),
-            "message": _errors_text(exc) if hasattr(exc, "errors") else exc_message(exc),
+            "message": _errors_text(exc) if type(exc).__name__.endswith("ValidationError") else exc_message(exc),
             "handler": hname,
             "status_code": status,
             "handled": True,

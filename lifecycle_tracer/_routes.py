@@ -209,6 +209,7 @@ def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any]
         allowed = sorted({m for c in partial for m in c.get("methods", [])})
         detail["status_hint"] = 405
         detail["allowed"] = allowed
+        detail["label"] = f"405: {partial[0]['path']} has no {method}"
         explain = (
             f"The path {path} matches {partial[0]['path']}, but that route does not accept {method} "
             f"(only {', '.join(allowed) or 'other methods'}), so the router answers 405 Method Not Allowed."

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import BaseModel as _BaseModel
+
 PREVIEW_CHARS = 200
 MAX_ITEMS = 20
 MAX_DEPTH = 4
@@ -120,10 +122,11 @@ def _preview_slow(value: Any, depth: int, redact: bool) -> Any:
         if len(items) > MAX_ITEMS:
             shown.append(f"… {len(items) - MAX_ITEMS} more")
         return shown
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
+    # Never call a method of a user's object to preview it: a Mock records the
+    # call (and the app can see it), a property may do I/O. Models only.
+    if isinstance(value, _BaseModel):
         try:
-            return preview(dump(mode="json"), depth + 1, redact)
+            return preview(value.model_dump(mode="json"), depth + 1, redact)
         except Exception:
             pass
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

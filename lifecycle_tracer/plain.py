@@ -72,7 +72,10 @@ class LessonSession:
 
     def __enter__(self) -> LessonSession:
         self.server.start()
-        self.client = httpx.Client(base_url=self.server.url, timeout=60)
+        # No keep-alive: after an unhandled error uvicorn closes the connection,
+        # and a pooled client would fail the next step on the dead socket.
+        self.client = httpx.Client(base_url=self.server.url, timeout=60,
+                                   limits=httpx.Limits(max_keepalive_connections=0))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -188,9 +191,14 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
                 continue
             result = session.run_step(step)
             shown: list[Request | WebSocketRequest] = []
+            several = len(result.responses) > 1
+            if several:
+                console.print(Text(f"\n{len(result.responses)} requests fired at once; all answered after "
+                                   f"{result.elapsed:.2f} s (wall time, as the clients saw it).", style="bold"))
             for req, resp, trace in zip(step_requests(step), result.responses, result.traces, strict=True):
                 took = (trace[-1].detail.get("duration_ns") or 0) / 1e6
-                console.print(Text(f"\n→ {req.describe()}  ⇒  {resp.status_code}   ({took:.1f} ms)", style="bold"))
+                inside = " inside the app" if several else ""
+                console.print(Text(f"\n→ {req.describe()}  ⇒  {resp.status_code}   ({took:.1f} ms{inside})", style="bold"))
                 if req in shown:  # an identical copy fired at the same time: its summary is enough
                     continue
                 shown.append(req)

@@ -134,7 +134,7 @@ class EventLine:
 
         ev = self.event
         ms = (ev.t_ns - self.t0) / 1e6
-        failed = ev.detail.get("ok") is False or "raised" in ev.detail
+        failed = ev.detail.get("ok") is False or ("raised" in ev.detail and not ev.detail.get("passes_up"))
         style = STAGE_STYLE.get(ev.stage, "")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(justify="right", width=10, no_wrap=True)

@@ -19,8 +19,9 @@ Two more checks: many requests at once on one traced app, and untraced apps in
 this process (where ``instrument()`` has patched FastAPI's internals) against
 a reference process that never loads the tracer.
 
-Warnings are compared in-process only: ``warnings.catch_warnings`` is process
-wide, and a uvicorn server runs in another thread.
+Warnings are compared for HTTP, in-process and over uvicorn (the warning
+machinery is process-wide, so a server thread's warnings are recorded too), and
+for in-process WebSockets.
 """
 
 from __future__ import annotations
@@ -688,9 +689,15 @@ UVICORN_HTTP_CASES = [
 def test_http_over_uvicorn(capp: CorpusApp, req: Req, live_servers: ServerPool) -> None:
     pair = live_servers.get(capp)
     before = _traced_so_far(pair.recorder, "http")
-    expected = run_over_uvicorn(pair.plain, req)
-    actual = run_over_uvicorn(pair.traced, req)
+    # The warning machinery is process-wide, so the servers' threads record
+    # into these lists too (the corpus warns before answering, never after).
+    with recording_warnings() as caught:
+        expected = run_over_uvicorn(pair.plain, req)
+    expected_warnings = warning_list(caught)
+    with recording_warnings() as caught:
+        actual = run_over_uvicorn(pair.traced, req)
     assert actual == expected, "traced answers over uvicorn differ"
+    assert warning_list(caught) == expected_warnings, "traced warnings over uvicorn differ"
     wait_until_traced(pair.recorder, before + len(req.all_requests()), "http")
 
 

@@ -26,8 +26,12 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
     for ev in events:
         if ev.stage == "middleware" and ev.kind == "start" and ev.name not in layers:
             layers.append(ev.name)
+    labels = {}
+    for ev in events:
+        if ev.stage == "middleware" and ev.kind == "start" and ev.detail.get("function"):
+            labels[ev.name] = ev.detail["function"]
     chips = [Chip("client", "client")]
-    chips += [Chip(f"mw:{name}", name) for name in layers]
+    chips += [Chip(f"mw:{name}", labels.get(name, name)) for name in layers]
     for key in ("routing", "dependencies", "validation", "endpoint", "serialization", "response", "background"):
         chips.append(Chip(key, key))
     by = {c.key: c for c in chips}
@@ -44,7 +48,9 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
             if ev.kind == "start":
                 chip.state = ACTIVE
             else:
-                if d.get("raised"):
+                if d.get("raised") and d.get("passes_up"):
+                    chip.state, chip.note = DONE, f"{str(d['raised']).rsplit('.', 1)[-1]} passed up"
+                elif d.get("raised"):
                     chip.state, chip.note = FAILED, f"raised {str(d['raised']).rsplit('.', 1)[-1]}"
                 else:
                     chip.state = DONE

@@ -1,7 +1,8 @@
 """A payments API with every kind of error: HTTPException (with headers),
 custom handlers for RequestValidationError, for domain exception classes (async
-and sync handlers) and for HTTPException, response validation errors, an
-unhandled error, and an exception whose str() itself fails."""
+and sync handlers) and for HTTPException, response validation errors, unhandled
+errors from an endpoint, a dependency and a task group (ExceptionGroup), and
+exceptions whose str() itself fails, handled and unhandled."""
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
