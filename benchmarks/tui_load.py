@@ -1,6 +1,6 @@
 """Does the TUI keep up with a burst of requests, and does its memory stay bounded?
 
-    python benchmarks/tui_load.py            # full run, about 1-2 min on 2 cores
+    python benchmarks/tui_load.py            # full run, about 2.5 min on 2 cores
     python benchmarks/tui_load.py --quick    # smoke run, under 15 s
 
 Runs the real ``TracerApp`` headless (``App.run_test``, 160x45) around a real
@@ -13,12 +13,12 @@ MODULE:APP`` uses) serving a small FastAPI app under a real uvicorn on
    for ``--seconds``, bounded in count and time. Meanwhile the UI process
    samples ``app.store.events_seen`` (events absorbed by the UI), counts the
    events the tracer emitted (an extra counting sink), the batches the UI
-   drained and the frames it drew, and presses keys: alternately ``left``
-   (time travel one event back) and ``end`` (follow live again), sent through
-   the headless driver exactly as ``Pilot.press`` does but without its
-   wait-for-idle, so the next press does not wait for the burst to end. Each
-   press is timed from the key being posted to its action having run (and the
-   app's cursor checked), and to the next frame drawn after that.
+   drained, the frames it drew and the CPU time of each thread, and presses
+   keys: alternately ``left`` (time travel one event back) and ``end`` (follow
+   live again), posted to the app as ``Key`` events like ``Pilot.press`` does
+   but without its wait-for-idle, which under load would hold each press until
+   the burst ends. Each press is timed from the key being posted to its action
+   having run (and the app's cursor checked), and to the next frame drawn.
 2. Correctness after the burst: the store never held more than
    ``--max-requests`` requests, the History table has exactly the store's rows
    in the same order, every held request is complete (ends with ``request
@@ -86,13 +86,11 @@ async def _load_run(port: int, total: int, rate: float, conns: int, limit_s: flo
         nonlocal last_answer
         while True:
             i = state["next"]
-            if i >= total:
+            now = loop.time()
+            if i >= total or now >= deadline:
                 return
             state["next"] += 1
             due = t0 + i / rate  # open loop: request i is due at i/rate, late ones go at once
-            now = loop.time()
-            if now >= deadline:
-                return
             if due > now:
                 await asyncio.sleep(due - now)
             sent = time.perf_counter()
@@ -122,13 +120,13 @@ async def _load_run(port: int, total: int, rate: float, conns: int, limit_s: flo
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
     latencies.sort()
 
-    def pct(p: float) -> float:
+    def percentile_ms(p: float) -> float:
         return latencies[min(int(len(latencies) * p), len(latencies) - 1)] * 1000 if latencies else float("nan")
 
     return {
         "sent": state["next"], "ok": state["ok"], "errors": state["errors"] + len(failures),
         "failures": failures[:3], "wall_start": wall0, "elapsed": last_answer - t0,
-        "lat_p50_ms": pct(0.5), "lat_p95_ms": pct(0.95), "lat_max_ms": pct(1.0),
+        "lat_p50_ms": percentile_ms(0.5), "lat_p95_ms": percentile_ms(0.95), "lat_max_ms": percentile_ms(1.0),
     }
 
 
@@ -201,6 +199,33 @@ def rss_bytes() -> tuple[int, int]:
         return peak, peak
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds used so far by another process (0.0 if unknown)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each thread of this process, by thread name."""
+    out: dict[str, float] = {}
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+            name = names.get(int(tid), "other threads")
+            fields = stat[stat.rindex(")") + 2:].split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
 class CountingSink:
     """An extra tracer sink: how many events the tracer emitted, and the request ids in arrival order."""
 
@@ -241,7 +266,7 @@ class Probe:
         self.cursor_after: Any = "unset"
         for name in ("action_travel", "action_travel_to"):
             setattr(app, name, self._wrap_action(getattr(app, name)))
-        drain, display = app.sink.drain, app._display
+        drain, display = app.sink.drain, getattr(app, "_display", None)
 
         def counted_drain() -> list[Any]:
             batch = drain()
@@ -255,7 +280,8 @@ class Probe:
                 self.max_held = max(self.max_held, len(app.store.requests))
 
         app.sink.drain = counted_drain
-        app._display = timed_display
+        if display is not None:  # Textual's (private) hook for each frame; without it no frame figures
+            app._display = timed_display
 
     def _wrap_action(self, action: Callable[[int], None]) -> Callable[[int], None]:
         def wrapped(arg: int) -> None:
@@ -272,9 +298,8 @@ class Probe:
 
         self.hit.clear()
         event = events.Key(key, None)
-        event.set_sender(self.app)
         sent = time.perf_counter()
-        self.app._driver.send_message(event)
+        self.app.post_message(event)
         try:
             await asyncio.wait_for(self.hit.wait(), timeout)
         except TimeoutError:
@@ -360,7 +385,7 @@ async def wait_absorbed(app: Any, counter: CountingSink, timeout: float) -> floa
     """Seconds until the UI has absorbed every event the tracer emitted (None on timeout)."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
-        if app.store.events_seen >= counter.emitted and not app.sink._buffer:
+        if app.store.events_seen >= counter.emitted:  # the counting sink runs after the UI's sink
             return time.perf_counter() - t0
         await asyncio.sleep(0.005)
     return None
@@ -418,15 +443,20 @@ async def burst(args: argparse.Namespace, app: Any, pilot: Any, tracer: Any, pat
 
     absorbed0, emitted0, frames0, batches0 = app.store.events_seen, counter.emitted, len(probe.frames), len(probe.batches)
     tasks = [asyncio.create_task(sampler()), asyncio.create_task(presser())]
+    cpu0, load_cpu0 = thread_cpu(), process_cpu(load.proc.pid)
     t_go = time.perf_counter()
     total = int(args.rate * args.seconds)
     result = await load.run(total, args.rate, args.connections, args.seconds * 2 + 5, path)
     t_load_end = time.perf_counter()
+    cpu1, load_cpu1 = thread_cpu(), process_cpu(load.proc.pid)
+    cpu = {name: cpu1[name] - cpu0.get(name, 0.0) for name in cpu1}
+    cpu["load generator process"] = load_cpu1 - load_cpu0
     stop.set()
     await asyncio.gather(*tasks)
     catch_up = await wait_absorbed(app, counter, 30)
     t_absorbed = time.perf_counter()
     samples.append((t_absorbed, app.store.events_seen, counter.emitted, len(app.store.requests)))
+    emitted = counter.emitted - emitted0
 
     # Events absorbed per second while the load ran, and the best 1 s window.
     in_load = [s for s in samples if s[0] <= t_load_end]
@@ -496,7 +526,7 @@ async def burst(args: argparse.Namespace, app: Any, pilot: Any, tracer: Any, pat
     return {
         "load": result, "per_request": per_request, "window": window, "absorbed_in_load": absorbed_in_load,
         "absorbed_rate": absorbed_in_load / window if window > 0 else 0.0, "peak_rate": peak,
-        "emitted": counter.emitted - emitted0, "backlog": backlog, "catch_up": catch_up,
+        "emitted": emitted, "cpu": cpu, "backlog": backlog, "catch_up": catch_up,
         "after_last_response": t_absorbed - t_load_end if catch_up is not None else None,
         "frames": len(frames), "batches": batches, "latencies": latencies, "timeouts": timeouts,
         "checks": checks, "evict": evict, "template": template,
@@ -518,14 +548,14 @@ async def memory(args: argparse.Namespace, app: Any, tracer: Any, template: Any)
     fed = 0
     failure: list[BaseException] = []
 
-    def wait_caught_up() -> None:
-        while app.store.events_seen - started < fed:
-            time.sleep(0.002)
-
-    def checkpoint(done: int, t0: float) -> None:
-        wait_caught_up()
+    def measure(done: int, t0: float) -> None:  # on the UI thread, between two messages
         gc.collect()
         checkpoints.append((done, rss_bytes()[0], len(app.store.requests), history.row_count, time.perf_counter() - t0))
+
+    def checkpoint(done: int, t0: float) -> None:
+        while app.store.events_seen - started < fed:
+            time.sleep(0.002)
+        app.call_from_thread(measure, done, t0)
 
     def feeder() -> None:
         nonlocal fed
@@ -555,7 +585,8 @@ async def memory(args: argparse.Namespace, app: Any, tracer: Any, template: Any)
     elapsed = time.perf_counter() - t0
     if failure:
         raise SetupError(f"the synthetic feeder failed: {failure[0]!r}")
-    return {"checkpoints": checkpoints, "elapsed": elapsed, "events": fed, "per_request": len(events)}
+    return {"checkpoints": checkpoints, "elapsed": elapsed, "events": fed, "per_request": len(events),
+            "sinks": [type(sink).__name__ for sink in sinks]}
 
 
 def report_burst(args: argparse.Namespace, r: dict[str, Any]) -> None:
@@ -566,7 +597,7 @@ def report_burst(args: argparse.Namespace, r: dict[str, Any]) -> None:
           f"in {load['elapsed']:.2f} s → {load['ok'] / elapsed:.0f} req/s achieved (target {args.rate:g})")
     if load["failures"]:
         print(f"  load generator failures    {load['failures']}")
-    print(f"  HTTP latency               p50 {load['lat_p50_ms']:.1f} ms, p95 {load['lat_p95_ms']:.1f} ms, "
+    print(f"  HTTP send → response       p50 {load['lat_p50_ms']:.1f} ms, p95 {load['lat_p95_ms']:.1f} ms, "
           f"max {load['lat_max_ms']:.1f} ms")
     print(f"  events emitted by tracer   {r['emitted']} ({r['per_request']} per request, "
           f"{r['emitted'] / max(r['window'], 1e-9):.0f} events/s)")
@@ -579,7 +610,19 @@ def report_burst(args: argparse.Namespace, r: dict[str, Any]) -> None:
     if batches:
         print(f"  batching                   {len(batches)} drains, events per drain median "
               f"{statistics.median(batches):.0f}, max {max(batches)}; {r['frames']} frames drawn "
-              f"({r['frames'] / max(r['window'], 1e-9):.0f} per s)")
+              f"({r['frames'] / max(r['window'], 1e-9):.0f} per s, {len(batches) / max(r['frames'], 1):.1f} drains "
+              "per frame)")
+    cpu = r["cpu"]
+    names = {"MainThread": "UI (main thread)", "lifecycle-tracer-uvicorn": "uvicorn thread"}
+    parts = [f"{names.get(k, k)} {v:.2f} s" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v >= 0.01]
+    print(f"  CPU during the burst       {', '.join(parts)} (wall {r['window']:.2f} s, {os.cpu_count()} CPUs)")
+    answered = max(load["ok"], 1)
+    ui_ms, server_ms = cpu.get("MainThread", 0.0) * 1000 / answered, cpu.get("lifecycle-tracer-uvicorn", 0.0) * 1000 / answered
+    print(f"  CPU per request            UI thread {ui_ms:.2f} ms, uvicorn thread {server_ms:.2f} ms "
+          "(one GIL: their sum bounds the rate at about 1000 / sum req/s)")
+    achieved = load["ok"] / elapsed
+    print(f"server sustains the target rate with the TUI attached (≥ 95% of {args.rate:g} req/s): "
+          f"{verdict(achieved >= 0.95 * args.rate and load['ok'] >= 0.95 * args.rate * args.seconds)}")
     keep_up = r["after_last_response"] is not None and r["after_last_response"] <= 1.0
     print(f"UI keeps up with the tracer (absorbed within 1 s of the last response): {verdict(keep_up)}")
 
@@ -625,20 +668,28 @@ def report_burst(args: argparse.Namespace, r: dict[str, Any]) -> None:
 def report_memory(args: argparse.Namespace, m: dict[str, Any], rss_start: int) -> None:
     cps = m["checkpoints"]
     print(f"\nmemory: {args.memory_requests} requests' worth of synthetic events ({m['per_request']} per request, "
-          f"{m['events']} events) fed from a thread through the tracer's sinks (UISink.emit), max_requests="
-          f"{args.max_requests}")
+          f"{m['events']} events) fed from a thread to the tracer's sinks ({', '.join(m['sinks'])}), "
+          f"max_requests={args.max_requests}")
     print(f"  fed and absorbed in {m['elapsed']:.1f} s → {m['events'] / max(m['elapsed'], 1e-9):.0f} events/s "
           "absorbed by the UI with no server running")
     print(f"  {'requests':>10}{'RSS MB':>10}{'held':>8}{'History rows':>14}{'elapsed s':>11}")
     for n, rss, held, rows, t in cps:
         print(f"  {n:>10}{rss / MB:>10.1f}{held:>8}{rows:>14}{t:>11.1f}")
     first, mid, last = cps[0], cps[len(cps) // 2], cps[-1]
-    print(f"  RSS at start of the run {rss_start / MB:.1f} MB; before the 100k feed {first[1] / MB:.1f} MB; "
-          f"after {last[1] / MB:.1f} MB (peak VmHWM {rss_bytes()[1] / MB:.1f} MB)")
+    peak = max(rss_bytes()[1], max(c[1] for c in cps))
+    print(f"  RSS at start of the run {rss_start / MB:.1f} MB; before the feed {first[1] / MB:.1f} MB; "
+          f"after {last[1] / MB:.1f} MB (peak {peak / MB:.1f} MB)")
     growth = (last[1] - mid[1]) / MB
     bounded = growth < 10 and max(c[2] for c in cps) <= args.max_requests
     print(f"RSS growth over the second half ({mid[0]} → {last[0]} requests) = {growth:+.1f} MB "
           f"(target < 10 MB): {verdict(bounded)}")
+
+
+async def time_step(controller: Any) -> float:
+    """Seconds for the lesson's first step (its request and the wait for its events), off the UI thread."""
+    t0 = time.perf_counter()
+    await asyncio.to_thread(controller.fire_step, 0)
+    return time.perf_counter() - t0
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -669,10 +720,15 @@ async def main(args: argparse.Namespace) -> None:
                     raise SetupError("the controller's server did not start within 30 s")
                 await asyncio.sleep(0.01)
             await load.ready()
+            step_before = await time_step(controller) if args.controller == "lesson" else None
             r = await burst(args, app, pilot, tracer, path, load, faults)
             report_burst(args, r)
             m = await memory(args, app, tracer, r["template"])
             report_memory(args, m, rss_start)
+            if step_before is not None:
+                step_after = await time_step(controller)
+                print(f"lesson step 1's request (what Enter fires): {step_before:.3f} s before the burst, "
+                      f"{step_after:.3f} s after it and the memory feed")
             if not app.is_running:
                 raise SetupError("the app stopped during the run")
     finally:

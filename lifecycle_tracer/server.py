@@ -92,7 +92,8 @@ class ServerThread:
 
     def stop(self, timeout: float = 30.0) -> None:
         self.server.should_exit = True
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def __enter__(self) -> ServerThread:
         return self.start()

@@ -17,8 +17,10 @@ from typing import Any
 
 from .events import TraceEvent
 
-# Boundaries worth stopping at: where a stage begins, and the moments
-# the learner reads (routing decided, a value validated, an exception).
+# Boundaries worth stopping at: where a stage begins, and the moments the
+# learner reads (routing decided). Only boundaries in async code can hold a
+# request: parameter validation is synchronous, so its events are held
+# together, at the next async boundary after them.
 PAUSE_KINDS = frozenset({"start", "point"})
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -29,6 +30,8 @@ class TracerApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     # Keys avoid what tmux and terminals take (Ctrl+J/S/O, Ctrl+B); every one can be remapped.
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority keys beat the focused pane's own (scroll panes take arrows,
+        # Home/End; the table takes Enter); their actions step aside in dialogs.
         Binding("enter", "fire", "Fire", id="fire", priority=True),
         Binding("n", "next_step", "Next step", id="next_step"),
         Binding("p", "previous_step", "Prev step", id="previous_step", show=False),
@@ -38,11 +41,11 @@ class TracerApp(App[None]):
         Binding("4", "answer(3)", "Answer 4", id="answer_4", show=False),
         Binding("h", "hint", "Hint", id="hint", show=False),
         Binding("s", "toggle_step_mode", "Step mode", id="step_mode"),
-        Binding("space", "step_forward", "Step", id="step_forward"),
-        Binding("left", "travel(-1)", "Back", id="travel_back", show=False),
-        Binding("right", "travel(1)", "Forward", id="travel_forward", show=False),
-        Binding("home", "travel_to(0)", "First event", id="travel_first", show=False),
-        Binding("end", "travel_to(-1)", "Last event", id="travel_last", show=False),
+        Binding("space", "step_forward", "Step", id="step_forward", priority=True),
+        Binding("left", "travel(-1)", "Back", id="travel_back", show=False, priority=True),
+        Binding("right", "travel(1)", "Forward", id="travel_forward", show=False, priority=True),
+        Binding("home", "travel_to(0)", "First event", id="travel_first", show=False, priority=True),
+        Binding("end", "travel_to(-1)", "Last event", id="travel_last", show=False, priority=True),
         Binding("left_square_bracket", "other_request(-1)", "Prev request", id="request_prev", show=False),
         Binding("right_square_bracket", "other_request(1)", "Next request", id="request_next", show=False),
         Binding("c", "compose", "Compose", id="compose"),
@@ -118,7 +121,13 @@ class TracerApp(App[None]):
         self.refresh_status()
 
     def on_unmount(self) -> None:
-        self.controller.stop()
+        try:
+            self.controller.stop()
+        except Exception as exc:  # never hide what made the app stop
+            self.log.error(f"stopping the controller failed: {exc}")
+
+    def on_resize(self) -> None:
+        self.refresh_request()
 
     # -- events from the server -----------------------------------------------
 
@@ -155,6 +164,9 @@ class TracerApp(App[None]):
         self.refresh_status()
 
     def on_history_chosen(self, message: History.Chosen) -> None:
+        # The table also highlights its first row by itself; only a learner's choice counts.
+        if not self.query_one(History).has_focus:
+            return
         if message.request_id != self.selected:
             self.selected = message.request_id
             self.cursor = None
@@ -210,12 +222,18 @@ class TracerApp(App[None]):
         i = self.step_index
         self.query_one(LessonPane).show(
             lesson, i, answer=self.answers.get(i), revealed=i in self.revealed, hints=self.hints.get(i, 0),
-            outcomes=self.outcomes.get(i), busy=self.busy,
+            outcomes=self.outcomes.get(i), busy=self.busy, can_fire=self.controller.can_fire,
         )
 
     # -- actions --------------------------------------------------------------
 
+    def _in_dialog(self) -> None:
+        """Let a priority key through to the dialog on top (the composer's inputs, the help)."""
+        if len(self.screen_stack) > 1:
+            raise SkipAction()
+
     def action_fire(self) -> None:
+        self._in_dialog()
         lesson = self.controller.lesson
         if lesson is None or not self.controller.can_fire:
             self.notify("Press c to compose a request." if self.controller.can_fire else "Nothing to fire in a replay.")
@@ -304,6 +322,7 @@ class TracerApp(App[None]):
         self.refresh_status()
 
     def action_step_forward(self) -> None:
+        self._in_dialog()
         stepper = self.controller.stepper
         if stepper is None or not stepper.enabled:
             self.action_travel(1)
@@ -313,6 +332,7 @@ class TracerApp(App[None]):
             self.refresh_status()
 
     def action_travel(self, delta: int) -> None:
+        self._in_dialog()
         events = self.current_events()
         if not events:
             return
@@ -322,6 +342,7 @@ class TracerApp(App[None]):
         self.refresh_status()
 
     def action_travel_to(self, where: int) -> None:
+        self._in_dialog()
         events = self.current_events()
         self.cursor = None if where < 0 else 0
         if not events:
@@ -344,9 +365,9 @@ class TracerApp(App[None]):
             return
         from .screens import Composer
 
-        self.push_screen(Composer(), self._composed)
+        self.push_screen(Composer(), self._on_composed)
 
-    def _composed(self, request: Request | None) -> None:
+    def _on_composed(self, request: Request | None) -> None:
         if request is not None:
             self.cursor = None
             self.send_composed(request)

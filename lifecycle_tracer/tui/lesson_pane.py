@@ -12,7 +12,7 @@ from ..lesson import Lesson, Outcome
 
 class LessonPane(Static):
     def show(self, lesson: Lesson, index: int, *, answer: int | None, revealed: bool, hints: int,
-             outcomes: list[Outcome] | None, busy: bool) -> None:
+             outcomes: list[Outcome] | None, busy: bool, can_fire: bool = True) -> None:
         step = lesson.steps[index]
         total = len(lesson.steps)
         bar = "▓" * (index + 1) + "░" * (total - index - 1)
@@ -53,6 +53,8 @@ class LessonPane(Static):
             parts.append(checks)
             nxt = "n for the next step" if index + 1 < total else "that was the last step"
             parts.append(Text(f"Enter fires it again, {nxt}.", style="dim"))
-        elif step.request is not None:
+        elif step.request is not None and can_fire:
             parts.append(Text("\nPress Enter to fire the request.", style="bold"))
+        elif step.request is not None:
+            parts.append(Text("\nThis is a replay: the recorded requests are in the history.", style="dim"))
         self.update(Group(*parts))

@@ -38,6 +38,7 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
     done = bool(events) and events[-1].stage == "request" and events[-1].kind == "end"
     is_ws = bool(events) and events[0].detail.get("type") == "websocket"
     stopped_by = ""
+    stopped_early = False  # stopped before dependencies could run (middleware or routing)
 
     if events:
         by["client"].state, by["client"].note = DONE, events[0].name
@@ -57,6 +58,7 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
                     if d.get("called_next") is False:
                         chip.note = "answered by itself"
                         stopped_by = stopped_by or f"{ev.name} answered by itself"
+                        stopped_early = True
         elif ev.stage == "routing":
             if d.get("matched"):
                 by["routing"].state, by["routing"].note = DONE, str(d.get("route") or "")
@@ -64,6 +66,7 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
                 hint = d.get("status_hint")
                 by["routing"].state, by["routing"].note = FAILED, f"{hint} no route" if hint != 405 else "405 method not allowed"
                 stopped_by = stopped_by or "no route matched"
+                stopped_early = True
         elif ev.stage == "dependency":
             chip = by["dependencies"]
             if d.get("phase") == "teardown":
@@ -121,7 +124,11 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
         for key in ("dependencies", "validation", "endpoint", "serialization"):
             if by[key].state == PENDING:
                 by[key].state = SKIPPED
-                by[key].note = reason if stopped_by else ("none declared" if key != "endpoint" else reason)
+                before_inputs = key in ("dependencies", "validation")
+                if before_inputs and not stopped_early:
+                    by[key].note = "none declared"  # they would have run before anything failed
+                else:
+                    by[key].note = reason
         if by["response"].state == PENDING:
             by["response"].state, by["response"].note = (SKIPPED, "WebSocket") if is_ws else (FAILED, "nothing sent")
         if by["background"].state == PENDING:

@@ -1,0 +1,122 @@
+"""SVG snapshots of the TUI (pytest-textual-snapshot).
+
+Every snapshot replays events recorded in-process from lesson 1's app with
+the tracer's clock replaced by a counter, so timings, durations and request
+ids are the same on every run and every machine. Update the baselines with
+``pytest tests/test_tui_snapshots.py --snapshot-update`` and review the SVGs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import Traced
+
+from lifecycle_tracer import _asgi, _hooks, _trace
+from lifecycle_tracer.events import TraceEvent
+from lifecycle_tracer.lesson import Lesson
+from lifecycle_tracer.lessons import find, load
+from lifecycle_tracer.stepper import Stepper
+from lifecycle_tracer.tui.app import TracerApp
+from lifecycle_tracer.tui.controllers import ReplayController
+from lifecycle_tracer.tui.messages import StepPaused
+
+REPO = Path(__file__).resolve().parent.parent
+SIZE = (160, 45)
+
+
+@dataclass
+class Recorded:
+    lesson: Lesson
+    ok: list[TraceEvent]  # GET /hello/Ada?excited=true → 200
+    invalid: list[TraceEvent]  # GET /hello/Ada?excited=maybe → 422
+    missing: list[TraceEvent]  # GET /goodbye/Ada → 404
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorded]:
+    # Paths in the detail pane are shown relative to the working folder, and the
+    # help screen shows where keys.toml lives: pin both.
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("LIFECYCLE_TRACER_HOME", "/lifecycle-tracer-home")
+    # The colours depend on the terminal the tests run in: the code snippet's
+    # syntax colours are downgraded unless TERM and COLORTERM say truecolor, and
+    # NO_COLOR drops colour altogether. Pin them.
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    ticks = itertools.count(1)
+
+    def clock() -> int:
+        return 1_000_000 * next(ticks)
+
+    for module in (_trace, _asgi, _hooks):
+        if hasattr(module, "monotonic_ns"):
+            monkeypatch.setattr(module, "monotonic_ns", clock)
+    loaded = load(find("lesson1"))
+
+    async def record() -> Recorded:
+        traced = Traced(loaded.app)
+        try:
+            ok, ok_events = await traced.request("GET", "/hello/Ada", params={"excited": "true"})
+            bad, bad_events = await traced.request("GET", "/hello/Ada", params={"excited": "maybe"})
+            gone, gone_events = await traced.request("GET", "/goodbye/Ada")
+        finally:
+            await traced.aclose()
+        assert (ok.status_code, bad.status_code, gone.status_code) == (200, 422, 404)
+        return Recorded(loaded.lesson, ok_events, bad_events, gone_events)
+
+    yield asyncio.run(record())
+
+
+def replay(events: list[TraceEvent], lesson: Lesson | None, **kw: Any) -> TracerApp:
+    return TracerApp(ReplayController(events, title="snapshot", lesson=lesson), **kw)
+
+
+def test_fixed_clock_makes_the_recording_repeatable(recorded: Recorded) -> None:
+    assert [e.request_id for e in recorded.ok + recorded.invalid + recorded.missing] == (
+        ["r1"] * len(recorded.ok) + ["r2"] * len(recorded.invalid) + ["r3"] * len(recorded.missing))
+    assert all(e.t_ns % 1_000_000 == 0 for e in recorded.ok)
+    assert recorded.ok[-1].detail["duration_ns"] % 1_000_000 == 0
+
+
+def test_snapshot_a_normal_request(recorded: Recorded, snap_compare: Any) -> None:
+    """Lesson 1, step 1: GET /hello/Ada?excited=true answered 200, every stage done."""
+    assert snap_compare(replay(recorded.ok, recorded.lesson), terminal_size=SIZE)
+
+
+def test_snapshot_a_422(recorded: Recorded, snap_compare: Any) -> None:
+    """excited=maybe fails validation: the pipeline stops at validation, the response is 422."""
+    assert snap_compare(replay(recorded.invalid, None), terminal_size=SIZE)
+
+
+def test_snapshot_a_404(recorded: Recorded, snap_compare: Any) -> None:
+    """GET /goodbye/Ada: no route matches; the lesson pane is on step 3, which is about exactly that."""
+    assert snap_compare(replay(recorded.missing, recorded.lesson), press=["n", "n"], terminal_size=SIZE)
+
+
+def test_snapshot_step_mode_paused_mid_request(recorded: Recorded, snap_compare: Any) -> None:
+    """Step mode holds the request right after its endpoint started; nothing later has happened yet."""
+    upto = next(i for i, e in enumerate(recorded.ok) if e.stage == "endpoint" and e.kind == "start")
+    held = recorded.ok[: upto + 1]
+    controller = ReplayController(held, title="snapshot", lesson=recorded.lesson)
+    controller.stepper = Stepper()  # what a live controller has; step_mode=True turns it on
+    app = TracerApp(controller, step_mode=True)
+
+    async def pause_there(pilot: Any) -> None:
+        app.post_message(StepPaused(held[-1]))  # what the stepper posts when it holds a request
+        await pilot.pause()
+        assert app.paused == held[-1]
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=pause_there)
+
+
+def test_snapshot_help_screen(recorded: Recorded, snap_compare: Any) -> None:
+    """F1: every key, what it does, and its id for keys.toml."""
+    assert snap_compare(replay(recorded.ok, recorded.lesson), press=["f1"], terminal_size=SIZE)
