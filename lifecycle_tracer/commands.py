@@ -52,6 +52,9 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
     if web:
         from .tui.launch import serve_web
 
+        if port is not None or record is not None:
+            # Every browser tab gets its own copy of the app: one port or one file cannot serve them all.
+            return fail("--port and --record do not work with --web: each browser tab runs its own copy of the lesson.")
         argv = ["run", lesson] + (["--step"] if step else []) + (["--show-secrets"] if show_secrets else [])
         return serve_web(argv, port=None)
     if _tui_wanted(plain):

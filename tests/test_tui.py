@@ -294,7 +294,8 @@ async def test_step_mode_holds_a_real_request_until_a_key_releases_it() -> None:
             assert f"⏸ paused after {now.stage} {now.kind} {now.name}" in status_bar(app)
             assert not view.done and app.busy and 0 not in app.outcomes
 
-        assert [e.stage for e in app.current_events()][:6] == ["request"] + ["middleware"] * 5
+        # Starlette's three layers at least (FastAPI 0.142+ adds two of its own).
+        assert [e.stage for e in app.current_events()][:4] == ["request"] + ["middleware"] * 3
         await pilot.press("s")  # leaving step mode lets the request go on
         assert not stepper.enabled and app.paused is None
         assert "STEP MODE" not in status_bar(app) and "paused" not in status_bar(app)

@@ -39,18 +39,11 @@ class Recorded:
     missing: list[TraceEvent]  # GET /goodbye/Ada → 404
 
 
-@pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorded]:
-    # Paths in the detail pane are shown relative to the working folder, and the
-    # help screen shows where keys.toml lives: pin both.
-    monkeypatch.chdir(REPO)
-    monkeypatch.setenv("LIFECYCLE_TRACER_HOME", "/lifecycle-tracer-home")
-    # The colours depend on the terminal the tests run in: the code snippet's
-    # syntax colours are downgraded unless TERM and COLORTERM say truecolor, and
-    # NO_COLOR drops colour altogether. Pin them.
-    monkeypatch.setenv("TERM", "xterm-256color")
-    monkeypatch.setenv("COLORTERM", "truecolor")
-    monkeypatch.delenv("NO_COLOR", raising=False)
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lesson1_fixed_clock.jsonl"
+
+
+def record_live(monkeypatch: pytest.MonkeyPatch) -> Recorded:
+    """Lesson 1's three requests, in-process, with the tracer's clock replaced by a counter."""
     ticks = itertools.count(1)
 
     def clock() -> int:
@@ -72,18 +65,54 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorded]:
         assert (ok.status_code, bad.status_code, gone.status_code) == (200, 422, 404)
         return Recorded(loaded.lesson, ok_events, bad_events, gone_events)
 
-    yield asyncio.run(record())
+    return asyncio.run(record())
+
+
+@pytest.fixture
+def live(monkeypatch: pytest.MonkeyPatch) -> Recorded:
+    """A fresh recording on the installed FastAPI."""
+    return record_live(monkeypatch)
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorded]:
+    """The committed recording, with the screen's surroundings pinned."""
+    from lifecycle_tracer.sinks import read_jsonl
+
+    # Paths in the detail pane are shown relative to the working folder, and the
+    # help screen shows where keys.toml lives: pin both. The colours depend on
+    # the terminal the tests run in (TERM, COLORTERM, NO_COLOR): pin them too.
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("LIFECYCLE_TRACER_HOME", "/lifecycle-tracer-home")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    groups: dict[str, list[TraceEvent]] = {}
+    for ev in read_jsonl(FIXTURE):
+        groups.setdefault(ev.request_id, []).append(ev)
+    yield Recorded(load(find("lesson1")).lesson, groups["r1"], groups["r2"], groups["r3"])
 
 
 def replay(events: list[TraceEvent], lesson: Lesson | None, **kw: Any) -> TracerApp:
     return TracerApp(ReplayController(events, title="snapshot", lesson=lesson), **kw)
 
 
-def test_fixed_clock_makes_the_recording_repeatable(recorded: Recorded) -> None:
-    assert [e.request_id for e in recorded.ok + recorded.invalid + recorded.missing] == (
-        ["r1"] * len(recorded.ok) + ["r2"] * len(recorded.invalid) + ["r3"] * len(recorded.missing))
-    assert all(e.t_ns % 1_000_000 == 0 for e in recorded.ok)
-    assert recorded.ok[-1].detail["duration_ns"] % 1_000_000 == 0
+def test_fixed_clock_makes_the_recording_repeatable(live: Recorded) -> None:
+    assert [e.request_id for e in live.ok + live.invalid + live.missing] == (
+        ["r1"] * len(live.ok) + ["r2"] * len(live.invalid) + ["r3"] * len(live.missing))
+    assert all(e.t_ns % 1_000_000 == 0 for e in live.ok)
+    assert live.ok[-1].detail["duration_ns"] % 1_000_000 == 0
+
+
+def test_the_committed_recording_matches_a_live_one(recorded: Recorded, live: Recorded) -> None:
+    """The fixture is what the tracer records today, apart from the installed FastAPI's own layers."""
+
+    def shape(events: list[TraceEvent]) -> list[tuple[str, str, str]]:
+        return [(e.stage, e.kind, e.name) for e in events if e.stage != "middleware"]
+
+    assert shape(recorded.ok) == shape(live.ok)
+    assert shape(recorded.invalid) == shape(live.invalid)
+    assert shape(recorded.missing) == shape(live.missing)
 
 
 def test_snapshot_a_normal_request(recorded: Recorded, snap_compare: Any) -> None:
@@ -120,3 +149,25 @@ def test_snapshot_step_mode_paused_mid_request(recorded: Recorded, snap_compare:
 def test_snapshot_help_screen(recorded: Recorded, snap_compare: Any) -> None:
     """F1: every key, what it does, and its id for keys.toml."""
     assert snap_compare(replay(recorded.ok, recorded.lesson), press=["f1"], terminal_size=SIZE)
+
+
+if __name__ == "__main__":  # write the committed recording again
+    from lifecycle_tracer.sinks import JsonLinesSink
+
+    patch = pytest.MonkeyPatch()
+    fresh = record_live(patch)
+    patch.undo()
+    FIXTURE.parent.mkdir(exist_ok=True)
+    FIXTURE.unlink(missing_ok=True)
+    out = JsonLinesSink(FIXTURE)
+    for event in fresh.ok + fresh.invalid + fresh.missing:
+        file = event.detail.get("file")
+        if isinstance(file, str):  # no machine's absolute paths in a committed file
+            if file.startswith(str(REPO) + "/"):
+                file = file[len(str(REPO)) + 1 :]
+            elif "site-packages/" in file:
+                file = "site-packages/" + file.split("site-packages/", 1)[1]
+            event = TraceEvent.from_dict({**event.to_dict(), "detail": {**event.detail, "file": file}})
+        out.emit(event)
+    out.close()
+    print(f"wrote {FIXTURE}")

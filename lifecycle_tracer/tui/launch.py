@@ -16,12 +16,34 @@ def in_browser_child() -> bool:
     return "TEXTUAL_DRIVER" in os.environ or os.environ.get("LIFECYCLE_TRACER_TUI") == "1"
 
 
-def run_tui(controller: Controller, *, step_mode: bool = False) -> int:
+def run_tui(controller: Controller, *, step_mode: bool = False, max_requests: int | None = None) -> int:
     from .app import TracerApp
+    from .store import DEFAULT_MAX_REQUESTS
 
-    app = TracerApp(controller, step_mode=step_mode)
+    app = TracerApp(controller, step_mode=step_mode, max_requests=max_requests or DEFAULT_MAX_REQUESTS)
+    if os.environ.get("TEXTUAL_DRIVER") == "textual.drivers.web_driver:WebDriver":
+        app.driver_class = _served_driver()
     app.run()
     return 0
+
+
+def _served_driver() -> type:
+    """Textual's WebDriver, except that the app quits when textual-serve goes away.
+
+    textual-serve stops its child by writing "quit" on its stdin; if the server
+    dies without doing so (killed, crashed), stdin just ends and the app would
+    live on, holding the lesson's port. End of input now means quit.
+    """
+    from textual import messages
+    from textual.drivers.web_driver import WebDriver
+
+    class ServedDriver(WebDriver):
+        def run_input_thread(self) -> None:
+            super().run_input_thread()
+            if not self.exit_event.is_set():  # end of input, not our own shutdown
+                self._app.post_message(messages.ExitApp())
+
+    return ServedDriver
 
 
 def serve_web(argv: list[str], *, port: int | None) -> int:
@@ -31,7 +53,8 @@ def serve_web(argv: list[str], *, port: int | None) -> int:
     from ..server import free_port
 
     web_port = free_port() if port is None else port
-    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lifecycle_tracer", *argv])
+    # textual-serve runs the command through /bin/sh; exec lets the app replace the shell.
+    command = "exec " + " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lifecycle_tracer", *argv])
     os.environ["LIFECYCLE_TRACER_TUI"] = "1"
     print(f"Serving the TUI at http://127.0.0.1:{web_port} — open it in a browser; Ctrl+C stops.", flush=True)
     Server(command, host="127.0.0.1", port=web_port, title="lifecycle-tracer").serve()
