@@ -495,7 +495,7 @@ async def burst(args: argparse.Namespace, app: Any, pilot: Any, tracer: Any, pat
     held_ids = [v.request_id for v in held]
     checks = {
         "max_held": max(probe.max_held, max((s[3] for s in samples), default=0)),
-        "history_ok": [str(k.value) for k in history.rows] == held_ids,
+        "history_ok": history.row_ids() == held_ids,
         "history_rows": history.row_count,
         "problems": problems,
         "newest_ok": held_ids == newest[-len(held_ids):] and len(held_ids) == min(args.max_requests, len(counter.order)),

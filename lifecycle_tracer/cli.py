@@ -20,6 +20,7 @@ app = typer.Typer(
 Plain = Annotated[bool, typer.Option("--plain", help="Print to the terminal with rich instead of opening the TUI.")]
 Secrets = Annotated[bool, typer.Option("--show-secrets", help="Do not redact Authorization, Cookie, Set-Cookie and API-key values.")]
 Port = Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")]
+HistorySize = Annotated[int, typer.Option("--history", min=10, help="How many requests the TUI keeps; older ones are dropped.")]
 Record = Annotated[Path | None, typer.Option("--record", help="Also write every event to this JSON Lines file.", dir_okay=False)]
 
 
@@ -33,6 +34,7 @@ def run(
     web: Annotated[bool, typer.Option("--web", help="Serve the TUI in a browser on 127.0.0.1.")] = False,
     reset: Annotated[bool, typer.Option("--reset", help="Forget your progress in this lesson first.")] = False,
     show_secrets: Secrets = False,
+    history: HistorySize = 500,
 ) -> None:
     """Run a lesson: serve its app on 127.0.0.1, fire its requests, show every stage.
 
@@ -47,7 +49,7 @@ def run(
       lifecycle-tracer run 3 --plain --record lesson3.jsonl
     """
     raise typer.Exit(commands.run(lesson, plain=plain, step=step, record=record, port=port, web=web,
-                                  reset=reset, show_secrets=show_secrets))
+                                  reset=reset, show_secrets=show_secrets, history=history))
 
 
 @app.command(name="list")
@@ -70,6 +72,7 @@ def trace(
     app_dir: Annotated[Path | None, typer.Option("--app-dir", help="Folder to import MODULE from (default: here).")] = None,
     record: Record = None,
     show_secrets: Secrets = False,
+    history: HistorySize = 500,
 ) -> None:
     """Trace your own app: serve it on 127.0.0.1 and show every request live.
 
@@ -82,7 +85,7 @@ def trace(
       lifecycle-tracer trace myproject.api:app --port 9000 --record api.jsonl
     """
     raise typer.Exit(commands.trace(target, plain=plain, port=port, host=host, app_dir=app_dir, record=record,
-                                    show_secrets=show_secrets))
+                                    show_secrets=show_secrets, history=history))
 
 
 @app.command()

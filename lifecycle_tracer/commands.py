@@ -36,7 +36,7 @@ def _tui_wanted(plain: bool) -> bool:
 
 
 def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int | None, web: bool,
-        reset: bool, show_secrets: bool) -> int:
+        reset: bool, show_secrets: bool, history: int = 500) -> int:
     from .lessons import LessonError, find, load
     from .plain import run_plain
     from .progress import Progress
@@ -55,7 +55,8 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
         if port is not None or record is not None:
             # Every browser tab gets its own copy of the app: one port or one file cannot serve them all.
             return fail("--port and --record do not work with --web: each browser tab runs its own copy of the lesson.")
-        argv = ["run", lesson] + (["--step"] if step else []) + (["--show-secrets"] if show_secrets else [])
+        argv = ["run", lesson, "--history", str(history)] + (["--step"] if step else []) + (
+            ["--show-secrets"] if show_secrets else [])
         return serve_web(argv, port=None)
     if _tui_wanted(plain):
         from .server import PortInUseError as _Busy
@@ -65,7 +66,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
             controller = lesson_controller(loaded, port=port, record=record, show_secrets=show_secrets)
         except _Busy as exc:
             return fail(str(exc))
-        return run_tui(controller, step_mode=step)
+        return run_tui(controller, step_mode=step, max_requests=history)
     console = Console()
     if step:
         console.print(Text("Step mode needs the TUI; in plain mode every stage is printed instead.", style="dim"))
@@ -114,7 +115,7 @@ def list_lessons() -> int:
 
 
 def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | None, record: Path | None,
-          show_secrets: bool) -> int:
+          show_secrets: bool, history: int = 500) -> int:
     import uvicorn
 
     from .apploader import AppLoadError, load_app
@@ -133,7 +134,8 @@ def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | Non
         from .tui.controllers import AppController
         from .tui.launch import run_tui
 
-        return run_tui(AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets))
+        return run_tui(AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets),
+                       max_requests=history)
     console = Console()
     tracer = instrument(app, sink=ConsoleSink(console, show_request=True), redact=not show_secrets)
     if record:

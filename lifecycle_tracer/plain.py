@@ -62,7 +62,7 @@ class LessonSession:
     def __init__(self, loaded: LoadedLesson, *, port: int | None = None, record: Path | None = None,
                  show_secrets: bool = False) -> None:
         self.loaded = loaded
-        self.rec = Recorder()
+        self.rec = Recorder(max_events=200_000)  # a long TUI session must not grow without bound
         self.tracer = instrument(loaded.app, sink=self.rec, redact=not show_secrets)
         self.jsonl = JsonLinesSink(record) if record else None
         if self.jsonl:
@@ -97,7 +97,7 @@ class LessonSession:
         assert self.client is not None
         wanted = step_requests(step)
         n = len(wanted)
-        before = len(self.rec.completed())
+        before = self.rec.completed_count()
         client = self.client
         t0 = time.perf_counter()
         if n == 1:
@@ -108,7 +108,7 @@ class LessonSession:
         elapsed = time.perf_counter() - t0
         # The client has its answer before background tasks and cleanup finish;
         # wait for each request's own end event.
-        if not self.rec.wait_for(lambda evs: len(self.rec.completed()) >= before + n, timeout=60):
+        if not self.rec.wait_for(lambda evs: self.rec.completed_count() >= before + n, timeout=60):
             raise TimeoutError("the traced request did not finish within 60 s")
         groups = self.rec.by_request()
         pool_ids = [rid for rid in self.rec.completed()[before:] if rid in groups]

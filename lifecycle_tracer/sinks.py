@@ -20,16 +20,26 @@ from .events import TraceEvent
 
 
 class Recorder:
-    """Keeps every event in the order it was emitted."""
+    """Keeps every event in the order it was emitted.
 
-    def __init__(self) -> None:
+    ``max_events`` bounds memory for long sessions: past it, the oldest
+    quarter is dropped (whole requests' worth, oldest first).
+    """
+
+    def __init__(self, max_events: int | None = None) -> None:
         self.events: list[TraceEvent] = []
+        self.max_events = max_events
+        self._completed: list[str] = []
         self._lock = threading.RLock()  # re-entrant: wait_for predicates may call by_request()
         self._cond = threading.Condition(self._lock)
 
     def emit(self, event: TraceEvent) -> None:
         with self._cond:
             self.events.append(event)
+            if event.stage == "request" and event.kind == "end" and event.detail.get("type") != "lifespan":
+                self._completed.append(event.request_id)
+            if self.max_events is not None and len(self.events) > self.max_events:
+                del self.events[: len(self.events) // 4]
             self._cond.notify_all()
 
     def by_request(self) -> dict[str, list[TraceEvent]]:
@@ -44,6 +54,7 @@ class Recorder:
     def clear(self) -> None:
         with self._lock:
             self.events.clear()
+            self._completed.clear()
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         """Block until ``predicate(events)`` is true; for code off the event loop."""
@@ -56,11 +67,11 @@ class Recorder:
         The app's lifespan startup and shutdown are traced too, but are not requests.
         """
         with self._lock:
-            return [
-                e.request_id
-                for e in self.events
-                if e.stage == "request" and e.kind == "end" and e.detail.get("type") != "lifespan"
-            ]
+            return list(self._completed)
+
+    def completed_count(self) -> int:
+        with self._lock:
+            return len(self._completed)
 
 
 class JsonLinesSink:

@@ -23,6 +23,8 @@ from .panes import DetailPane, History, Pipeline, Waterfall
 from .store import DEFAULT_MAX_REQUESTS, TraceStore
 from .themes import THEMES, register_themes
 
+FRAME = 1 / 30  # the UI absorbs events at most once a frame
+
 
 class TracerApp(App[None]):
     CSS_PATH = "tracer.tcss"
@@ -71,6 +73,7 @@ class TracerApp(App[None]):
         self.outcomes: dict[int, list[Outcome]] = {}
         self.busy = False
         self.paused: TraceEvent | None = None
+        self.follow_latest = True  # show each new request as it arrives, until the learner picks one
         self.start_in_step_mode = step_mode
         self.export_dir = export_dir or Path.cwd()
         self.ready = False
@@ -84,7 +87,7 @@ class TracerApp(App[None]):
             if self.controller.lesson is not None:
                 with VerticalScroll(id="lesson-scroll"):
                     yield LessonPane(id="lesson")
-            yield History(id="history")
+            yield History(self.store, id="history")
         with Vertical(id="center"):
             yield Static("", id="status")
             yield Pipeline(id="pipeline")
@@ -132,45 +135,52 @@ class TracerApp(App[None]):
     # -- events from the server -----------------------------------------------
 
     def on_events_arrived(self, _: EventsArrived) -> None:
+        # Wait for the next frame: everything that arrives meanwhile is drained
+        # together (the sink posts no second message until we drain).
+        self.set_timer(FRAME, self._drain_now)
+
+    def _drain_now(self) -> None:
         self._absorb(self.sink.drain())
 
     def _absorb(self, batch: list[TraceEvent]) -> None:
         if not batch:
             return
         new, updated, dropped = self.store.add(batch)
-        history = self.query_one(History)
-        history.drop(dropped)
-        for rid in new + updated:
-            view = self.store.get(rid)
-            if view is not None:
-                history.upsert(view)
-        if self.selected is None or self.selected in dropped or (self.cursor is None and new and not self._is_lifespan(new[-1])):
+        changed = False
+        if self.selected is not None and self.selected not in self.store.requests:
+            # The request being inspected fell out of the bounded history.
+            self.selected, self.cursor, self.follow_latest = None, None, True
+            changed = True
+        if self.follow_latest or self.selected is None:
             latest = self.store.latest()
-            if latest is not None and (self.selected is None or self.cursor is None):
-                self.selected = latest.request_id
-        if self.selected in new or self.selected in updated:
+            if latest is not None and latest.request_id != self.selected:
+                self.selected, self.cursor = latest.request_id, None
+                changed = True
+        history = self.query_one(History)
+        history.select(self.selected)
+        history.sync(follow=self.follow_latest)
+        if changed or self.selected in new or self.selected in updated:
             self.refresh_request()
-
-    def _is_lifespan(self, rid: str) -> bool:
-        view = self.store.get(rid)
-        return view is not None and view.is_lifespan
+        if changed:
+            self.refresh_status()
 
     def on_step_paused(self, message: StepPaused) -> None:
         self.paused = message.event
         self.selected = message.event.request_id
         self.cursor = None
+        self.follow_latest = False  # stay on the held request
         self._absorb(self.sink.drain())
         self.refresh_request()
         self.refresh_status()
 
     def on_history_chosen(self, message: History.Chosen) -> None:
-        # The table also highlights its first row by itself; only a learner's choice counts.
-        if not self.query_one(History).has_focus:
-            return
+        # The learner picked a request: stay on it while others arrive.
+        self.follow_latest = message.request_id == (self.store.order[-1] if self.store.order else None)
         if message.request_id != self.selected:
             self.selected = message.request_id
             self.cursor = None
             self.refresh_request()
+            self.refresh_status()
 
     # -- drawing --------------------------------------------------------------
 
@@ -247,6 +257,7 @@ class TracerApp(App[None]):
             return
         self.busy = True
         self.cursor = None
+        self.follow_latest = True
         self.refresh_lesson()
         self.fire_step(self.step_index)
 
@@ -345,6 +356,8 @@ class TracerApp(App[None]):
         self._in_dialog()
         events = self.current_events()
         self.cursor = None if where < 0 else 0
+        if where < 0 and self.selected == (self.store.order[-1] if self.store.order else None):
+            self.follow_latest = True  # End on the newest request: follow live again
         if not events:
             return
         self.refresh_request()
@@ -357,6 +370,8 @@ class TracerApp(App[None]):
         idx = ids.index(self.selected) + delta if self.selected in ids else len(ids) - 1
         self.selected = ids[max(0, min(idx, len(ids) - 1))]
         self.cursor = None
+        self.follow_latest = self.selected == ids[-1]
+        self.query_one(History).select(self.selected)
         self.refresh_request()
 
     def action_compose(self) -> None:

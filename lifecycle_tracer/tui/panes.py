@@ -7,11 +7,18 @@ import linecache
 from typing import Any
 
 from rich.console import Group
+from rich.segment import Segment
+from rich.style import Style
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
 
 from ..events import TraceEvent
 from ..sinks import STAGE_STYLE
@@ -130,38 +137,113 @@ def source_snippet(event: TraceEvent, context: int = 4) -> Syntax | None:
                   highlight_lines={line}, word_wrap=False)
 
 
-class History(DataTable):
-    """One row per request; selecting a row shows that request everywhere."""
+class History(ScrollView, can_focus=True):
+    """One row per request, drawn straight from the store: only the visible rows cost anything.
+
+    A DataTable re-laid out the whole table for every row it dropped, which
+    under a burst starved the server of the shared GIL; this draws lines on
+    demand (Textual's line API) and dropping the oldest requests is free.
+    """
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Previous request", show=False),
+        Binding("down", "move(1)", "Next request", show=False),
+        Binding("pageup", "move(-10)", show=False),
+        Binding("pagedown", "move(10)", show=False),
+    ]
 
     class Chosen(Message):
         def __init__(self, request_id: str) -> None:
             super().__init__()
             self.request_id = request_id
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.add_columns("id", "method", "path", "status", "ms")
+    COLUMNS = ((9, "id"), (9, "method"), (0, "path"), (7, "status"), (8, "ms"))
 
-    def upsert(self, view: RequestView) -> None:
+    def __init__(self, store: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.selected: str | None = None
+
+    # -- what tests and benchmarks read --------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self.store.order)
+
+    def row_ids(self) -> list[str]:
+        return list(self.store.order)
+
+    def row_cells(self, request_id: str) -> list[str]:
+        view = self.store.get(request_id)
+        return self._cells(view) if view is not None else []
+
+    # -- drawing --------------------------------------------------------------
+    def sync(self, follow: bool) -> None:
+        """The store changed: resize the virtual area, keep the newest row in view when following."""
+        self.virtual_size = Size(self.size.width, len(self.store.order) + 1)
+        if follow:
+            self.scroll_end(animate=False, immediate=False)
+        self.refresh()
+
+    def select(self, request_id: str | None) -> None:
+        if request_id != self.selected:
+            self.selected = request_id
+            self.refresh()
+
+    @staticmethod
+    def _cells(view: RequestView) -> list[str]:
         status = view.status
-        cells = (
+        return [
             view.request_id,
             view.method or ("LIFESPAN" if view.is_lifespan else ""),
-            view.path[:60],
-            Text(str(status) if status is not None else "…", style="bold red" if isinstance(status, int) and status >= 400 else ""),
+            view.path,
+            str(status) if status is not None else "…",
             f"{view.duration_ms:.1f}" if view.duration_ms is not None else "…",
-        )
-        if view.request_id in self.rows:
-            for col, value in zip(self.columns, cells, strict=False):
-                self.update_cell(view.request_id, col, value)
-        else:
-            self.add_row(*cells, key=view.request_id)
+        ]
 
-    def drop(self, request_ids: list[str]) -> None:
-        for rid in request_ids:
-            if rid in self.rows:
-                self.remove_row(rid)
+    def _layout(self, cells: list[str], width: int) -> str:
+        fixed = sum(w + 1 for w, _ in self.COLUMNS if w)
+        path_width = max(width - fixed, 8)
+        out = []
+        for (w, _), cell in zip(self.COLUMNS, cells, strict=True):
+            w = w or path_width
+            out.append(cell[:w].ljust(w))
+        return " ".join(out)[:width].ljust(width)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.post_message(self.Chosen(str(event.row_key.value)))
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            header = self._layout([name for _, name in self.COLUMNS], width)
+            return Strip([Segment(header, Style(bold=True, reverse=True))])
+        index = self.scroll_offset.y + y - 1
+        order = self.store.order
+        if index < 0 or index >= len(order):
+            return Strip([Segment(" " * width)])
+        rid = order[index]
+        view = self.store.get(rid)
+        if view is None:
+            return Strip([Segment(" " * width)])
+        cells = self._cells(view)
+        status = view.status
+        style = Style(reverse=True) if rid == self.selected else Style()
+        if isinstance(status, int) and status >= 400:
+            style += Style(color="red", bold=True)
+        return Strip([Segment(self._layout(cells, width), style)])
+
+    # -- choosing ---------------------------------------------------------------
+    def _choose(self, index: int) -> None:
+        order = self.store.order
+        if not order:
+            return
+        index = max(0, min(index, len(order) - 1))
+        self.select(order[index])
+        self.scroll_to(y=max(0, index - self.size.height // 2), animate=False)
+        self.post_message(self.Chosen(order[index]))
+
+    def action_move(self, delta: int) -> None:
+        order = self.store.order
+        current = order.index(self.selected) if self.selected in order else len(order) - 1
+        self._choose(current + delta)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self._choose(self.scroll_offset.y + event.y - 1)

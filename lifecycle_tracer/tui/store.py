@@ -69,6 +69,7 @@ class TraceStore:
     def __init__(self, max_requests: int = DEFAULT_MAX_REQUESTS) -> None:
         self.max_requests = max_requests
         self.requests: OrderedDict[str, RequestView] = OrderedDict()
+        self.order: list[str] = []  # the same ids as a list, for drawing rows by index
         self.events_seen = 0
         self.dropped = 0
 
@@ -80,6 +81,7 @@ class TraceStore:
             view = self.requests.get(ev.request_id)
             if view is None:
                 view = self.requests[ev.request_id] = RequestView(ev.request_id)
+                self.order.append(ev.request_id)
                 new.append(ev.request_id)
             view.events.append(ev)
             updated.add(ev.request_id)
@@ -88,6 +90,8 @@ class TraceStore:
         while len(self.requests) > self.max_requests:
             rid, _ = self.requests.popitem(last=False)
             dropped.append(rid)
+        if dropped:  # always the oldest, so the front of the list
+            del self.order[: len(dropped)]
         self.dropped += len(dropped)
         dropped_set = set(dropped)
         new = [r for r in new if r not in dropped_set]
