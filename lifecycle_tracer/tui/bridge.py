@@ -16,15 +16,24 @@ from .messages import EventsArrived
 
 
 class UISink:
+    # If the UI falls this far behind (a server in another process could outrun
+    # it), the oldest buffered events are dropped rather than memory growing.
+    MAX_BUFFER = 500_000
+
     def __init__(self, target: Any = None) -> None:
         self._lock = threading.Lock()
         self._buffer: list[TraceEvent] = []
         self._posted = False
+        self.dropped = 0
         self.target = target  # the App, set once it exists
 
     def emit(self, event: TraceEvent) -> None:
         with self._lock:
             self._buffer.append(event)
+            if len(self._buffer) > self.MAX_BUFFER:
+                half = len(self._buffer) // 2
+                del self._buffer[:half]
+                self.dropped += half
             if self._posted or self.target is None:
                 return
             self._posted = True
