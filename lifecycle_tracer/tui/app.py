@@ -237,6 +237,17 @@ class TracerApp(App[None]):
 
     # -- actions --------------------------------------------------------------
 
+    _LESSON_ACTIONS = frozenset({"fire", "next_step", "previous_step", "answer", "hint"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Tracing your own app there is no lesson: its keys leave the footer (c composes instead).
+
+        A replay keeps every key, each saying politely what it cannot do there.
+        """
+        if action in self._LESSON_ACTIONS and self.controller.lesson is None and self.controller.can_fire:
+            return False
+        return True
+
     def _in_dialog(self) -> None:
         """Let a priority key through to the dialog on top (the composer's inputs, the help)."""
         if len(self.screen_stack) > 1:

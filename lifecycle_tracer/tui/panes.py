@@ -70,6 +70,8 @@ class Waterfall(Static):
             selected = ev.seq == upto or (bar.end_event is not None and bar.end_event.seq == upto)
             label = Text("│ " * min(bar.depth, 6), style="dim")
             label.append(ev.name, style="reverse" if selected else "")
+            if ev.detail.get("phase") == "teardown":
+                label.append(" teardown", style="italic")
             if bar.failed:
                 label.append(" ✗", style="bold red")
             end = bar.end_ns if bar.end_ns is not None and (bar.end_event is None or bar.end_event.seq <= upto) else None
