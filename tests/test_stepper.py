@@ -6,11 +6,11 @@ import queue
 import threading
 
 import httpx
+from stage_app import make_app
 
 from lifecycle_tracer import Recorder, TraceEvent, instrument
 from lifecycle_tracer.server import ServerThread
 from lifecycle_tracer.stepper import Stepper
-from stage_app import make_app
 
 
 def test_step_through_a_request_while_others_are_served() -> None:

@@ -244,9 +244,7 @@ class TracerApp(App[None]):
 
         A replay keeps every key, each saying politely what it cannot do there.
         """
-        if action in self._LESSON_ACTIONS and self.controller.lesson is None and self.controller.can_fire:
-            return False
-        return True
+        return not (action in self._LESSON_ACTIONS and self.controller.lesson is None and self.controller.can_fire)
 
     def _in_dialog(self) -> None:
         """Let a priority key through to the dialog on top (the composer's inputs, the help)."""
