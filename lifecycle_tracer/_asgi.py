@@ -93,12 +93,10 @@ class LayerProbe:
         self._file, self._line = _layer_source(app)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        # One coroutine per layer, not two: this runs five or more times per request.
         trace = current.get()
         if trace is None or scope["type"] not in _TRACED:
             return await self.app(scope, receive, send)
-        await self.run_layer(trace, scope, receive, send)
-
-    async def run_layer(self, trace: RequestTrace, scope: Scope, receive: Any, send: Any) -> None:
         depth = self.depth
         hits = trace.layer_hits  # preallocated; a stack deeper than that is extended
         if len(hits) <= depth + 1:
@@ -163,7 +161,7 @@ class RequestProbe(LayerProbe):
             return await self.app(scope, receive, send)
         outer = current.get()
         if outer is not None:  # an instrumented app mounted in another one
-            return await self.run_layer(outer, scope, receive, send)
+            return await LayerProbe.__call__(self, scope, receive, send)
         trace = tracer._open(scope)
         token = current.set(trace)
         error: BaseException | None = None
@@ -177,7 +175,7 @@ class RequestProbe(LayerProbe):
             except Exception as exc:
                 report_fault("request start", exc)
             try:
-                await self.run_layer(trace, scope, receive, send)
+                await LayerProbe.__call__(self, scope, receive, send)  # finds the trace just set
             except BaseException as exc:
                 error = exc
                 raise

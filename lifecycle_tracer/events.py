@@ -26,6 +26,8 @@ STAGES: tuple[str, ...] = (
 Kind = Literal["start", "end", "point"]
 KINDS: tuple[str, ...] = ("start", "end", "point")
 
+_new = object.__new__
+_setattr = object.__setattr__
 _FIELDS = ("request_id", "seq", "stage", "kind", "name", "t_ns", "detail", "explain")
 
 
@@ -59,18 +61,22 @@ class TraceEvent:
         detail: dict[str, Any],
         explain: str,
     ) -> TraceEvent:
-        # The tracer builds thousands of these a second; filling __dict__
-        # directly skips the frozen dataclass's per-field object.__setattr__.
-        ev = object.__new__(cls)
-        object.__getattribute__(ev, "__dict__").update(
-            request_id=request_id,
-            seq=seq,
-            stage=stage,
-            kind=kind,
-            name=name,
-            t_ns=t_ns,
-            detail=detail,
-            explain=explain,
+        # The tracer builds thousands of these a second; setting __dict__ in
+        # one go skips the frozen dataclass's per-field object.__setattr__.
+        ev = _new(cls)
+        _setattr(
+            ev,
+            "__dict__",
+            {
+                "request_id": request_id,
+                "seq": seq,
+                "stage": stage,
+                "kind": kind,
+                "name": name,
+                "t_ns": t_ns,
+                "detail": detail,
+                "explain": explain,
+            },
         )
         return ev
 
