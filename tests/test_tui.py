@@ -79,6 +79,10 @@ async def fire(pilot: Pilot[Any], key: str = "enter") -> None:
     app: TracerApp = pilot.app  # type: ignore[assignment]
     step = app.step_index
     app.outcomes.pop(step, None)
+    question = app.controller.lesson.steps[step].question if app.controller.lesson else None
+    if question is not None and step not in app.answers and step not in app.revealed and step not in app.nudged:
+        await pilot.press(key)  # the first press asks for a prediction instead of firing
+        assert step in app.nudged and not app.busy
     await pilot.press(key)
     # busy until the answer is back; a fast answer may already be back when press() returns
     assert app.busy or step in app.outcomes, f"{key} did not fire step {step + 1}'s request"
@@ -667,4 +671,17 @@ async def test_replay_exports_without_a_server(tmp_path: Path) -> None:
         (folder,) = out.iterdir()
         exported = read_jsonl(folder / "trace.jsonl")
         assert [e.to_dict() for e in exported] == [json.loads(json.dumps(e.to_dict())) for e in events]
+        await pilot.press("q")
+
+
+async def test_enter_asks_for_a_prediction_before_firing(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = lesson_app()
+    async with running(app) as pilot:
+        said = record_notifications(app, monkeypatch)
+        await pilot.press("n")  # step 2 has a question
+        await pilot.press("enter")
+        assert said[-1].startswith("Predict first: press 1-3") and not app.busy and 1 not in app.outcomes
+        await pilot.press("2")
+        await fire(pilot)  # answered: Enter fires at once
+        assert app.revealed == {1} and all(o.ok for o in app.outcomes[1])
         await pilot.press("q")

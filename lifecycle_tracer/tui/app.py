@@ -70,6 +70,7 @@ class TracerApp(App[None]):
         self.answers: dict[int, int] = {}
         self.revealed: set[int] = set()
         self.hints: dict[int, int] = {}
+        self.nudged: set[int] = set()  # steps whose Enter already asked for a prediction
         self.outcomes: dict[int, list[Outcome]] = {}
         self.busy = False
         self.paused: TraceEvent | None = None
@@ -263,6 +264,12 @@ class TracerApp(App[None]):
         step = lesson.steps[self.step_index]
         if step.request is None:
             self.notify("This step has no request; press n for the next one.")
+            return
+        i = self.step_index
+        if step.question is not None and i not in self.answers and i not in self.revealed and i not in self.nudged:
+            # Predict first: the answer is revealed by the request, so ask once before firing.
+            self.nudged.add(i)
+            self.notify(f"Predict first: press 1-{len(step.question.choices)}, or Enter again to fire without predicting.")
             return
         self.busy = True
         self.cursor = None
