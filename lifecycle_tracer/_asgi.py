@@ -33,16 +33,16 @@ BUILTIN_LAYERS = frozenset(
 )
 _LAYER_ROLE = {
     "ServerErrorMiddleware": "Starlette's outermost safety net, which turns crashes into a 500",
-    "ExceptionMiddleware": "Starlette's layer that runs your exception handlers for errors raised outside a route (routes run them themselves)",
+    "ExceptionMiddleware": "Starlette's layer that runs your exception handlers for errors raised inside it but not in a route, such as the router's 404 (routes run the handlers themselves)",
     "AsyncExitStackMiddleware": "FastAPI's layer that closes uploaded files after the response",
-    "ExceptionTelemetryMiddleware": "FastAPI's layer that reports crashes to its telemetry",
-    "AppBodyLimitMiddleware": "FastAPI's layer that enforces the request body size limit",
+    "ExceptionTelemetryMiddleware": "FastAPI's layer that records errors passing through it for OpenTelemetry, when telemetry is set up",
+    "AppBodyLimitMiddleware": "FastAPI's layer that enforces max_body_size, the app-wide request body limit, when you set one",
 }
 
 
 def layer_role(name: str) -> str:
     return _LAYER_ROLE.get(
-        name, "a middleware added to the app; it wraps every layer inside it: the middlewares added before it, and the router"
+        name, "a middleware you added; it wraps everything inside it, so it sees the request before those layers and the response after them"
     )
 
 
@@ -87,8 +87,12 @@ class LayerProbe:
                 f"{self._function} starts: your @app.middleware(\"http\") function, run by Starlette's "
                 "BaseHTTPMiddleware; the code before call_next runs now, the rest on the way out."
             )
-        self._done = f"{self.name} is done."
-        self._self_answered = f"{self.name} answered by itself without calling the rest of the app."
+            self._done = f"{self._function} (your @app.middleware function) is done: the code after call_next has run."
+            self._self_answered = (
+                f"{self._function} returned a response itself without calling call_next, so nothing inside it ran."
+            )
+        self._done = f"{self.name} is done: its code after the inner layers has run."
+        self._self_answered = f"{self.name} answered by itself without calling the rest of the app, so nothing inside it ran."
         # Where the layer's code is: a function middleware's own function, else the class's __call__.
         self._file, self._line = _layer_source(app)
 
@@ -122,7 +126,7 @@ class LayerProbe:
                 detail["passes_up"] = True
                 explain = f"{type(exc).__name__} passes up through {name} to ExceptionMiddleware, whose handler will answer."
             else:
-                explain = f"{type(exc).__name__} propagated out through {name}."
+                explain = f"{type(exc).__name__} passed out through {name} without being caught."
             trace.emit("middleware", "end", name, detail, explain)
             if self.inside_server_errors:
                 try:
@@ -325,8 +329,8 @@ def report_unhandled(trace: RequestTrace, exc: BaseException, handler: str | Non
         )
     elif exc_name == "HTTPException" or getattr(exc, "status_code", None) is not None:
         explain = (
-            f"{exc_name} escaped every exception handler (they only see errors raised inside "
-            "ExceptionMiddleware, not in middleware outside it), so ServerErrorMiddleware answers 500."
+            f"No exception handler ever saw this {exc_name}: handlers only catch errors raised inside "
+            "ExceptionMiddleware, not in middleware outside it, so ServerErrorMiddleware treats it as a crash and answers 500."
         )
     else:
         explain = f"No exception handler matches {exc_name}, so ServerErrorMiddleware answers 500 Internal Server Error."
@@ -349,8 +353,8 @@ def http_send(trace: RequestTrace, send: Any) -> Any:
                     "point",
                     "chunk",
                     {"chunk": trace.resp_chunks, "bytes": len(body), "preview": preview(body[:120], redact=trace.redact)},
-                    f"Chunk {trace.resp_chunks} of the body ({len(body)} bytes) went out; more will follow "
-                    "(a streaming response, or a middleware such as BaseHTTPMiddleware passing the body on in pieces).",
+                    f"Chunk {trace.resp_chunks} of the body ({len(body)} bytes) went out marked 'more to come', "
+                    "so the response is not finished yet.",
                 )
             await send(message)
             if not more:
@@ -449,6 +453,9 @@ def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> No
     for key in ("text", "bytes", "reason", "subprotocol"):
         if message.get(key) is not None:
             detail[key] = preview(message[key], redact=trace.redact)
+    if typ == "websocket.close" and not trace.response_started:
+        text = ("The app closed the connection before accepting it (code {code}), which refuses the handshake; "
+                "the client gets HTTP 403 and never sees this code.")
     trace.emit("websocket", "point", name, detail, text.format(code=code))
 
 

@@ -244,7 +244,11 @@ def _before_call(trace: RequestTrace, dependant: Any, result: Any, kwargs: dict[
         return  # _solve_generator reports the setup
     detail["phase"] = "setup"
     detail["threadpool"] = not detail["is_async"]
-    where = "awaits it on the event loop" if detail["is_async"] else "runs it in the threadpool (it is a plain def)"
+    where = (
+        "awaits it directly because it is an async def"
+        if detail["is_async"]
+        else "runs it in a worker thread because it is a plain def, so it cannot block other requests"
+    )
     trace.emit(
         "dependency",
         "start",
@@ -290,7 +294,7 @@ class _Teardown:
     async def __aexit__(self, et: Any, ev: Any, tb: Any) -> Any:
         trace, name = self._trace, self._name
         detail = {**self._detail, "phase": "teardown"}
-        after = "after the response was sent" if trace.response_started and _body_done(trace) else "before the response was sent"
+        after = "after the response was sent" if trace.response_started and _body_done(trace) else "before the response is sent"
         try:
             if et is not None:
                 detail["exception_in"] = exc_type(ev)

@@ -172,12 +172,12 @@ def _wrap_serialize(fr: Any) -> None:
                 )
             else:
                 checks = (
-                    f"FastAPI validates the returned value against {model}, dropping fields the model does not declare,"
+                    f"FastAPI validates the returned value against {model}, keeping only the fields it declares,"
                     if drops
                     else f"FastAPI checks the returned value against the declared type {model},"
                 )
                 how = (
-                    " and Pydantic's core serializes it straight to JSON bytes."
+                    " and Pydantic turns it straight into JSON bytes."
                     if fast
                     else f" then {response_class} renders it to JSON."
                 )

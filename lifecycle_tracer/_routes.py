@@ -194,7 +194,7 @@ def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any]
             else ""
         )
         explain = (
-            f"The router tried {tried} {routes_word} in order; {found['route']} matched "
+            f"The router tried {tried} {routes_word} in order{_docs_note(candidates)}; {found['route']} matched "
             f"{path}{with_params}, so {found['endpoint']} will handle it."
         )
         if "mount" in found and found["kind"] not in ("APIRoute", "_EffectiveRouteContext"):
@@ -212,7 +212,8 @@ def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any]
         detail["label"] = f"405: {partial[0]['path']} has no {method}"
         explain = (
             f"The path {path} matches {partial[0]['path']}, but that route does not accept {method} "
-            f"(only {', '.join(allowed) or 'other methods'}), so the router answers 405 Method Not Allowed."
+            f"(only {', '.join(allowed) or 'other methods'}), so the router raises a 405 Method Not Allowed error "
+            "for an exception handler to answer."
         )
         return detail, explain
     if scope.get("type") == "websocket":
@@ -229,8 +230,16 @@ def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any]
         explain = f"No route matches {path} exactly, but {redirect} does, so the router redirects there (307)."
         return detail, explain
     detail["status_hint"] = 404
-    explain = f"None of the {tried} {routes_word} matches {path}, so the router answers 404 Not Found."
+    explain = (
+        f"None of the {tried} {routes_word} matches {path}, so the router raises a 404 Not Found error "
+        "for an exception handler to answer."
+    )
     return detail, explain
+
+
+def _docs_note(candidates: list[dict[str, Any]]) -> str:
+    docs = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    return ", including FastAPI's own docs routes" if any(c["path"] in docs for c in candidates) else ""
 
 
 def _slash_redirect(router: Any, scope: dict[str, Any]) -> str | None:

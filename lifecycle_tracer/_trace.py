@@ -183,7 +183,12 @@ class RequestTrace:
         else:
             returned = _cached_value(pending.cache, pending.call)
             detail["returned"] = returned
-            explain = f"{pending.name} finished and returned a {returned}; FastAPI keeps it for this request."
+            param = pending.detail.get("param")
+            explain = (
+                f"{pending.name} finished and returned a {returned}, which FastAPI passes in as '{param}'."
+                if param
+                else f"{pending.name} finished and returned a {returned}."
+            )
         self._emit_locked("dependency", "end", pending.name, detail, explain)
 
     def finish(self, detail: dict[str, Any], explain: str) -> None:

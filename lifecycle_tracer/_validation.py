@@ -182,8 +182,8 @@ def _explain(detail: dict[str, Any], location: str, name: str, raw: Any, secret:
             return f"The {where} '{name}' is required but was not sent, so FastAPI will answer 422 before the endpoint runs."
         if location == "body" and isinstance(raw, str | bytes) and declared not in ("str", "bytes"):
             return (
-                f"The body arrived as text, not JSON (its Content-Type is not application/json), so it cannot "
-                f"be a {declared}; FastAPI will answer 422 before the endpoint runs."
+                f"The body was not read as JSON because the request has no application/json Content-Type, so it "
+                f"cannot become the model {declared}; FastAPI will answer 422 before the endpoint runs."
             )
         if len(errs) > 1:
             listing = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errs[:4])
@@ -205,6 +205,8 @@ def _explain(detail: dict[str, Any], location: str, name: str, raw: Any, secret:
             f"FastAPI converted the {where} '{name}' from the text {shown} to the "
             f"{value_type} {_short(detail.get('value'))} because it is declared as {declared}."
         )
+    if secret:
+        return f"The {where} '{name}' was sent and is a valid {declared} (its value is hidden)."
     return f"The {where} '{name}' ({shown}) is a valid {declared}."
 
 
