@@ -16,6 +16,7 @@ from typing import Any
 
 from ._hooks import safe_source
 from ._safe import exc_type, qualname, type_name
+from ._teardown import StackProxy
 from ._trace import PendingDependency, RequestTrace, current, report_fault
 
 _KIND: dict[int, tuple[Any, bool, bool]] = {}
@@ -112,7 +113,7 @@ def install(du: Any, fr: Any) -> None:
         try:
             name, detail = _describe(trace, kwargs["dependant"])
             detail["phase"] = "setup"
-            kwargs["stack"] = _StackProxy(kwargs["stack"], trace, name, detail)
+            kwargs["stack"] = StackProxy(kwargs["stack"], trace, name, detail)
             trace.emit(
                 "dependency",
                 "start",
@@ -259,65 +260,3 @@ def _before_call(trace: RequestTrace, dependant: Any, result: Any, kwargs: dict[
         else f"FastAPI calls the dependency {name} and {where}.",
     )
     trace.pending_dep = PendingDependency(name, detail, dependant.call, kwargs.get("dependency_cache"))
-
-
-class _StackProxy:
-    """Stands in for the request's AsyncExitStack to wrap one dependency's exit."""
-
-    __slots__ = ("_detail", "_name", "_stack", "_trace")
-
-    def __init__(self, stack: Any, trace: RequestTrace, name: str, detail: dict[str, Any]) -> None:
-        self._stack = stack
-        self._trace = trace
-        self._name = name
-        self._detail = detail
-
-    async def enter_async_context(self, cm: Any) -> Any:
-        return await self._stack.enter_async_context(_Teardown(cm, self._trace, self._name, self._detail))
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._stack, attr)
-
-
-class _Teardown:
-    __slots__ = ("_cm", "_detail", "_name", "_trace")
-
-    def __init__(self, cm: Any, trace: RequestTrace, name: str, detail: dict[str, Any]) -> None:
-        self._cm = cm
-        self._trace = trace
-        self._name = name
-        self._detail = detail
-
-    async def __aenter__(self) -> Any:
-        return await self._cm.__aenter__()
-
-    async def __aexit__(self, et: Any, ev: Any, tb: Any) -> Any:
-        trace, name = self._trace, self._name
-        detail = {**self._detail, "phase": "teardown"}
-        after = "after the response was sent" if trace.response_started and _body_done(trace) else "before the response is sent"
-        try:
-            if et is not None:
-                detail["exception_in"] = exc_type(ev)
-            trace.emit(
-                "dependency",
-                "start",
-                name,
-                detail,
-                f"The code after yield in {name} runs now, {after} (teardown)."
-                + (f" It receives the {et.__name__} raised meanwhile." if et is not None else ""),
-            )
-        except Exception as exc:
-            report_fault("dependency teardown", exc)
-        if trace.tracer.stepper is not None:
-            await trace.checkpoint()
-        try:
-            suppress = await self._cm.__aexit__(et, ev, tb)
-        except BaseException as exc:
-            trace.emit("dependency", "end", name, {**detail, "raised": exc_type(exc)}, f"{name}'s teardown raised {type(exc).__name__}.")
-            raise
-        trace.emit("dependency", "end", name, detail, f"{name}'s teardown finished.")
-        return suppress
-
-
-def _body_done(trace: RequestTrace) -> bool:
-    return trace.status_code is not None and trace.resp_chunks > 0

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from helpers import Traced
 
-from lifecycle_tracer import _asgi, _hooks, _trace
+from lifecycle_tracer import _asgi, _hooks, _trace, _wire
 from lifecycle_tracer.events import TraceEvent
 from lifecycle_tracer.lesson import Lesson
 from lifecycle_tracer.lessons import find, load
@@ -49,7 +49,7 @@ def record_live(monkeypatch: pytest.MonkeyPatch) -> Recorded:
     def clock() -> int:
         return 1_000_000 * next(ticks)
 
-    for module in (_trace, _asgi, _hooks):
+    for module in (_trace, _asgi, _hooks, _wire):
         if hasattr(module, "monotonic_ns"):
             monkeypatch.setattr(module, "monotonic_ns", clock)
     loaded = load(find("lesson1"))

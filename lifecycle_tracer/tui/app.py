@@ -16,9 +16,11 @@ from ..events import TraceEvent
 from ..lesson import Outcome, Request
 from .bridge import UISink
 from .controllers import Controller
-from .keys import keymap_path, load_keymap
+from .explore_actions import ExploreActions
+from .keys import BINDINGS, keymap_path, load_keymap
+from .lesson_actions import LessonActions
 from .lesson_pane import LessonPane
-from .messages import ComposedSent, EventsArrived, StepFinished, StepPaused
+from .messages import ComposedSent, EventsArrived, StepPaused
 from .panes import DetailPane, History, Pipeline, Waterfall
 from .store import DEFAULT_MAX_REQUESTS, TraceStore
 from .themes import THEMES, register_themes
@@ -26,37 +28,12 @@ from .themes import THEMES, register_themes
 FRAME = 1 / 30  # the UI absorbs events at most once a frame
 
 
-class TracerApp(App[None]):
+class TracerApp(LessonActions, ExploreActions, App[None]):
     CSS_PATH = "tracer.tcss"
     TITLE = "lifecycle-tracer"
     ENABLE_COMMAND_PALETTE = True
     # Keys avoid what tmux and terminals take (Ctrl+J/S/O, Ctrl+B); every one can be remapped.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # Priority keys beat the focused pane's own (scroll panes take arrows,
-        # Home/End; the table takes Enter); their actions step aside in dialogs.
-        Binding("enter", "fire", "Fire", id="fire", priority=True),
-        Binding("n", "next_step", "Next step", id="next_step"),
-        Binding("p", "previous_step", "Prev step", id="previous_step", show=False),
-        Binding("1", "answer(0)", "Answer 1", id="answer_1", show=False),
-        Binding("2", "answer(1)", "Answer 2", id="answer_2", show=False),
-        Binding("3", "answer(2)", "Answer 3", id="answer_3", show=False),
-        Binding("4", "answer(3)", "Answer 4", id="answer_4", show=False),
-        Binding("h", "hint", "Hint", id="hint", show=False),
-        Binding("s", "toggle_step_mode", "Step mode", id="step_mode"),
-        Binding("space", "step_forward", "Step", id="step_forward", priority=True),
-        Binding("left", "travel(-1)", "Back", id="travel_back", show=False, priority=True),
-        Binding("right", "travel(1)", "Forward", id="travel_forward", show=False, priority=True),
-        Binding("home", "travel_to(0)", "First event", id="travel_first", show=False, priority=True),
-        Binding("end", "travel_to(-1)", "Last event", id="travel_last", show=False, priority=True),
-        Binding("left_square_bracket", "other_request(-1)", "Prev request", id="request_prev", show=False),
-        Binding("right_square_bracket", "other_request(1)", "Next request", id="request_next", show=False),
-        Binding("c", "compose", "Compose", id="compose"),
-        Binding("e", "export", "Export", id="export"),
-        Binding("t", "cycle_theme", "Theme", id="theme", show=False),
-        Binding("z", "toggle_large", "Large layout", id="large", show=False),
-        Binding("f1,question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = BINDINGS
 
     def __init__(self, controller: Controller, *, max_requests: int = DEFAULT_MAX_REQUESTS,
                  step_mode: bool = False, export_dir: Path | None = None) -> None:
@@ -226,20 +203,6 @@ class TracerApp(App[None]):
             parts.append("starting the app's server…")
         self.query_one("#status", Static).update(" · ".join(parts))
 
-    def refresh_lesson(self) -> None:
-        lesson = self.controller.lesson
-        if lesson is None:
-            return
-        i = self.step_index
-        self.query_one(LessonPane).show(
-            lesson, i, answer=self.answers.get(i), revealed=i in self.revealed, hints=self.hints.get(i, 0),
-            outcomes=self.outcomes.get(i), busy=self.busy, can_fire=self.controller.can_fire,
-        )
-
-    # -- actions --------------------------------------------------------------
-
-    _LESSON_ACTIONS = frozenset({"fire", "next_step", "previous_step", "answer", "hint"})
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Tracing your own app there is no lesson: its keys leave the footer (c composes instead).
 
@@ -251,144 +214,6 @@ class TracerApp(App[None]):
         """Let a priority key through to the dialog on top (the composer's inputs, the help)."""
         if len(self.screen_stack) > 1:
             raise SkipAction()
-
-    def action_fire(self) -> None:
-        self._in_dialog()
-        lesson = self.controller.lesson
-        if lesson is None or not self.controller.can_fire:
-            self.notify("Press c to compose a request." if self.controller.can_fire else "Nothing to fire in a replay.")
-            return
-        if not self.ready or self.busy:
-            self.notify("Wait a moment: the previous request is still on its way." if self.busy else "The server is starting…")
-            return
-        step = lesson.steps[self.step_index]
-        if step.request is None:
-            self.notify("This step has no request; press n for the next one.")
-            return
-        i = self.step_index
-        if step.question is not None and i not in self.answers and i not in self.revealed and i not in self.nudged:
-            # Predict first: the answer is revealed by the request, so ask once before firing.
-            self.nudged.add(i)
-            self.notify(f"Predict first: press 1-{len(step.question.choices)}, or Enter again to fire without predicting.")
-            return
-        self.busy = True
-        self.cursor = None
-        self.follow_latest = True
-        self.refresh_lesson()
-        self.fire_step(self.step_index)
-
-    @work(thread=True, group="requests")
-    def fire_step(self, index: int) -> None:
-        try:
-            result: Any = self.controller.fire_step(index)
-        except Exception as exc:
-            result = exc
-        self.post_message(StepFinished(index, result))
-
-    def on_step_finished(self, message: StepFinished) -> None:
-        from ..plain import evaluate
-
-        self.busy = False
-        lesson = self.controller.lesson
-        if isinstance(message.result, Exception):
-            self.notify(f"The request failed: {message.result}", severity="error")
-        elif lesson is not None:
-            step = lesson.steps[message.step_index]
-            self.outcomes[message.step_index] = evaluate(step, message.result)
-            self.revealed.add(message.step_index)
-            self.selected = message.result.events[-1].request_id if message.result.events else self.selected
-        self._absorb(self.sink.drain())
-        self.refresh_all()
-
-    def action_next_step(self) -> None:
-        self._move_step(1)
-
-    def action_previous_step(self) -> None:
-        self._move_step(-1)
-
-    def _move_step(self, delta: int) -> None:
-        lesson = self.controller.lesson
-        if lesson is None:
-            return
-        self.step_index = max(0, min(self.step_index + delta, len(lesson.steps) - 1))
-        self.refresh_lesson()
-
-    def action_answer(self, choice: int) -> None:
-        lesson = self.controller.lesson
-        if lesson is None:
-            return
-        q = lesson.steps[self.step_index].question
-        if q is None or self.step_index in self.revealed or choice >= len(q.choices):
-            return
-        self.answers[self.step_index] = choice
-        self.refresh_lesson()
-
-    def action_hint(self) -> None:
-        lesson = self.controller.lesson
-        if lesson is None:
-            return
-        step = lesson.steps[self.step_index]
-        if not step.hints:
-            self.notify("This step has no hints.")
-            return
-        self.hints[self.step_index] = min(self.hints.get(self.step_index, 0) + 1, len(step.hints))
-        self.refresh_lesson()
-
-    def action_toggle_step_mode(self) -> None:
-        stepper = self.controller.stepper
-        if stepper is None:
-            self.notify("Step mode needs a live app (not a replay).")
-            return
-        if stepper.enabled:
-            stepper.disable()
-            self.paused = None
-            self.notify("Step mode off: every paused request goes on.")
-        else:
-            stepper.enable()
-            self.notify("Step mode on: the next request waits at each stage; Space moves it on.")
-        self.refresh_status()
-
-    def action_step_forward(self) -> None:
-        self._in_dialog()
-        stepper = self.controller.stepper
-        if stepper is None or not stepper.enabled:
-            self.action_travel(1)
-            return
-        if stepper.release(self.paused.request_id if self.paused else None):
-            self.paused = None
-            self.refresh_status()
-
-    def action_travel(self, delta: int) -> None:
-        self._in_dialog()
-        events = self.current_events()
-        if not events:
-            return
-        idx = self.cursor_index(events) + delta
-        self.cursor = max(0, min(idx, len(events) - 1))
-        self.refresh_request()
-        self.refresh_status()
-
-    def action_travel_to(self, where: int) -> None:
-        self._in_dialog()
-        events = self.current_events()
-        self.cursor = None if where < 0 else 0
-        if where < 0 and self.selected == (self.store.order[-1] if self.store.order else None):
-            self.follow_latest = True  # End on the newest request: follow live again
-        if not events:
-            return
-        self.refresh_request()
-        self.refresh_status()
-
-    def action_other_request(self, delta: int) -> None:
-        ids = list(self.store.requests)
-        if not ids:
-            return
-        idx = ids.index(self.selected) + delta if self.selected in ids else len(ids) - 1
-        self.selected = ids[max(0, min(idx, len(ids) - 1))]
-        self.cursor = None
-        self.follow_latest = self.selected == ids[-1]
-        self.query_one(History).select(self.selected)
-        self.refresh_request()
 
     def action_compose(self) -> None:
         if not self.controller.can_fire:

@@ -1,0 +1,119 @@
+"""The lesson's keys: fire the step, answer first, hints, next and previous step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+
+from .lesson_pane import LessonPane
+from .messages import StepFinished
+
+
+class LessonActions:
+    """Mixed into TracerApp; the state it uses (step_index, answers, ...) lives there."""
+
+    controller: Any
+    step_index: int
+    answers: dict[int, int]
+    revealed: set[int]
+    hints: dict[int, int]
+    nudged: set[int]
+    outcomes: dict[int, Any]
+    busy: bool
+
+    def refresh_lesson(self) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        i = self.step_index
+        self.query_one(LessonPane).show(
+            lesson, i, answer=self.answers.get(i), revealed=i in self.revealed, hints=self.hints.get(i, 0),
+            outcomes=self.outcomes.get(i), busy=self.busy, can_fire=self.controller.can_fire,
+        )
+
+    # The actions below; the app hides their keys when there is no lesson.
+    _LESSON_ACTIONS = frozenset({"fire", "next_step", "previous_step", "answer", "hint"})
+
+    def action_fire(self) -> None:
+        self._in_dialog()
+        lesson = self.controller.lesson
+        if lesson is None or not self.controller.can_fire:
+            self.notify("Press c to compose a request." if self.controller.can_fire else "Nothing to fire in a replay.")
+            return
+        if not self.ready or self.busy:
+            self.notify("Wait a moment: the previous request is still on its way." if self.busy else "The server is starting…")
+            return
+        step = lesson.steps[self.step_index]
+        if step.request is None:
+            self.notify("This step has no request; press n for the next one.")
+            return
+        i = self.step_index
+        if step.question is not None and i not in self.answers and i not in self.revealed and i not in self.nudged:
+            # Predict first: the answer is revealed by the request, so ask once before firing.
+            self.nudged.add(i)
+            self.notify(f"Predict first: press 1-{len(step.question.choices)}, or Enter again to fire without predicting.")
+            return
+        self.busy = True
+        self.cursor = None
+        self.follow_latest = True
+        self.refresh_lesson()
+        self.fire_step(self.step_index)
+
+    @work(thread=True, group="requests")
+    def fire_step(self, index: int) -> None:
+        try:
+            result: Any = self.controller.fire_step(index)
+        except Exception as exc:
+            result = exc
+        self.post_message(StepFinished(index, result))
+
+    def on_step_finished(self, message: StepFinished) -> None:
+        from ..plain import evaluate
+
+        self.busy = False
+        lesson = self.controller.lesson
+        if isinstance(message.result, Exception):
+            self.notify(f"The request failed: {message.result}", severity="error")
+        elif lesson is not None:
+            step = lesson.steps[message.step_index]
+            self.outcomes[message.step_index] = evaluate(step, message.result)
+            self.revealed.add(message.step_index)
+            self.selected = message.result.events[-1].request_id if message.result.events else self.selected
+        self._absorb(self.sink.drain())
+        self.refresh_all()
+
+    def action_next_step(self) -> None:
+        self._move_step(1)
+
+    def action_previous_step(self) -> None:
+        self._move_step(-1)
+
+    def _move_step(self, delta: int) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        self.step_index = max(0, min(self.step_index + delta, len(lesson.steps) - 1))
+        self.refresh_lesson()
+
+    def action_answer(self, choice: int) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        q = lesson.steps[self.step_index].question
+        if q is None or self.step_index in self.revealed or choice >= len(q.choices):
+            return
+        self.answers[self.step_index] = choice
+        self.refresh_lesson()
+
+    def action_hint(self) -> None:
+        lesson = self.controller.lesson
+        if lesson is None:
+            return
+        step = lesson.steps[self.step_index]
+        if not step.hints:
+            self.notify("This step has no hints.")
+            return
+        self.hints[self.step_index] = min(self.hints.get(self.step_index, 0) + 1, len(step.hints))
+        self.refresh_lesson()
+
