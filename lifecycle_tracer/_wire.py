@@ -52,6 +52,8 @@ def end_request(trace: RequestTrace, error: BaseException | None) -> None:
             detail["status_code"] = 403
             explain = f"The app closed the WebSocket before accepting it, so the server refused the handshake (HTTP 403) after {ms:.2f} ms."
         else:
+            if detail["status_code"] is None:
+                detail["status_code"] = 101  # the handshake was accepted: 101 Switching Protocols
             explain = f"The WebSocket connection is over after {ms:.2f} ms."
     elif error is not None:
         detail["raised"] = type_name(error)
