@@ -194,12 +194,11 @@ class RequestProbe(LayerProbe):
 class RouterProbe:
     """Sits in front of the router: reports which route matched, and why."""
 
-    __slots__ = ("app", "cache", "depth", "owner")
+    __slots__ = ("app", "cache", "depth")
 
-    def __init__(self, app: Any, depth: int, owner: Any) -> None:
+    def __init__(self, app: Any, depth: int) -> None:
         self.app = app
         self.depth = depth
-        self.owner = owner
         self.cache = RoutingCache()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -251,7 +250,7 @@ def wrap_stack(stack: Any, router: Any, tracer: Tracer) -> Any:
         probe._passes_up = exception_mw_seen
         outer.app = probe
     if node is router:
-        layers[-1].app = RouterProbe(router, len(layers), tracer)
+        layers[-1].app = RouterProbe(router, len(layers))
     else:
         report_fault("middleware stack", RuntimeError(f"{type(layers[-1]).__name__} hides its inner app"))
     return RequestProbe(stack, tracer)

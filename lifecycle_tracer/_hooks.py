@@ -11,11 +11,9 @@ from __future__ import annotations
 import functools
 import inspect
 from functools import lru_cache
-from time import monotonic_ns
 from typing import Any
 
-from ._safe import preview, qualname, type_name
-from ._trace import RequestTrace, current, report_fault
+from ._trace import current, report_fault
 from ._validation import param_events
 
 _installed = False
@@ -101,15 +99,3 @@ def safe_source(call: Any) -> tuple[str | None, int | None]:
         return source_of(call)
     except Exception:  # unhashable callables, mocks whose __wrapped__ loops, C functions
         return None, None
-
-
-def emit_timed(trace: RequestTrace, stage: str, name: str, detail: dict[str, Any], explain: str) -> int:
-    trace.emit(stage, "start", name, detail, explain)
-    return monotonic_ns()
-
-
-def returned_detail(value: Any) -> dict[str, Any]:
-    return {"returned": type_name(value), "preview": preview(value)}
-
-
-__all__ = ["install", "qualname", "safe_source", "emit_timed", "returned_detail"]

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
-from ._safe import exc_type, qualname, type_name
+from ._safe import exc_type, type_name
 from .events import TraceEvent
 
 if TYPE_CHECKING:
@@ -210,7 +210,3 @@ def _cached_value(cache: Any, call: Any) -> str:
     except Exception:
         pass
     return "value"
-
-
-def callable_name(call: Any) -> str:
-    return qualname(call)

@@ -6,10 +6,10 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from ._safe import redact_detail
 from .events import TraceEvent
+from .timeline import bars
 
 
 def group(events: Iterable[TraceEvent]) -> dict[str, list[TraceEvent]]:
@@ -141,33 +141,6 @@ _COLORS = {
 }
 
 
-def _spans(events: list[TraceEvent]) -> list[dict[str, Any]]:
-    t0 = events[0].t_ns
-    open_: dict[tuple[str, str, Any], list[TraceEvent]] = {}
-    rows: list[dict[str, Any]] = []
-    depth = 0
-    for ev in events:
-        # A request's end is named "request" whatever its start was called.
-        key = ("request", "", None) if ev.stage == "request" else (ev.stage, ev.name, ev.detail.get("phase"))
-        if ev.kind == "start":
-            open_.setdefault(key, []).append(ev)
-            rows.append({"ev": ev, "start": ev.t_ns - t0, "end": None, "depth": depth})
-            depth += 1
-        elif ev.kind == "end":
-            depth = max(depth - 1, 0)
-            starts = open_.get(key)
-            if starts:
-                s = starts.pop()
-                for row in reversed(rows):
-                    if row["ev"] is s:
-                        row["end"] = ev.t_ns - t0
-                        row["end_ev"] = ev
-                        break
-        else:
-            rows.append({"ev": ev, "start": ev.t_ns - t0, "end": None, "depth": depth, "point": True})
-    return rows
-
-
 def html_page(groups: dict[str, list[TraceEvent]], title: str = "lifecycle-tracer trace") -> str:
     sections = []
     for rid, events in groups.items():
@@ -180,18 +153,18 @@ def html_page(groups: dict[str, list[TraceEvent]], title: str = "lifecycle-trace
         if first.detail.get("type") == "lifespan":
             status = "ok" if last.detail.get("ok") else "failed"
         rows = []
-        for row in _spans(events):
-            ev: TraceEvent = row["ev"]
-            left = 100 * row["start"] / total
-            end = row["end"] if row["end"] is not None else row["start"]
-            width = max(100 * (end - row["start"]) / total, 0.4)
-            failed = ev.stage == "exception" or ev.detail.get("ok") is False or "raised" in row.get("end_ev", ev).detail
-            dur = f"{(end - row['start']) / 1e6:.3f} ms" if row["end"] is not None else f"at {row['start'] / 1e6:.3f} ms"
+        for bar in bars(events):
+            ev = bar.event
+            left = 100 * bar.start_ns / total
+            end = bar.end_ns if bar.end_ns is not None else bar.start_ns
+            width = max(100 * (end - bar.start_ns) / total, 0.4)
+            failed = bar.failed
+            dur = f"{(end - bar.start_ns) / 1e6:.3f} ms" if bar.end_ns is not None else f"at {bar.start_ns / 1e6:.3f} ms"
             detail = html.escape(json.dumps(ev.detail, indent=1, ensure_ascii=False)[:4000])
             rows.append(
-                f'<tr class="{ev.stage}{" failed" if failed else ""}"><td class="name" style="padding-left:{row["depth"] * 14 + 4}px">'
+                f'<tr class="{ev.stage}{" failed" if failed else ""}"><td class="name" style="padding-left:{bar.depth * 14 + 4}px">'
                 f'<span class="stage">{html.escape(ev.stage)}</span> {html.escape(ev.name)}{" <b>✗ failed</b>" if failed else ""}</td>'
-                f'<td class="bar"><div class="track"><div class="{"pt" if row.get("point") else "span"}" '
+                f'<td class="bar"><div class="track"><div class="{"pt" if bar.point else "span"}" '
                 f'style="left:{left:.3f}%;width:{width:.3f}%;background:{_COLORS.get(ev.stage, "#888")}"></div></div></td>'
                 f'<td class="dur">{dur}</td></tr>'
                 f'<tr class="explain"><td colspan="3">{html.escape(ev.explain)}'

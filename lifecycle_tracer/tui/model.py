@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..events import TraceEvent
 
@@ -137,43 +136,3 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
             if chip.state == ACTIVE:
                 chip.state = DONE
     return chips
-
-
-@dataclass
-class Bar:
-    event: TraceEvent
-    start_ns: int
-    end_ns: int | None
-    depth: int
-    end_event: TraceEvent | None = None
-
-    @property
-    def failed(self) -> bool:
-        ev = self.end_event or self.event
-        return self.event.stage == "exception" or ev.detail.get("ok") is False or "raised" in ev.detail
-
-
-def bars(events: list[TraceEvent]) -> list[Bar]:
-    """Start/end pairs as nested bars, points as zero-length bars, in event order."""
-    if not events:
-        return []
-    t0 = events[0].t_ns
-    out: list[Bar] = []
-    open_: dict[tuple[Any, ...], list[Bar]] = {}
-    depth = 0
-    for ev in events:
-        key = ("request",) if ev.stage == "request" else (ev.stage, ev.name, ev.detail.get("phase"))
-        if ev.kind == "start":
-            bar = Bar(ev, ev.t_ns - t0, None, depth)
-            open_.setdefault(key, []).append(bar)
-            out.append(bar)
-            depth += 1
-        elif ev.kind == "end":
-            depth = max(depth - 1, 0)
-            stack = open_.get(key)
-            if stack:
-                bar = stack.pop()
-                bar.end_ns, bar.end_event = ev.t_ns - t0, ev
-        else:
-            out.append(Bar(ev, ev.t_ns - t0, ev.t_ns - t0, depth))
-    return out

@@ -22,7 +22,8 @@ from textual.widgets import Static
 
 from ..events import TraceEvent
 from ..sinks import STAGE_STYLE
-from .model import FAILED, SKIPPED, SYMBOL, WORD, bars, pipeline
+from ..timeline import bars
+from .model import FAILED, SKIPPED, SYMBOL, WORD, pipeline
 from .store import RequestView
 
 STATE_STYLE = {"pending": "dim", "active": "bold reverse", "done": "green", "failed": "bold red", "skipped": "dim italic"}
