@@ -373,7 +373,7 @@ def make_controller(kind: str) -> tuple[Any, Any, str]:
     from lifecycle_tracer.tui.controllers import AppController, LessonController
 
     if kind == "lesson":
-        from lifecycle_tracer.lessons import find, load
+        from lifecycle_tracer.course.loader import find, load
 
         controller = LessonController(load(find("lesson1")))
         return controller, controller.session.tracer, "/hello/Ada{i}?excited=true"

@@ -8,7 +8,7 @@ lifecycle-tracer shows each one as it happens.
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from lifecycle_tracer.lesson import Lesson, Question, Request, Step, has, lacks, order, status
+from lifecycle_tracer.course import Lesson, Question, Request, Step, has, lacks, order, status
 
 app = FastAPI(title="Hello lifecycle")
 

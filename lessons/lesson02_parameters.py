@@ -52,7 +52,7 @@ async def read_current_user():
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
 
-from lifecycle_tracer.lesson import (  # noqa: E402
+from lifecycle_tracer.course import (  # noqa: E402
     Check,
     Lesson,
     Question,

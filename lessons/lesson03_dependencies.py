@@ -132,8 +132,7 @@ async def add_note(
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
 
-from lifecycle_tracer.events import TraceEvent  # noqa: E402
-from lifecycle_tracer.lesson import (  # noqa: E402
+from lifecycle_tracer.course import (  # noqa: E402
     Check,
     Lesson,
     Question,
@@ -147,6 +146,7 @@ from lifecycle_tracer.lesson import (  # noqa: E402
     order,
     status,
 )
+from lifecycle_tracer.events import TraceEvent  # noqa: E402
 
 TOKEN = {"X-Token": "ada-token"}
 

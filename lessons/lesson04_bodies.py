@@ -52,7 +52,7 @@ def create_tag(name: str):
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
 
-from lifecycle_tracer.lesson import (  # noqa: E402
+from lifecycle_tracer.course import (  # noqa: E402
     Check,
     Lesson,
     Question,

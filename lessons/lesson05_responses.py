@@ -100,8 +100,7 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 import warnings  # noqa: E402
 
-from lifecycle_tracer.events import TraceEvent  # noqa: E402
-from lifecycle_tracer.lesson import (  # noqa: E402
+from lifecycle_tracer.course import (  # noqa: E402
     Check,
     Lesson,
     Question,
@@ -115,6 +114,7 @@ from lifecycle_tracer.lesson import (  # noqa: E402
     lacks,
     status,
 )
+from lifecycle_tracer.events import TraceEvent  # noqa: E402
 
 VERSION = fastapi.__version__
 # Newer FastAPI serializes a response model straight to JSON bytes in

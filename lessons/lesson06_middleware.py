@@ -14,8 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from lifecycle_tracer.lesson import Lesson, Question, Step, custom, has, header, lacks, order, status
-from lifecycle_tracer.lesson import Request as Send  # fastapi's Request is used by the app
+from lifecycle_tracer.course import Lesson, Question, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import Request as Send  # fastapi's Request is used by the app
 
 app = FastAPI(title="Middleware")
 

@@ -8,7 +8,7 @@ your routes can change which endpoint answers.
 
 from fastapi import APIRouter, FastAPI
 
-from lifecycle_tracer.lesson import Lesson, Question, Request, Step, body, custom, has, header, lacks, status
+from lifecycle_tracer.course import Lesson, Question, Request, Step, body, custom, has, header, lacks, status
 
 app = FastAPI(title="Routing and routers")
 

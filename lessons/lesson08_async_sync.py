@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from fastapi import FastAPI
 
-from lifecycle_tracer.lesson import Lesson, Question, Request, Step, custom, has
+from lifecycle_tracer.course import Lesson, Question, Request, Step, custom, has
 
 app = FastAPI(title="async def and def")
 

@@ -10,8 +10,8 @@ in a middleware) decides who can handle it.
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from lifecycle_tracer.lesson import Lesson, Question, Step, body, custom, has, header, lacks, order, status
-from lifecycle_tracer.lesson import Request as Send  # fastapi's Request is used by the app
+from lifecycle_tracer.course import Lesson, Question, Step, body, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import Request as Send  # fastapi's Request is used by the app
 
 app = FastAPI(title="Errors")
 

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, FastAPI
 from pydantic import BaseModel
 
-from lifecycle_tracer.lesson import Lesson, Question, Request, Step, body, custom, has, lacks, order, status
+from lifecycle_tracer.course import Lesson, Question, Request, Step, body, custom, has, lacks, order, status
 
 app = FastAPI(title="Sign-ups")
 

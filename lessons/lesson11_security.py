@@ -18,7 +18,7 @@ import fastapi
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
-from lifecycle_tracer.lesson import Lesson, Question, Request, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import Lesson, Question, Request, Step, custom, has, header, lacks, order, status
 
 app = FastAPI(title="Notes")
 

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Cookie, Depends, FastAPI, WebSocket, WebSocketDisconnect, WebSocketException, status
 
-from lifecycle_tracer.lesson import Lesson, Question, Step, WebSocketRequest, count, custom, has, lacks, order
+from lifecycle_tracer.course import Lesson, Question, Step, WebSocketRequest, count, custom, has, lacks, order
 
 app = FastAPI(title="Chat")
 

@@ -23,8 +23,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from lifecycle_tracer.lesson import Lesson, Question, Step, custom, has, header, lacks, order, status
-from lifecycle_tracer.lesson import Request as TracedRequest
+from lifecycle_tracer.course import Lesson, Question, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import Request as TracedRequest
 
 PRICES: dict[str, float] = {}  # filled at startup, read by every request
 

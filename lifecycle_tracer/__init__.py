@@ -1,9 +1,9 @@
 """lifecycle-tracer: see how FastAPI handles a request, stage by stage."""
 
-from ._compat import UnsupportedFastAPIError
 from .events import STAGES, TraceEvent
+from .instrument.compat import UnsupportedFastAPIError
+from .instrument.tracer import Sink, Tracer, instrument
 from .sinks import ConsoleSink, JsonLinesSink, Recorder, read_jsonl
-from .tracer import Sink, Tracer, instrument
 
 __version__ = "0.1.0"
 

@@ -209,7 +209,7 @@ def test_declared_minimum_matches_the_runtime_check() -> None:
     import tomllib
     from pathlib import Path
 
-    from lifecycle_tracer._compat import MIN_FASTAPI
+    from lifecycle_tracer.instrument.compat import MIN_FASTAPI
 
     pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     (spec,) = [d for d in pyproject["project"]["dependencies"] if d.startswith("fastapi")]

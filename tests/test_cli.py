@@ -15,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_tracer.cli import app
+from lifecycle_tracer.cli.app import app
 from lifecycle_tracer.sinks import read_jsonl
 
 runner = CliRunner()
@@ -92,7 +92,7 @@ def test_broken_lesson_import_error_and_missing_lesson(tmp_path: Path, monkeypat
 
 FAILING_LESSON = """
 from fastapi import FastAPI
-from lifecycle_tracer.lesson import Lesson, Request, Step, status
+from lifecycle_tracer.course import Lesson, Request, Step, status
 
 app = FastAPI()
 
@@ -125,7 +125,7 @@ def test_run_fails_when_a_check_fails_and_check_names_the_line(tmp_path: Path, m
 
 
 def test_check_passes_on_the_shipped_lesson_one() -> None:
-    from lifecycle_tracer.lessons import find
+    from lifecycle_tracer.course.loader import find
 
     code, out = invoke("check", str(find("lesson1").path))
     assert code == 0 and "every check holds" in out

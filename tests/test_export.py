@@ -19,8 +19,8 @@ from lifecycle_tracer.sinks import read_jsonl
 def lesson_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from rich.console import Console
 
-    from lifecycle_tracer.lessons import find, load
-    from lifecycle_tracer.plain import run_plain
+    from lifecycle_tracer.course.loader import find, load
+    from lifecycle_tracer.course.plain import run_plain
 
     path = tmp_path_factory.mktemp("trace") / "lesson1.jsonl"
     import io

@@ -8,9 +8,9 @@ import io
 import pytest
 from rich.console import Console
 
-from lifecycle_tracer.lesson import Lesson
-from lifecycle_tracer.lessons import discover, load
-from lifecycle_tracer.plain import run_plain
+from lifecycle_tracer.course import Lesson
+from lifecycle_tracer.course.loader import discover, load
+from lifecycle_tracer.course.plain import run_plain
 
 FILES = discover()
 # Lesson 5 shows that ORJSONResponse is deprecated on current FastAPI by using it;

@@ -340,7 +340,7 @@ async def test_a_raising_sink_never_breaks_the_request(caplog: pytest.LogCapture
 async def test_a_fault_inside_the_tracer_is_logged_and_swallowed(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lifecycle_tracer import _routes
+    from lifecycle_tracer.instrument import routing as _routes
 
     def broken(*args: object) -> None:
         raise ValueError("tracer bug")

@@ -9,8 +9,8 @@ import httpx
 from stage_app import make_app
 
 from lifecycle_tracer import Recorder, TraceEvent, instrument
+from lifecycle_tracer.instrument.stepper import Stepper
 from lifecycle_tracer.server import ServerThread
-from lifecycle_tracer.stepper import Stepper
 
 
 def test_step_through_a_request_while_others_are_served() -> None:

@@ -24,9 +24,9 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static
 
+from lifecycle_tracer.course import Lesson
+from lifecycle_tracer.course.loader import find, load
 from lifecycle_tracer.events import TraceEvent
-from lifecycle_tracer.lesson import Lesson
-from lifecycle_tracer.lessons import find, load
 from lifecycle_tracer.sinks import read_jsonl
 from lifecycle_tracer.tui.app import TracerApp
 from lifecycle_tracer.tui.controllers import LessonController, ReplayController

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from helpers import Traced
 
-from lifecycle_tracer import _asgi, _hooks, _trace, _wire
+from lifecycle_tracer.instrument import hooks as _hooks, probes as _asgi, trace as _trace, wire as _wire
+from lifecycle_tracer.course import Lesson
+from lifecycle_tracer.course.loader import find, load
 from lifecycle_tracer.events import TraceEvent
-from lifecycle_tracer.lesson import Lesson
-from lifecycle_tracer.lessons import find, load
-from lifecycle_tracer.stepper import Stepper
+from lifecycle_tracer.instrument.stepper import Stepper
 from lifecycle_tracer.tui.app import TracerApp
 from lifecycle_tracer.tui.controllers import ReplayController
 from lifecycle_tracer.tui.messages import StepPaused

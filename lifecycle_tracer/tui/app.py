@@ -12,8 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
+from ..course.format import Outcome, Request
 from ..events import TraceEvent
-from ..lesson import Outcome, Request
 from .bridge import UISink
 from .controllers import Controller
 from .explore_actions import ExploreActions

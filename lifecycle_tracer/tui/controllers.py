@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
+from ..course.format import Lesson, Request, StepResult
 from ..events import TraceEvent
-from ..lesson import Lesson, Request, StepResult
-from ..stepper import Stepper
+from ..instrument.stepper import Stepper
 
 
 class Controller:
@@ -47,7 +47,7 @@ class LessonController(Controller):
     def __init__(self, loaded: Any, *, port: int | None = None, record: Path | None = None,
                  show_secrets: bool = False) -> None:
         super().__init__()
-        from ..plain import LessonSession
+        from ..course.session import LessonSession
 
         self.loaded = loaded
         self.lesson = loaded.lesson
@@ -65,7 +65,7 @@ class LessonController(Controller):
         return self.session.run_step(self.lesson.steps[index])  # type: ignore[union-attr]
 
     def fire(self, request: Request) -> Any:
-        from ..plain import fire
+        from ..course.session import fire
 
         with httpx.Client(base_url=self.session.server.url, timeout=120) as client:
             return fire(client, request)
@@ -84,9 +84,9 @@ class AppController(Controller):
     def __init__(self, app: Any, target: str, *, host: str, port: int, record: Path | None,
                  show_secrets: bool) -> None:
         super().__init__()
+        from ..instrument.tracer import instrument
         from ..server import ServerThread
         from ..sinks import JsonLinesSink
-        from ..tracer import instrument
 
         self.title = f"tracing {target}"
         self.tracer = instrument(app, redact=not show_secrets)
@@ -102,7 +102,7 @@ class AppController(Controller):
         self.subtitle = f"send requests to {self.server.url} (browser, curl, httpie) or press c"
 
     def fire(self, request: Request) -> Any:
-        from ..plain import fire
+        from ..course.session import fire
 
         with httpx.Client(base_url=self.server.url, timeout=120) as client:
             return fire(client, request)

@@ -69,7 +69,7 @@ class LessonActions:
         self.post_message(StepFinished(index, result))
 
     def on_step_finished(self, message: StepFinished) -> None:
-        from ..plain import evaluate
+        from ..course.session import evaluate
 
         self.busy = False
         lesson = self.controller.lesson

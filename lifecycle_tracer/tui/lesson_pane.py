@@ -7,7 +7,7 @@ from rich.markdown import Markdown
 from rich.text import Text
 from textual.widgets import Static
 
-from ..lesson import Lesson, Outcome
+from ..course.format import Lesson, Outcome
 
 
 class LessonPane(Static):

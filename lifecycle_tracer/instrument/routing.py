@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.routing import Match
 
-from ._safe import qualname
+from ..safe import qualname
 
 MAX_CANDIDATES = 200
 _MATCH = {Match.FULL: "full", Match.PARTIAL: "partial", Match.NONE: "none"}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import TraceEvent
+from ..events import TraceEvent
 
 # Boundaries worth stopping at: where a stage begins, and the moments the
 # learner reads (routing decided). Only boundaries in async code can hold a

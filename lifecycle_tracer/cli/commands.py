@@ -25,8 +25,8 @@ def fail(message: str) -> int:
 
 
 def _interactive() -> bool:
-    from .plain import stdin_is_interactive
-    from .tui.launch import in_browser_child
+    from ..course.plain import stdin_is_interactive
+    from ..tui.launch import in_browser_child
 
     return stdin_is_interactive() or in_browser_child()
 
@@ -37,10 +37,10 @@ def _tui_wanted(plain: bool) -> bool:
 
 def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int | None, web: bool,
         reset: bool, show_secrets: bool, history: int = 500) -> int:
-    from .lessons import LessonError, find, load
-    from .plain import run_plain
-    from .progress import Progress
-    from .server import PortInUseError
+    from ..course.loader import LessonError, find, load
+    from ..course.plain import run_plain
+    from ..course.progress import Progress
+    from ..server import PortInUseError
 
     try:
         loaded = load(find(lesson))
@@ -50,7 +50,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
     if reset:
         progress.reset(loaded.lesson.id)
     if web:
-        from .tui.launch import serve_web
+        from ..tui.launch import serve_web
 
         if port is not None or record is not None:
             # Every browser tab gets its own copy of the app: one port or one file cannot serve them all.
@@ -59,8 +59,8 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
             ["--show-secrets"] if show_secrets else [])
         return serve_web(argv, port=None)
     if _tui_wanted(plain):
-        from .server import PortInUseError as _Busy
-        from .tui.launch import lesson_controller, run_tui
+        from ..server import PortInUseError as _Busy
+        from ..tui.launch import lesson_controller, run_tui
 
         try:
             controller = lesson_controller(loaded, port=port, record=record, show_secrets=show_secrets)
@@ -92,8 +92,8 @@ def _ask(question: Any) -> int | None:
 def list_lessons() -> int:
     from rich.table import Table
 
-    from .lessons import LessonError, discover, load
-    from .progress import Progress
+    from ..course.loader import LessonError, discover, load
+    from ..course.progress import Progress
 
     progress = Progress()
     files = discover()
@@ -118,10 +118,10 @@ def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | Non
           show_secrets: bool, history: int = 500) -> int:
     import uvicorn
 
+    from ..instrument.tracer import instrument
+    from ..server import PortInUseError, check_port
+    from ..sinks import ConsoleSink, JsonLinesSink
     from .apploader import AppLoadError, load_app
-    from .server import PortInUseError, check_port
-    from .sinks import ConsoleSink, JsonLinesSink
-    from .tracer import instrument
 
     try:
         app = load_app(target, app_dir)
@@ -131,8 +131,8 @@ def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | Non
     except PortInUseError as exc:
         return fail(str(exc))
     if _tui_wanted(plain):
-        from .tui.controllers import AppController
-        from .tui.launch import run_tui
+        from ..tui.controllers import AppController
+        from ..tui.launch import run_tui
 
         return run_tui(AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets),
                        max_requests=history)
@@ -149,7 +149,7 @@ def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | Non
 
 
 def _read(file: Path) -> list[Any]:
-    from .sinks import read_jsonl
+    from ..sinks import read_jsonl
 
     if not file.exists():
         raise ValueError(f"There is no file {file}; record one with `lifecycle-tracer run LESSON --record {file}`.")
@@ -162,8 +162,8 @@ def _read(file: Path) -> list[Any]:
 
 
 def replay(file: Path, *, plain: bool, show_secrets: bool) -> int:
-    from .export import group, redacted
-    from .sinks import nested
+    from ..export import group, redacted
+    from ..sinks import nested
 
     try:
         events = _read(file)
@@ -172,8 +172,8 @@ def replay(file: Path, *, plain: bool, show_secrets: bool) -> int:
     if not show_secrets:
         events = redacted(events)
     if _tui_wanted(plain):
-        from .tui.controllers import ReplayController
-        from .tui.launch import run_tui
+        from ..tui.controllers import ReplayController
+        from ..tui.launch import run_tui
 
         return run_tui(ReplayController(events, title=f"replay of {file.name}"))
     console = Console()
@@ -187,7 +187,7 @@ def replay(file: Path, *, plain: bool, show_secrets: bool) -> int:
 
 
 def export(file: Path, fmt: Format, *, output: Path | None, request: str | None, show_secrets: bool) -> int:
-    from .export import group, html_page, mermaid, pick_request, redacted
+    from ..export import group, html_page, mermaid, pick_request, redacted
 
     try:
         events = _read(file)
@@ -214,8 +214,8 @@ def export(file: Path, fmt: Format, *, output: Path | None, request: str | None,
 
 
 def check(path: Path) -> int:
-    from .lessons import LessonError, LessonFile, discover, load
-    from .plain import run_plain
+    from ..course.loader import LessonError, LessonFile, discover, load
+    from ..course.plain import run_plain
 
     if not path.exists():
         return fail(f"There is no file or folder {path}.")
@@ -282,7 +282,7 @@ def _step_line(path: Path, step_no: int) -> int:
 def version() -> int:
     import fastapi
 
-    from . import __version__
+    from .. import __version__
 
     print(json.dumps({"lifecycle-tracer": __version__, "fastapi": fastapi.__version__}))
     return EXIT_OK

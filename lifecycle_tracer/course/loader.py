@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .lesson import Lesson
+from .format import Lesson
 
 _FILE = re.compile(r"^lesson(\d+)_([a-z0-9_]+)\.py$")
 
@@ -26,11 +26,11 @@ def lessons_dir() -> Path:
     override = os.environ.get("LIFECYCLE_TRACER_LESSONS")
     if override:
         return Path(override)
-    here = Path(__file__).resolve().parent
-    packaged = here / "_lessons"  # where the wheel puts them
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "_lessons"  # where the wheel puts them
     if packaged.is_dir():
         return packaged
-    return here.parent / "lessons"  # a source checkout or an editable install
+    return package.parent / "lessons"  # a source checkout or an editable install
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
-from ._safe import exc_message, exc_type, header_pairs, preview, type_name
-from ._trace import RequestTrace, report_fault
+from ..safe import exc_message, exc_type, header_pairs, preview, type_name
+from .trace import RequestTrace, report_fault
 
 if TYPE_CHECKING:
     from .tracer import Tracer

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import STAGES, TraceEvent
+from ..events import STAGES, TraceEvent
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from contextvars import ContextVar
 from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
-from ._safe import exc_type, type_name
-from .events import TraceEvent
+from ..events import TraceEvent
+from ..safe import exc_type, type_name
 
 if TYPE_CHECKING:
     from .tracer import Tracer

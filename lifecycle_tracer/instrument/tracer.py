@@ -7,8 +7,10 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from ._trace import RequestTrace, report_fault
-from .events import TraceEvent
+from ..events import TraceEvent
+from . import compat, hooks
+from .probes import wrap_stack
+from .trace import RequestTrace, report_fault
 
 _ATTR = "_lifecycle_tracer"
 
@@ -74,10 +76,7 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
     added, or once the app has served requests. A second call on the same app
     returns the same tracer (adding ``sink`` if it is new) and wraps nothing twice.
     """
-    from . import _compat, _hooks
-    from ._asgi import wrap_stack
-
-    _compat.check()
+    compat.check()
     existing: Tracer | None = app.__dict__.get(_ATTR)
     if existing is not None:
         if sink is not None:
@@ -86,7 +85,7 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
         return existing
     if not hasattr(app, "build_middleware_stack") or not hasattr(app, "router"):
         raise TypeError(f"instrument() needs a FastAPI or Starlette app, not {type(app).__name__}")
-    _hooks.install()
+    hooks.install()
     tracer = Tracer(app, [sink] if sink is not None else [], redact=redact)
     original_build = app.build_middleware_stack
 

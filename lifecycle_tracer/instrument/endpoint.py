@@ -9,14 +9,14 @@ from typing import Any
 from fastapi.security.base import SecurityBase
 from starlette.responses import Response
 
-from ._hooks import safe_source
-from ._safe import REDACTED, exc_message, exc_type, is_secret_header, is_secretish, preview, qualname, type_name
-from ._trace import RequestTrace, current, report_fault
-from ._validation import mentions_model, type_label
+from ..safe import REDACTED, exc_message, exc_type, is_secret_header, is_secretish, preview, qualname, type_name
+from .source import safe_source
+from .trace import RequestTrace, current, report_fault
+from .validation import mentions_model, type_label
 
 
 def install(fr: Any, eh: Any, bg: Any) -> None:
-    from ._exceptions import wrap_exception_lookup
+    from .exceptions import wrap_exception_lookup
 
     _wrap_endpoint(fr)
     _wrap_serialize(fr)

@@ -7,11 +7,12 @@ the wrappers in ``_hooks`` hand all three to ``param_events`` afterwards.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-from ._safe import REDACTED, is_secretish, preview, type_name
-from ._trace import RequestTrace
+from ..safe import REDACTED, is_secretish, preview, type_name
+from .trace import RequestTrace, current, report_fault
 
 _MISSING = object()
 _WHERE = {
@@ -213,3 +214,46 @@ def _explain(detail: dict[str, Any], location: str, name: str, raw: Any, secret:
 def _short(value: Any) -> str:
     text = repr(preview(value)) if isinstance(value, str) else str(preview(value))
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+def install(du: Any) -> None:
+    """Wrap FastAPI's parameter and body helpers (called once by ``hooks.install``)."""
+    orig_params = du.request_params_to_args
+    orig_body = du.request_body_to_args
+
+    @functools.wraps(orig_params)
+    def request_params_to_args(fields: Any, received_params: Any, *args: Any, **kwargs: Any) -> Any:
+        result = orig_params(fields, received_params, *args, **kwargs)
+        if fields:
+            trace = current.get()
+            if trace is not None and trace.suppress_at is None:
+                try:
+                    values, errors = result
+                    param_events(trace, fields, received_params, values, errors)
+                except Exception as exc:
+                    report_fault("parameter validation", exc)
+        return result
+
+    @functools.wraps(orig_body)
+    async def request_body_to_args(*args: Any, **kwargs: Any) -> Any:
+        result = await orig_body(*args, **kwargs)
+        trace = current.get()
+        if trace is not None and trace.suppress_at is None:
+            try:
+                fields = kwargs.get("body_fields", args[0] if args else ())
+                body = kwargs.get("received_body", args[1] if len(args) > 1 else None)
+                embed = kwargs.get("embed_body_fields", args[2] if len(args) > 2 else False)
+                values, errors = result
+                whole = (
+                    len(fields) == 1
+                    and not embed
+                    and not getattr(getattr(fields[0], "field_info", None), "embed", False)
+                )
+                trace.validation_seen = True
+                param_events(trace, fields, body, values, errors, whole_body=whole)
+            except Exception as exc:
+                report_fault("body validation", exc)
+        return result
+
+    du.request_params_to_args = request_params_to_args
+    du.request_body_to_args = request_body_to_args

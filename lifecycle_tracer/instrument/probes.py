@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._routes import RoutingCache
-from ._safe import exc_type, qualname
-from ._trace import current, report_fault
-from ._wire import end_request, http_send, lifespan_channels, report_unhandled, start_request, ws_channels
+from ..safe import exc_type, qualname
+from .routing import RoutingCache
+from .source import safe_source
+from .trace import current, report_fault
+from .wire import end_request, http_send, lifespan_channels, report_unhandled, start_request, ws_channels
 
 if TYPE_CHECKING:
     from .tracer import Tracer
@@ -221,8 +222,6 @@ class RouterProbe:
 
 
 def _layer_source(app: Any) -> tuple[str | None, int | None]:
-    from ._hooks import safe_source
-
     target = getattr(app, "dispatch_func", None) or getattr(type(app), "__call__", None)  # noqa: B004
     try:
         return safe_source(target) if target is not None else (None, None)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._safe import exc_type
-from ._trace import RequestTrace, report_fault
+from ..safe import exc_type
+from .trace import RequestTrace, report_fault
 
 
 class StackProxy:

@@ -14,10 +14,10 @@ import functools
 import inspect
 from typing import Any
 
-from ._hooks import safe_source
-from ._safe import exc_type, qualname, type_name
-from ._teardown import StackProxy
-from ._trace import PendingDependency, RequestTrace, current, report_fault
+from ..safe import exc_type, qualname, type_name
+from .source import safe_source
+from .teardown import StackProxy
+from .trace import PendingDependency, RequestTrace, current, report_fault
 
 _KIND: dict[int, tuple[Any, bool, bool]] = {}
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette._utils import is_async_callable
 
-from ._safe import exc_message, exc_type, preview, qualname
-from ._trace import RequestTrace, current, report_fault
+from ..safe import exc_message, exc_type, preview, qualname
+from .trace import RequestTrace, current, report_fault
 
 
 def wrap_exception_lookup(eh: Any) -> None:

@@ -1,0 +1,140 @@
+"""A lesson's session: serve its app on loopback, fire a step's requests and
+wait for their traces. Plain mode and the TUI both run lessons through it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..instrument.tracer import instrument
+from ..server import ServerThread
+from ..sinks import JsonLinesSink, Recorder
+from .format import Outcome, Request, Step, StepResult, WebSocketRequest, WebSocketResponse
+from .loader import LoadedLesson
+
+
+def fire(client: httpx.Client, request: Request | WebSocketRequest) -> Any:
+    if isinstance(request, WebSocketRequest):
+        return fire_websocket(str(client.base_url), request)
+    kwargs: dict[str, Any] = {"params": request.query or None, "headers": request.headers or None}
+    if request.json is not None:
+        kwargs["json"] = request.json
+    elif request.content is not None:
+        kwargs["content"] = request.content
+    return client.request(request.method, request.path, **kwargs)
+
+
+def fire_websocket(base_url: str, request: WebSocketRequest) -> WebSocketResponse:
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    url = base_url.replace("http://", "ws://", 1).rstrip("/") + request.path
+    try:
+        with connect(url, additional_headers=request.headers or None, open_timeout=30) as ws:
+            result = WebSocketResponse(101)
+            try:
+                for text in request.send:
+                    ws.send(text)
+                    reply = ws.recv(timeout=30)
+                    result.received.append(reply if isinstance(reply, str) else reply.decode("utf-8", "replace"))
+                ws.close()
+            except ConnectionClosed:
+                pass
+            result.close_code = ws.close_code
+            return result
+    except InvalidStatus as exc:
+        return WebSocketResponse(exc.response.status_code)
+
+
+class LessonSession:
+    """Serves one lesson's app on loopback and runs its steps' requests."""
+
+    def __init__(self, loaded: LoadedLesson, *, port: int | None = None, record: Path | None = None,
+                 show_secrets: bool = False) -> None:
+        self.loaded = loaded
+        self.rec = Recorder(max_events=200_000)  # a long TUI session must not grow without bound
+        self.tracer = instrument(loaded.app, sink=self.rec, redact=not show_secrets)
+        self.jsonl = JsonLinesSink(record) if record else None
+        if self.jsonl:
+            self.tracer.add_sink(self.jsonl)
+        self.server = ServerThread(loaded.app, port=port)
+        self.client: httpx.Client | None = None
+
+    def __enter__(self) -> LessonSession:
+        self.server.start()
+        # No keep-alive: after an unhandled error uvicorn closes the connection,
+        # and a pooled client would fail the next step on the dead socket.
+        self.client = httpx.Client(base_url=self.server.url, timeout=60,
+                                   limits=httpx.Limits(max_keepalive_connections=0))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client:
+            self.client.close()
+        self.server.stop()
+        if self.jsonl:
+            self.jsonl.close()
+
+    def run_step(self, step: Step) -> StepResult:
+        """Fire the step's request(s), several at once if there are several.
+
+        Returns the responses and each request's events, in the order the
+        step lists its requests.
+        """
+        import concurrent.futures
+        import time
+
+        assert self.client is not None
+        wanted = step_requests(step)
+        n = len(wanted)
+        before = self.rec.completed_count()
+        client = self.client
+        t0 = time.perf_counter()
+        if n == 1:
+            responses = [fire(client, wanted[0])]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(n) as pool:
+                responses = list(pool.map(lambda req: fire(client, req), wanted))
+        elapsed = time.perf_counter() - t0
+        # The client has its answer before background tasks and cleanup finish;
+        # wait for each request's own end event.
+        if not self.rec.wait_for(lambda evs: self.rec.completed_count() >= before + n, timeout=60):
+            raise TimeoutError("the traced request did not finish within 60 s")
+        groups = self.rec.by_request()
+        pool_ids = [rid for rid in self.rec.completed()[before:] if rid in groups]
+        traces = []
+        for req in wanted:  # match each request to its trace by method, path and query
+            rid = next(
+                (i for i in pool_ids if _same_request(groups[i][0].detail, req)),
+                pool_ids[0] if pool_ids else None,
+            )
+            if rid is None:
+                raise RuntimeError(f"no trace arrived for {req.describe()}")
+            pool_ids.remove(rid)
+            traces.append(groups[rid])
+        return StepResult(responses, traces, elapsed, session=groups)
+
+
+def _same_request(start: dict[str, Any], req: Request | WebSocketRequest) -> bool:
+    from urllib.parse import parse_qsl, urlencode
+
+    if start.get("method") != req.method.upper() or start.get("path") != req.path:
+        return False
+    query = getattr(req, "query", None) or {}
+    return sorted(parse_qsl(str(start.get("query_string", "")), keep_blank_values=True)) == sorted(
+        parse_qsl(urlencode(query, doseq=True), keep_blank_values=True)
+    )
+
+
+def step_requests(step: Step) -> list[Request | WebSocketRequest]:
+    if step.request is None:
+        return []
+    if isinstance(step.request, Request | WebSocketRequest):
+        return [step.request] * max(step.request.concurrent, 1)
+    return list(step.request)
+
+
+def evaluate(step: Step, result: StepResult) -> list[Outcome]:
+    return [check.evaluate(result) for check in step.checks]
