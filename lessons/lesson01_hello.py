@@ -106,7 +106,7 @@ route in order, finds none, and the request never reaches an endpoint.
             ),
             checks=[
                 status(404),
-                has("routing", matched=False, status_hint=404),
+                has("routing", matched=False, status=404),
                 lacks("endpoint"),
                 has("exception", name="HTTPException", status_code=404, handled=True),
             ],

@@ -252,7 +252,7 @@ classic surprise when testing CORS by hand with curl.
             checks=[
                 status(405),
                 has("middleware", "end", "CORSMiddleware", called_next=True),
-                has("routing", matched=False, status_hint=405, allowed=["GET"]),
+                has("routing", matched=False, status=405, allowed=["GET"]),
                 lacks("endpoint"),
                 header("Access-Control-Allow-Origin", present=False),
                 header("X-Process-Time"),

@@ -6,6 +6,8 @@ they were declared and stops at the first one that matches, so the order of
 your routes can change which endpoint answers.
 """
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 
 from lifecycle_tracer.course import Lesson, Question, Request, Step, body, custom, has, header, lacks, status
@@ -50,6 +52,16 @@ app.include_router(accounts)
 
 def _routing(events):
     return next(e for e in events if e.stage == "routing")
+
+
+def _kept_looking(r: Any) -> bool | str:
+    # On FastAPI >= 0.163 an included router is one entry the router asks as a whole;
+    # before, its routes were copied into the app. Either way the /accounts entry
+    # comes after the partial match, because the router does not stop at a partial.
+    tried = _tried(r.events)
+    matches = [c["match"] for c in _routing(r.events).detail["candidates"]]
+    first_partial = matches.index("partial") if "partial" in matches else len(matches)
+    return any(p.startswith("/accounts") for p in tried[first_partial + 1 :]) or f"it tried {tried}"
 
 
 def _tried(events):
@@ -197,8 +209,8 @@ matches first, and `/accounts/2` still falls through to `/accounts/{account_id}`
                     "GET /accounts/2 is routed to /accounts/{account_id} (after /accounts/me did not match)",
                     lambda r: (
                         _routing(r.traces[1]).detail["route"] == "/accounts/{account_id}"
-                        and {"path": "/accounts/me", "match": "none", "methods": ["GET"]}
-                        in _routing(r.traces[1]).detail["candidates"]
+                        and any((c["path"], c["match"]) == ("/accounts/me", "none")
+                                for c in _routing(r.traces[1]).detail["candidates"])
                     ),
                 ),
                 custom(
@@ -217,7 +229,7 @@ event says `none`, the router gives up, and the answer is **404 Not Found**.
             look_for=["routing", "exception"],
             checks=[
                 status(404),
-                has("routing", matched=False, status_hint=404),
+                has("routing", matched=False, status=404),
                 custom(
                     "every candidate's match is none",
                     lambda r: all(c["match"] == "none" for c in _routing(r.events).detail["candidates"]),
@@ -245,12 +257,12 @@ the methods that would work.
             hints=["Compare the candidates' match values with the 404 step: is any of them not none?"],
             checks=[
                 status(405),
-                has("routing", matched=False, status_hint=405, allowed=["GET"]),
+                has("routing", matched=False, status=405, allowed=["GET"]),
                 header("Allow", value="GET"),
                 custom("/users/{user_id} is a partial match", _match_of("/users/{user_id}", "partial")),
                 custom(
-                    "after the partial match the router kept looking: it tried every route, /accounts/{account_id} last",
-                    lambda r: _tried(r.events)[-1] == "/accounts/{account_id}" or f"it tried {_tried(r.events)}",
+                    "after the partial match the router kept looking: it went on to the /accounts routes",
+                    _kept_looking,
                 ),
                 has("exception", name="HTTPException", status_code=405, handled=True),
                 lacks("endpoint"),

@@ -160,7 +160,7 @@ the → line).
                     ("background", "start", "mark_welcomed"),
                     ("request", "end"),
                 ),
-                has("background", "start", name="send_welcome_email", is_async=True, after_response=True),
+                has("background", "start", name="send_welcome_email", is_async=True, response_done=True),
                 has("background", "start", name="mark_welcomed", is_async=False, threadpool=True),
                 custom("the task takes at least 0.2 s", task_took_a_moment),
                 custom("the request's total duration includes those 0.2 s after the response", duration_includes_task),

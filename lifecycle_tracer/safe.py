@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel as _BaseModel
@@ -37,6 +38,10 @@ def truncate(text: str, limit: int = PREVIEW_CHARS) -> str:
 def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
     """A JSON-safe, size-bounded copy of ``value`` for an event's detail.
 
+    Only builtin containers and scalars, Pydantic models' and dataclasses'
+    field values, and Starlette's own request objects are looked into; any
+    other object is shown as ``<TypeName>``. The tracer never calls the app's
+    own code (``__repr__``, ``__iter__``, properties) to describe a value.
     With ``redact``, values under secret-looking keys (password, token,
     api_key, ...) are replaced, at any depth, including inside JSON bytes.
     """
@@ -47,25 +52,12 @@ def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
         return value
     if tp is float:
         return value if value - value == 0 else repr(value)  # nan and inf are not JSON
-    if depth < MAX_DEPTH and hasattr(tp, "__pydantic_fields__") and hasattr(value, "__dict__"):
-        value = value.__dict__  # a model's field values, without a full model_dump
-        tp = dict
     if (tp is list or tp is tuple) and len(value) <= MAX_ITEMS and depth < MAX_DEPTH:
         return [preview(v, depth + 1, redact) for v in value]
-    if tp is bytes and len(value) <= PREVIEW_CHARS * 4:
-        if redact and _SECRETISH_BYTES.search(value) and value[:1] in (b"{", b"["):
-            try:
-                return preview(json.loads(value), depth, redact)
-            except ValueError:
-                pass
-        try:
-            return truncate(value.decode("utf-8"))
-        except UnicodeDecodeError:
-            return truncate(repr(value))
     if tp is dict and len(value) <= MAX_ITEMS and depth < MAX_DEPTH:
         out: dict[str, Any] = {}
         for k, v in value.items():
-            key = k if type(k) is str else str(k)
+            key = k if type(k) is str else _key_text(k)
             vt = type(v)
             if redact and _secret_key(key):
                 out[key] = REDACTED
@@ -74,7 +66,7 @@ def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
             else:
                 out[key] = preview(v, depth + 1, redact)
         return out
-    return _preview_slow(value, depth, redact)
+    return _preview_slow(value, tp, depth, redact)
 
 
 _secret_cache: dict[str, bool] = {}
@@ -89,65 +81,134 @@ def _secret_key(key: str) -> bool:
     return hit
 
 
-def _preview_slow(value: Any, depth: int, redact: bool) -> Any:
+def _key_text(key: Any) -> str:
+    tp = type(key)
+    if tp is int or tp is float or tp is bool or key is None:
+        return str(key)
+    if isinstance(key, Enum):
+        return _enum_text(key)
+    if isinstance(key, str):
+        return str.__str__(key)
+    return f"<{tp.__name__}>"
+
+
+def _enum_text(value: Enum) -> str:
+    return f"{type(value).__name__}.{object.__getattribute__(value, '_name_')}"
+
+
+def _fields_of(value: Any) -> dict[str, Any] | None:
+    """A model's or dataclass's field values, read without running its code."""
+    try:
+        if isinstance(value, _BaseModel):
+            return dict(object.__getattribute__(value, "__dict__"))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = [f.name for f in dataclasses.fields(value)]
+            return {name: object.__getattribute__(value, name) for name in names}
+    except Exception:
+        return None
+    return None
+
+
+_STARLETTE = ("starlette.", "fastapi.")
+
+
+def _preview_slow(value: Any, tp: type, depth: int, redact: bool) -> Any:
+    if isinstance(value, Enum):
+        return _enum_text(value)
+    if isinstance(value, bool | int):
+        return int.__repr__(value) if tp is not bool else bool(value)
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        number = float(float.__float__(value))
+        return number if number - number == 0 else repr(number)
     if isinstance(value, str):
-        return truncate(value)
+        return truncate(str.__str__(value))
     if isinstance(value, bytes | bytearray | memoryview):
-        raw = bytes(value)
-        if redact and raw[:1] in (b"{", b"[") and len(raw) <= 65536:
+        raw = bytes(value[: PREVIEW_CHARS * 4]) if tp is not memoryview else value[: PREVIEW_CHARS * 4].tobytes()
+        if redact and raw[:1] in (b"{", b"[") and _SECRETISH_BYTES.search(raw):
             try:
-                return preview(json.loads(raw), depth, redact)
+                return preview(json.loads(bytes(value)), depth, redact)
             except ValueError:
                 pass
         try:
-            return truncate(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return truncate(repr(raw))
+            text = repr(raw)
+        return truncate(text) if len(value) <= PREVIEW_CHARS * 4 else truncate(text + " …", PREVIEW_CHARS)
     if depth >= MAX_DEPTH:
-        return truncate(repr(value))
-    if isinstance(value, Mapping):
-        out = {}
-        for i, (k, v) in enumerate(value.items()):
-            if i >= MAX_ITEMS:
-                out["…"] = f"{len(value) - MAX_ITEMS} more"
-                break
-            key = str(k)
-            out[key] = REDACTED if redact and _secret_key(key) else preview(v, depth + 1, redact)
-        return out
-    if isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-        shown = [preview(v, depth + 1, redact) for v in items[:MAX_ITEMS]]
+        return f"<{tp.__name__}>"
+    if tp is dict or tp is list or tp is tuple or tp is set or tp is frozenset:
+        items = list(value.items()) if tp is dict else list(value)
+        shown = items[:MAX_ITEMS]
+        if tp is dict:
+            out: dict[str, Any] = {}
+            for k, v in shown:
+                key = k if type(k) is str else _key_text(k)
+                out[key] = REDACTED if redact and _secret_key(key) else preview(v, depth + 1, redact)
+            if len(items) > MAX_ITEMS:
+                out["…"] = f"{len(items) - MAX_ITEMS} more"
+            return out
+        listed = [preview(v, depth + 1, redact) for v in shown]
         if len(items) > MAX_ITEMS:
-            shown.append(f"… {len(items) - MAX_ITEMS} more")
-        return shown
-    # Never call a method of a user's object to preview it: a Mock records the
-    # call (and the app can see it), a property may do I/O. Models only.
-    if isinstance(value, _BaseModel):
-        try:
-            return preview(value.model_dump(mode="json"), depth + 1, redact)
-        except Exception:
-            pass
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        # Field by field, so secret-looking fields are redacted like any other.
-        return preview({f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}, depth + 1, redact)
-    try:
-        text = repr(value)
-    except Exception:
-        return f"<{type(value).__name__}>"
-    if redact and _SECRETISH.search(text):
-        # An object whose repr mentions a password or token may be printing it.
-        return f"<{type(value).__name__}: hidden, it may hold a secret>"
-    return truncate(text)
+            listed.append(f"… {len(items) - MAX_ITEMS} more")
+        return listed
+    fields = _fields_of(value)
+    if fields is not None:
+        return preview(fields, depth + 1, redact)
+    module = getattr(tp, "__module__", "") or ""
+    if module.startswith(_STARLETTE):
+        return _starlette_preview(value, tp, redact)
+    return f"<{tp.__name__}>"
 
 
-def exc_message(exc: BaseException) -> str:
-    """``str(exc)`` for a detail; an exception whose ``__str__`` fails must not escape."""
+def _starlette_preview(value: Any, tp: type, redact: bool) -> Any:
+    """Starlette's and FastAPI's own request objects, described by what they are."""
     try:
-        return truncate(str(exc))
+        from starlette.datastructures import Headers, ImmutableMultiDict, UploadFile
+        from starlette.requests import HTTPConnection
+
+        if isinstance(value, HTTPConnection):
+            scope = value.scope
+            what = scope.get("method", "WEBSOCKET") if scope.get("type") == "http" else "WEBSOCKET"
+            return f"<{tp.__name__} {what} {scope.get('path', '')}>"
+        if isinstance(value, UploadFile):
+            return f"<UploadFile {value.filename!r}, {value.size} bytes>"
+        if isinstance(value, Headers):
+            return header_pairs(value.raw, redact)
+        if isinstance(value, ImmutableMultiDict):
+            return preview(dict(value.multi_items()[:MAX_ITEMS]), 1, redact)
     except Exception:
-        return f"<{type(exc).__name__}: str() failed>"
+        pass
+    return f"<{tp.__name__}>"
+
+
+def exc_message(exc: BaseException) -> str | None:
+    """An exception's message, when reading it runs none of the app's code.
+
+    Starlette's and FastAPI's exceptions, and exceptions whose ``__str__`` is
+    Python's own over plain arguments, are read; otherwise None (the message
+    is left out rather than calling the app's ``__str__``).
+    """
+    try:
+        tp = type(exc)
+        owner = next((c for c in tp.__mro__ if "__str__" in c.__dict__), BaseException)
+        if owner is BaseException or owner is Exception:
+            if all(type(a) in _PLAIN for a in exc.args):
+                return truncate(BaseException.__str__(exc))
+            return None
+        if (getattr(owner, "__module__", "") or "").startswith(_STARLETTE):
+            detail = exc.__dict__.get("detail")
+            if type(detail) is str:
+                return truncate(detail)
+            if detail is not None:
+                return truncate(json.dumps(preview(detail)))
+            code = exc.__dict__.get("status_code", exc.__dict__.get("code"))
+            return None if code is None else str(code)
+    except Exception:
+        pass
+    return None
+
+
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def exc_type(exc: BaseException) -> str:

@@ -94,15 +94,20 @@ async def test_routing_candidates_and_prefixed_template(traced: Traced) -> None:
     assert d["route"] == "/api/users/{user_id}"
     assert d["endpoint"].endswith("read_user")
     assert d["path_params"] == {"user_id": "7"}
-    assert d["candidates"][-1] == {"path": "/api/users/{user_id}", "match": "full", "methods": ["GET"]}
-    assert all(c["match"] == "none" for c in d["candidates"][:-1])
+    last = d["candidates"][-1]
+    assert (last["path"], last["match"], last["methods"]) == ("/api/users/{user_id}", "full", ["GET"])
+    # What the router really tried: on FastAPI >= 0.163 an included router is one
+    # entry of the app's routes, then its own routes are tried inside it.
+    full = [c for c in d["candidates"] if c["match"] == "full"]
+    assert full[-1]["path"] == "/api/users/{user_id}"
+    assert all(c["kind"] == "_IncludedRouter" for c in full[:-1])
 
 
 async def test_404_is_explained_from_the_candidates(traced: Traced) -> None:
     r, events = await traced.request("GET", "/nowhere")
     assert r.status_code == 404
     d = one(events, "routing").detail
-    assert d["matched"] is False and d["status_hint"] == 404
+    assert d["matched"] is False and d["status"] == 404
     assert all(c["match"] == "none" for c in d["candidates"])
     assert "404" in one(events, "routing").explain
     assert events[-1].detail["status_code"] == 404
@@ -112,8 +117,9 @@ async def test_405_is_explained_by_a_partial_match(traced: Traced) -> None:
     r, events = await traced.request("DELETE", "/items/3")
     assert r.status_code == 405
     routing = one(events, "routing")
-    assert routing.detail["status_hint"] == 405
-    assert {"path": "/items/{item_id}", "match": "partial", "methods": ["GET"]} in routing.detail["candidates"]
+    assert routing.detail["status"] == 405
+    assert any((c["path"], c["match"], c.get("methods")) == ("/items/{item_id}", "partial", ["GET"])
+               for c in routing.detail["candidates"])
     assert "405" in routing.explain and "DELETE" in routing.explain
 
 
@@ -284,8 +290,10 @@ async def test_unhandled_error_becomes_500_in_server_error_middleware(traced: Tr
     assert r.status_code == 500
     exc = one(events, "exception")
     assert exc.name == "RuntimeError" and exc.detail["handler"] is None
-    assert exc.detail["status_code"] == 500 and exc.detail["handled"] is False
-    assert "ServerErrorMiddleware" in exc.explain
+    # Reported as it reaches ServerErrorMiddleware, before any answer: no status is claimed yet.
+    assert exc.detail["status_code"] is None and exc.detail["handled"] is False
+    assert "ServerErrorMiddleware" in exc.explain and "500" not in exc.explain
+    assert one(events, "response", "start").detail["status_code"] == 500
     assert index(events, "exception", "point") < index(events, "response", "start")
     assert events[-1].detail["status_code"] == 500
 
@@ -302,8 +310,9 @@ async def test_http_exception_in_middleware_is_not_handled(traced: Traced) -> No
     r, events = await traced.request("GET", "/middleware-raises")
     assert r.status_code == 500
     exc = one(events, "exception")
-    assert exc.name == "HTTPException" and exc.detail["handler"] is None and exc.detail["status_code"] == 500
-    assert "No exception handler ever saw this HTTPException" in exc.explain
+    assert exc.name == "HTTPException" and exc.detail["handler"] is None and exc.detail["handled"] is False
+    assert "No exception handler took HTTPException" in exc.explain
+    assert one(events, "response", "start").detail["status_code"] == 500
 
 
 async def test_websocket_events(traced: Traced) -> None:
@@ -345,7 +354,7 @@ async def test_a_fault_inside_the_tracer_is_logged_and_swallowed(
     def broken(*args: object) -> None:
         raise ValueError("tracer bug")
 
-    monkeypatch.setattr(_routes, "describe_routing", broken)
+    monkeypatch.setattr(_routes.RoutingObservation, "_detail", broken)
     t = Traced(make_app())
     with caplog.at_level(logging.WARNING, logger="lifecycle_tracer"):
         r, events = await t.request("GET", "/items/3")

@@ -1,83 +1,50 @@
-"""Dependency injection: each dependency's setup, cache hits and teardown.
+"""Dependency injection, as FastAPI did it: each dependency's setup, cache hits and teardown.
 
-FastAPI's ``solve_dependencies`` recurses once per dependency: it first
-solves the dependency's own parameters and sub-dependencies, then calls it.
-The wrapper sees the recursion; the call itself is inline in FastAPI, so a
-plain dependency's end is taken when control next reaches a hook (see
-``PendingDependency``). Yield dependencies go through ``_solve_generator``,
-whose exit-stack entry is wrapped to see the teardown after ``yield``.
+``solve_dependencies`` recurses once per dependency: it solves the
+dependency's own inputs, then uses the per-request cache, runs a yield
+dependency through ``_solve_generator``, runs a plain ``def`` through
+``run_in_threadpool``, or awaits an ``async def`` inline. Each of those is
+observed, not predicted:
+
+- the root call gets a per-request cache that notes FastAPI's own reads (a
+  hit) and writes (a value just computed);
+- ``_solve_generator`` and ``run_in_threadpool`` are wrapped where FastAPI
+  calls them, so a yield dependency's setup and a plain one's thread are seen;
+- an ``async def`` dependency has nothing around its call: its start is the
+  moment its inputs were solved, its end the cache write right after it (or,
+  with ``use_cache=False`` on a cached key, the next thing FastAPI does).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
+import threading
 from typing import Any
 
 from ..safe import exc_type, qualname, type_name
-from .source import safe_source
+from .endpoint import unwrapped_endpoint
+from .source import kind_of, safe_source
 from .teardown import StackProxy
-from .trace import PendingDependency, RequestTrace, current, report_fault
-
-_KIND: dict[int, tuple[Any, bool, bool]] = {}
+from .trace import RequestTrace, clock, current, report_fault
 
 
-def _kind(call: Any) -> tuple[bool, bool]:
-    """(is_generator, is_async) for a dependency, remembered per callable."""
-    hit = _KIND.get(id(call))
-    if hit is not None and hit[0] is call:
-        return hit[1], hit[2]
-    kind = (_is_generator(call), _is_async(call))
-    if len(_KIND) > 20000:
-        _KIND.clear()
-    _KIND[id(call)] = (call, *kind)
-    return kind
+class OpenDependency:
+    """A dependency whose inputs are solved and whose call FastAPI is making."""
 
+    __slots__ = ("call", "detail", "how", "name", "started", "t")
 
-def _is_generator(call: Any) -> bool:
-    if inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call):
-        return True
-    dunder = getattr(call, "__call__", None)  # noqa: B004
-    return inspect.isgeneratorfunction(dunder) or inspect.isasyncgenfunction(dunder)
-
-
-def _is_async(call: Any) -> bool:
-    if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
-        return True
-    dunder = getattr(call, "__call__", None)  # noqa: B004
-    return inspect.iscoroutinefunction(dunder) or inspect.isasyncgenfunction(dunder)
-
-
-try:  # FastAPI >= 0.163 computes the key with a function; older ones with a property
-    from fastapi.dependencies.models import _get_cache_key
-except ImportError:  # pragma: no cover - depends on the installed FastAPI
-    _get_cache_key = None
-
-
-def _cache_key(dependant: Any, kwargs: dict[str, Any]) -> Any:
-    if _get_cache_key is not None:
-        return _get_cache_key(dependant=dependant, uses_scopes_cache=kwargs.get("_uses_scopes_cache"))
-    return dependant.cache_key
-
-
-def _will_use_cache(dependant: Any, kwargs: dict[str, Any]) -> bool:
-    cache = kwargs.get("dependency_cache")
-    if not cache or not getattr(dependant, "use_cache", True):
-        return False
-    key = _cache_key(dependant, kwargs)
-    overrides = getattr(kwargs.get("dependency_overrides_provider"), "dependency_overrides", None)
-    if overrides:  # FastAPI caches an overridden dependency under the original's key
-        for original, override in overrides.items():
-            if override is dependant.call:
-                key = (original, *tuple(key)[1:])
-                break
-    return key in cache
+    def __init__(self, name: str, call: Any, detail: dict[str, Any], t: int) -> None:
+        self.name = name
+        self.call = call
+        self.detail = detail
+        self.t = t
+        self.started = False
+        self.how: str | None = None  # "cache", "generator", "threadpool" once known
 
 
 def _describe(trace: RequestTrace, dependant: Any) -> tuple[str, dict[str, Any]]:
     call = dependant.call
-    name = qualname(call)
-    is_generator, is_async = _kind(call)
+    is_generator, is_async = kind_of(call)
     file, line = safe_source(call)
     detail: dict[str, Any] = {
         "file": file,
@@ -86,17 +53,82 @@ def _describe(trace: RequestTrace, dependant: Any) -> tuple[str, dict[str, Any]]
         "is_generator": is_generator,
         "is_async": is_async,
         "needed_by": trace.dep_path[-1] if trace.dep_path else None,
-        "depth": len(trace.dep_path),
+        "depth": max(len(trace.dep_path) - 1, 0),
     }
     scope = getattr(dependant, "scope", None)
     if scope:
         detail["scope"] = scope
-    return name, detail
+    return qualname(call), detail
+
+
+class ObservedCache(dict):  # type: ignore[type-arg]
+    """FastAPI's per-request dependency cache, noting FastAPI's own reads and writes."""
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: RequestTrace) -> None:
+        super().__init__()
+        self.trace = trace
+
+    def __getitem__(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        try:
+            _cache_hit(self.trace)
+        except Exception as exc:
+            report_fault("dependency cache", exc)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        try:
+            close(self.trace, value=value)
+        except Exception as exc:
+            report_fault("dependency cache", exc)
+
+
+def _open_dep(trace: RequestTrace) -> OpenDependency | None:
+    return trace.open_dep  # type: ignore[no-any-return]
+
+
+def _start(trace: RequestTrace, dep: OpenDependency, **facts: Any) -> None:
+    """Emit the dependency's start, stamped with the moment FastAPI began it."""
+    dep.started = True
+    trace.emit_at(dep.t, "dependency", "start", dep.name, {**dep.detail, "phase": "setup", **facts})
+
+
+def close(trace: RequestTrace, value: Any = None, raised: BaseException | None = None, *, forget: bool = False) -> None:
+    """The open dependency's call is over (its value was stored, or FastAPI moved on)."""
+    dep = _open_dep(trace)
+    if dep is None:
+        return
+    trace.open_dep = None
+    if forget or dep.how in ("cache", "generator"):
+        return
+    if not dep.started:
+        _start(trace, dep, threadpool=False)
+    detail: dict[str, Any] = {"phase": "setup", "param": dep.detail.get("param"), "is_async": dep.detail["is_async"],
+                              "depth": dep.detail["depth"], "needed_by": dep.detail["needed_by"]}
+    if raised is not None:
+        detail["raised"] = exc_type(raised)
+        detail["raised_name"] = type(raised).__name__
+    else:
+        detail["returned"] = type_name(value)
+    trace.emit("dependency", "end", dep.name, detail)
+
+
+def _cache_hit(trace: RequestTrace) -> None:
+    dep = _open_dep(trace)
+    if dep is None:
+        return
+    dep.how = "cache"
+    trace.open_dep = None
+    trace.emit("dependency", "point", dep.name, {**dep.detail, "cached": True})
 
 
 def install(du: Any, fr: Any) -> None:
     orig_solve = du.solve_dependencies
     orig_generator = du._solve_generator
+    orig_threadpool = du.run_in_threadpool
 
     @functools.wraps(orig_solve)
     async def solve_dependencies(*args: Any, **kwargs: Any) -> Any:
@@ -108,155 +140,96 @@ def install(du: Any, fr: Any) -> None:
     @functools.wraps(orig_generator)
     async def _solve_generator(*args: Any, **kwargs: Any) -> Any:
         trace = current.get()
-        if trace is None or trace.suppress_at is not None or "stack" not in kwargs:
+        dep = _open_dep(trace) if trace is not None else None
+        if trace is None or dep is None or "stack" not in kwargs:
             return await orig_generator(*args, **kwargs)
         try:
-            name, detail = _describe(trace, kwargs["dependant"])
-            detail["phase"] = "setup"
-            kwargs["stack"] = StackProxy(kwargs["stack"], trace, name, detail)
-            trace.emit(
-                "dependency",
-                "start",
-                name,
-                detail,
-                f"FastAPI runs the yield dependency {name} up to its yield (setup).",
-            )
+            dep.how = "generator"
+            trace.open_dep = None
+            detail = {**dep.detail, "phase": "setup"}
+            kwargs["stack"] = StackProxy(kwargs["stack"], trace, dep.name, detail)
+            _start(trace, dep)
         except Exception as exc:
             report_fault("dependency setup", exc)
             return await orig_generator(*args, **kwargs)
         if trace.tracer.stepper is not None:
             await trace.checkpoint()
+        end = {"phase": "setup", "param": detail.get("param"), "is_generator": True, "is_async": detail["is_async"],
+               "depth": detail["depth"], "scope": detail.get("scope")}
         try:
             value = await orig_generator(*args, **kwargs)
         except BaseException as exc:
-            trace.emit(
-                "dependency",
-                "end",
-                name,
-                {**detail, "raised": exc_type(exc)},
-                f"{name} raised {type(exc).__name__} before reaching its yield.",
-            )
+            trace.emit("dependency", "end", dep.name, {**end, "raised": exc_type(exc), "raised_name": type(exc).__name__})
             raise
-        trace.emit(
-            "dependency",
-            "end",
-            name,
-            {**detail, "returned": type_name(value)},
-            f"{name} reached its yield and handed a {type_name(value)} to the request; "
-            "the code after yield waits until the request is finished with it.",
-        )
+        trace.emit("dependency", "end", dep.name, {**end, "returned": type_name(value)})
+        return value
+
+    @functools.wraps(orig_threadpool)
+    async def run_in_threadpool(func: Any, *args: Any, **kwargs: Any) -> Any:
+        trace = current.get()
+        dep = _open_dep(trace) if trace is not None else None
+        if trace is None or dep is None or func is not dep.call:
+            return await orig_threadpool(func, *args, **kwargs)
+        dep.how = "threadpool"
+
+        def in_worker(*a: Any, **k: Any) -> Any:
+            try:
+                _start(trace, dep, threadpool=trace.on_worker(), thread=threading.current_thread().name)
+            except Exception as exc:
+                report_fault("dependency setup", exc)
+            return func(*a, **k)
+
+        try:
+            value = await orig_threadpool(in_worker, *args, **kwargs)
+        except BaseException as exc:
+            dep.how = None
+            close(trace, raised=exc)
+            raise
+        dep.how = None
+        close(trace, value=value)
         return value
 
     du.solve_dependencies = solve_dependencies
     du._solve_generator = _solve_generator
+    du.run_in_threadpool = run_in_threadpool
     fr.solve_dependencies = solve_dependencies
 
 
 async def _traced_solve(trace: RequestTrace, orig: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     dependant = kwargs.get("dependant")
-    depth = trace.dep_depth
-    is_root = depth == 0
-    cached = False
-    name = ""
+    close(trace)  # FastAPI moved on: whatever dependency was open has returned
+    is_root = not trace.dep_path
+    if is_root and trace.routing is not None and trace.tracer.stepper is not None:
+        trace.flush_pending()  # the router chose this route: a boundary worth holding at
+        await trace.checkpoint()
     try:
-        if is_root:
-            trace.dep_path = [qualname(dependant.call)]
-        elif trace.suppress_at is None:
-            if _will_use_cache(dependant, kwargs):
-                cached = True
-                name, detail = _describe(trace, dependant)
-                detail["cached"] = True
-                trace.emit(
-                    "dependency",
-                    "point",
-                    name,
-                    detail,
-                    f"{name} already ran for this request, so FastAPI reuses its value from the per-request cache instead of calling it again.",
-                )
-                trace.suppress_at = depth
-            else:
-                trace.dep_path.append(qualname(dependant.call))
+        if is_root and kwargs.get("dependency_cache") is None:
+            kwargs["dependency_cache"] = ObservedCache(trace)
+        trace.dep_path.append(qualname(dependant.call))
     except Exception as exc:
         report_fault("dependency", exc)
-    trace.dep_depth = depth + 1
     try:
         result = await orig(*args, **kwargs)
     except BaseException as exc:
-        trace.flush_dependency(exc)
+        close(trace, raised=exc)
         raise
     finally:
-        trace.dep_depth = depth
-        if trace.suppress_at == depth:
-            trace.suppress_at = None
-        elif not is_root and not cached and trace.suppress_at is None and trace.dep_path:
+        if trace.dep_path:
             trace.dep_path.pop()
-    if cached or trace.suppress_at is not None:
-        return result
+    close(trace)
     try:
         if is_root:
-            trace.flush_dependency(None)
             if not getattr(result, "errors", None):
-                _unwrapped_endpoint(trace, dependant)
+                unwrapped_endpoint(trace, dependant)
         else:
-            _before_call(trace, dependant, result, kwargs)
+            name, detail = _describe(trace, dependant)
+            if getattr(result, "errors", None):
+                detail["skipped"] = True
+                trace.emit("dependency", "point", name, detail)
+            else:
+                trace.open_dep = OpenDependency(name, dependant.call, detail, clock())
     except Exception as exc:
         report_fault("dependency", exc)
     if trace.tracer.stepper is not None:
         await trace.checkpoint()
     return result
-
-
-def _unwrapped_endpoint(trace: RequestTrace, dependant: Any) -> None:
-    """Endpoints FastAPI calls without ``run_endpoint_function``: WebSockets and generators.
-
-    Their body runs for the whole conversation or stream, so there is no single
-    end to report; one point says they start, and the messages or chunks follow.
-    """
-    call = dependant.call
-    is_ws = trace.scope.get("type") == "websocket"
-    is_gen, _ = _kind(call)
-    if not (is_ws or is_gen):
-        return
-    name = qualname(call)
-    file, line = safe_source(call)
-    detail = {"is_async": True if is_ws else _kind(call)[1], "websocket": is_ws, "streaming": is_gen,
-              "threadpool": False, "file": file, "line": line}
-    if is_ws:
-        explain = f"FastAPI calls your WebSocket endpoint {name}; it runs for the whole conversation, so the accept, messages and close show what it does."
-    else:
-        explain = f"Your endpoint {name} is a generator: FastAPI streams each item it yields as a chunk of the response while it runs."
-    trace.emit("endpoint", "point", name, detail, explain)
-
-
-def _before_call(trace: RequestTrace, dependant: Any, result: Any, kwargs: dict[str, Any]) -> None:
-    """The dependency's own inputs are solved; FastAPI is about to call it."""
-    name, detail = _describe(trace, dependant)
-    if getattr(result, "errors", None):
-        detail["skipped"] = True
-        trace.emit(
-            "dependency",
-            "point",
-            name,
-            detail,
-            f"{name} is not called because its own parameters failed validation.",
-        )
-        return
-    if detail["is_generator"]:
-        return  # _solve_generator reports the setup
-    detail["phase"] = "setup"
-    detail["threadpool"] = not detail["is_async"]
-    where = (
-        "awaits it directly because it is an async def"
-        if detail["is_async"]
-        else "runs it in a worker thread because it is a plain def, so it cannot block other requests"
-    )
-    trace.emit(
-        "dependency",
-        "start",
-        name,
-        detail,
-        f"FastAPI calls the dependency {name} and {where}; its result fills '{detail['param']}'."
-        if detail["param"]
-        else f"FastAPI calls the dependency {name} and {where}.",
-    )
-    trace.pending_dep = PendingDependency(name, detail, dependant.call, kwargs.get("dependency_cache"))

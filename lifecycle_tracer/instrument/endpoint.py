@@ -1,27 +1,46 @@
-"""The endpoint, serialization, background tasks and exception handlers."""
+"""The endpoint, serialization and background tasks, as they really ran."""
 
 from __future__ import annotations
 
 import functools
-import inspect
 from typing import Any
 
 from fastapi.security.base import SecurityBase
 from starlette.responses import Response
 
 from ..safe import REDACTED, exc_message, exc_type, is_secret_header, is_secretish, preview, qualname, type_name
-from .source import safe_source
+from .source import kind_of, mentions_model, safe_source, type_label
+from .threads import watch_iterate_in_threadpool, watch_run_in_threadpool, where
 from .trace import RequestTrace, current, report_fault
-from .validation import mentions_model, type_label
 
 
-def install(fr: Any, eh: Any, bg: Any) -> None:
-    from .exceptions import wrap_exception_lookup
+def install(fr: Any, bg: Any) -> None:
+    import starlette.responses as sresp
 
+    watch_run_in_threadpool(fr)
+    watch_run_in_threadpool(bg)
+    watch_iterate_in_threadpool(sresp, _body_iterator)
+    if hasattr(fr, "iterate_in_threadpool"):
+        watch_iterate_in_threadpool(fr, _body_iterator)
     _wrap_endpoint(fr)
     _wrap_serialize(fr)
     _wrap_background(bg)
-    wrap_exception_lookup(eh)
+
+
+_FACTS: dict[int, tuple[Any, tuple[str, str | None, int | None]]] = {}
+
+
+def endpoint_facts(call: Any) -> tuple[str, str | None, int | None]:
+    """Name and source location, read once per endpoint."""
+    hit = _FACTS.get(id(call))
+    if hit is not None and hit[0] is call:
+        return hit[1]
+    file, line = safe_source(call)
+    facts = (qualname(call), file, line)
+    if len(_FACTS) > 10000:
+        _FACTS.clear()
+    _FACTS[id(call)] = (call, facts)
+    return facts
 
 
 def _wrap_endpoint(fr: Any) -> None:
@@ -35,33 +54,42 @@ def _wrap_endpoint(fr: Any) -> None:
         try:
             dependant = kwargs["dependant"]
             is_async = bool(kwargs.get("is_coroutine", True))
-            name, file, line, explain = _endpoint_facts(dependant.call, is_async)
-            detail: dict[str, Any] = {
-                "is_async": is_async,
-                "threadpool": not is_async,
-                "file": file,
-                "line": line,
-                "args": _args_preview(trace, dependant, kwargs.get("values") or {}),
-            }
-            trace.emit("endpoint", "start", name, detail, explain)
+            name, file, line = endpoint_facts(dependant.call)
+            detail: dict[str, Any] = {"is_async": is_async, "file": file, "line": line,
+                                      "args": _args_preview(trace, dependant, kwargs.get("values") or {})}
+            seen: dict[str, Any] = {}
+
+            def started() -> None:
+                seen.update(where(trace))
+                trace.emit("endpoint", "start", name, {**detail, **seen})
+
+            if is_async:
+                started()
+            else:
+                trace.worker_hook = (None, started)  # the next threadpool call is the endpoint's
         except Exception as exc:
             report_fault("endpoint start", exc)
             return await orig(*args, **kwargs)
-        if trace.tracer.stepper is not None:
+        if trace.tracer.stepper is not None and is_async:
             await trace.checkpoint()
         try:
             value = await orig(*args, **kwargs)
         except BaseException as exc:
-            trace.emit(
-                "endpoint",
-                "end",
-                name,
-                {"is_async": is_async, "raised": exc_type(exc), "message": exc_message(exc)},
-                f"{name} raised {type(exc).__name__} instead of returning; FastAPI looks for an exception handler.",
-            )
+            trace.worker_hook = None
+            trace.emit("endpoint", "end", name, {"is_async": is_async, **seen, "raised": exc_type(exc),
+                                                 "raised_name": type(exc).__name__, "message": exc_message(exc)})
             raise
+        trace.worker_hook = None
         try:
-            _endpoint_returned(trace, name, is_async, value)
+            is_response = isinstance(value, Response)
+            trace.emit("endpoint", "end", name, {
+                "is_async": is_async, **seen, "returned": type_name(value), "is_response": is_response,
+                "preview": None if is_response else preview(value, redact=trace.redact)})
+            if is_response:
+                trace.emit("serialization", "point", "skipped", {
+                    "skipped": True, "response_class": type(value).__name__, "response_model": None,
+                    "status_code": value.__dict__.get("status_code"),
+                    "media_type": value.__dict__.get("media_type") or getattr(type(value), "media_type", None)})
         except Exception as exc:
             report_fault("endpoint end", exc)
         return value
@@ -69,26 +97,42 @@ def _wrap_endpoint(fr: Any) -> None:
     fr.run_endpoint_function = run_endpoint_function
 
 
-_FACTS: dict[tuple[int, bool], tuple[Any, tuple[str, str | None, int | None, str]]] = {}
+def unwrapped_endpoint(trace: RequestTrace, dependant: Any) -> None:
+    """Endpoints FastAPI calls without ``run_endpoint_function``: WebSockets and generators.
+
+    A WebSocket endpoint runs for the whole conversation, a generator endpoint
+    while its items are pulled, so there is no single end to report: one point
+    says FastAPI called it, and the messages or chunks show the rest.
+    """
+    call = dependant.call
+    is_ws = trace.scope.get("type") == "websocket"
+    is_gen, is_async = kind_of(call)
+    if not (is_ws or is_gen):
+        return
+    name, file, line = endpoint_facts(call)
+    detail: dict[str, Any] = {"is_async": is_async, "websocket": is_ws, "streaming": is_gen and not is_ws,
+                              "file": file, "line": line}
+    if is_ws or is_async:
+        detail.update(where(trace))  # its code runs where FastAPI awaits it: this thread
+    else:
+        detail["threadpool"] = None  # not known yet: its body runs when its items are pulled
+        trace.streaming = name
+    trace.emit("endpoint", "point", name, detail)
 
 
-def _endpoint_facts(call: Any, is_async: bool) -> tuple[str, str | None, int | None, str]:
-    """Name, source location and start explanation, computed once per endpoint."""
-    hit = _FACTS.get((id(call), is_async))
-    if hit is not None and hit[0] is call:
-        return hit[1]
-    name = qualname(call)
-    file, line = safe_source(call)
-    how = (
-        "awaits it on the event loop (async def)"
-        if is_async
-        else "runs it in a worker thread from the threadpool (plain def), so it cannot block the event loop"
-    )
-    facts = (name, file, line, f"All inputs are valid; FastAPI calls your endpoint {name} and {how}.")
-    if len(_FACTS) > 10000:
-        _FACTS.clear()
-    _FACTS[(id(call), is_async)] = (call, facts)
-    return facts
+def _body_iterator(trace: RequestTrace, iterator: Any) -> Any:
+    """A sync iterator is about to be pulled in the threadpool: report where its first item was made."""
+    name = trace.streaming
+    trace.streaming = None
+
+    def first() -> None:
+        facts = where(trace)
+        if name is not None:
+            trace.emit("endpoint", "point", name, {"streaming": True, "iterating": True, "is_async": False, **facts})
+        else:
+            trace.emit("response", "point", "body iterator", {"iterator": type(iterator).__name__, **facts})
+
+    return first
 
 
 def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -113,33 +157,10 @@ def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -
     return out
 
 
-def _endpoint_returned(trace: RequestTrace, name: str, is_async: bool, value: Any) -> None:
-    returned = type_name(value)
-    is_response = isinstance(value, Response)
-    trace.emit(
-        "endpoint",
-        "end",
-        name,
-        {"is_async": is_async, "returned": returned, "is_response": is_response,
-         "preview": None if is_response else preview(value, redact=trace.redact)},
-        f"{name} returned a {returned}.",
-    )
-    if is_response:
-        trace.emit(
-            "serialization",
-            "point",
-            "skipped",
-            {"skipped": True, "response_class": type(value).__name__, "response_model": None},
-            f"The endpoint returned a {type(value).__name__} itself, so FastAPI skips the response model "
-            "and serialization and sends it as is.",
-        )
-
-
-def _route_response_class(trace: RequestTrace) -> str:
+def _route_response_class(trace: RequestTrace) -> Any:
     route = trace.scope.get("route")
     cls = getattr(route, "response_class", None)
-    cls = getattr(cls, "value", cls)  # DefaultPlaceholder
-    return getattr(cls, "__name__", "JSONResponse")
+    return getattr(cls, "value", cls)  # DefaultPlaceholder
 
 
 def _wrap_serialize(fr: Any) -> None:
@@ -154,60 +175,35 @@ def _wrap_serialize(fr: Any) -> None:
             field = kwargs.get("field")
             annotation = getattr(getattr(field, "field_info", None), "annotation", None) if field else None
             model = type_label(annotation) if field else None
-            drops = mentions_model(annotation)
             fast = bool(kwargs.get("dump_json"))
-            response_class = "Response" if fast else _route_response_class(trace)
+            cls = Response if fast else _route_response_class(trace)
             detail: dict[str, Any] = {
                 "response_model": model,
-                "response_class": response_class,
+                "filters_fields": mentions_model(annotation) if field else False,
+                "response_class": getattr(cls, "__name__", None),
+                "media_type": "application/json" if fast else getattr(cls, "media_type", None),
                 "dump_json": fast,
                 "returned": type_name(kwargs.get("response_content")),
             }
             for opt in ("exclude_unset", "exclude_defaults", "exclude_none"):
                 if kwargs.get(opt):
                     detail[opt] = True
-            if model is None:
-                explain = (
-                    f"There is no response_model, so jsonable_encoder turns the returned {detail['returned']} "
-                    f"into JSON-compatible data for {response_class}."
-                )
-            else:
-                checks = (
-                    f"FastAPI validates the returned value against {model}, keeping only the fields it declares,"
-                    if drops
-                    else f"FastAPI checks the returned value against the declared type {model},"
-                )
-                how = (
-                    " and Pydantic turns it straight into JSON bytes."
-                    if fast
-                    else f" then {response_class} renders it to JSON."
-                )
-                explain = checks + how
-            trace.emit("serialization", "start", model or "jsonable_encoder", detail, explain)
+            name = model or "jsonable_encoder"
+            trace.emit("serialization", "start", name, detail)
         except Exception as exc:
             report_fault("serialization start", exc)
             return await orig(*args, **kwargs)
         if trace.tracer.stepper is not None:
             await trace.checkpoint()
-        name = model or "jsonable_encoder"
         try:
             content = await orig(*args, **kwargs)
         except BaseException as exc:
-            trace.emit(
-                "serialization",
-                "end",
-                name,
-                {**detail, "raised": exc_type(exc)},
-                f"The returned value does not fit {model}: {type(exc).__name__}, which becomes a 500.",
-            )
+            trace.emit("serialization", "end", name, {**detail, "raised": exc_type(exc), "raised_name": type(exc).__name__})
             raise
-        out = {**detail, "output": preview(content, redact=trace.redact)}
+        out = {**detail, "output": preview(content, redact=trace.redact), "output_type": type_name(content)}
         if isinstance(content, bytes | bytearray):
             out["bytes"] = len(content)
-            done = f"Serialization finished: {len(content)} bytes of JSON, ready to send."
-        else:
-            done = f"Serialization finished; {detail['response_class']} now renders it to JSON bytes."
-        trace.emit("serialization", "end", name, out, done)
+        trace.emit("serialization", "end", name, out)
         return content
 
     fr.serialize_response = serialize_response
@@ -223,29 +219,35 @@ def _wrap_background(bg: Any) -> None:
         if trace is None or type(self) is not cls and hasattr(self, "tasks"):
             return await orig_call(self)
         try:
-            name = qualname(self.func)
-            is_async = bool(getattr(self, "is_async", inspect.iscoroutinefunction(self.func)))
-            file, line = safe_source(self.func)
-            detail = {"is_async": is_async, "threadpool": not is_async, "file": file, "line": line,
-                      "after_response": trace.resp_chunks > 0}
-            trace.emit(
-                "background",
-                "start",
-                name,
-                detail,
-                f"The background task {name} starts now, after the response was sent; the client already has its answer.",
-            )
+            func = self.__dict__.get("func")
+            name = qualname(func)
+            is_async = bool(self.__dict__.get("is_async", False))
+            file, line = safe_source(func)
+            detail: dict[str, Any] = {"is_async": is_async, "file": file, "line": line,
+                                      "response_started": trace.response_started, "response_done": trace.resp_done}
+            seen: dict[str, Any] = {}
+
+            def started() -> None:
+                seen.update(where(trace))
+                trace.emit("background", "start", name, {**detail, **seen})
+
+            if is_async:
+                started()
+            else:
+                trace.worker_hook = (func, started)
         except Exception as exc:
             report_fault("background", exc)
             return await orig_call(self)
-        if trace.tracer.stepper is not None:
+        if trace.tracer.stepper is not None and is_async:
             await trace.checkpoint()
         try:
             await orig_call(self)
         except BaseException as exc:
-            trace.emit("background", "end", name, {**detail, "raised": exc_type(exc)},
-                       f"The background task {name} raised {type(exc).__name__}; the client never sees it.")
+            trace.worker_hook = None
+            trace.emit("background", "end", name, {**detail, **seen, "raised": exc_type(exc),
+                                                   "raised_name": type(exc).__name__})
             raise
-        trace.emit("background", "end", name, detail, f"The background task {name} finished.")
+        trace.worker_hook = None
+        trace.emit("background", "end", name, {**detail, **seen})
 
     cls.__call__ = __call__

@@ -1,106 +1,148 @@
-"""Exception handlers: which handler took an exception, and the status it chose.
+"""Exception handlers: which handler really ran, and the response it returned.
 
-The handler Starlette looks up is wrapped (keeping it sync or async), so the
-event is reported when the handler has answered, with the real status code.
-Unhandled exceptions are reported by the probe inside ServerErrorMiddleware.
+ExceptionMiddleware keeps the app's handlers in two dicts of its own (by
+exception class, and by HTTP status code) and puts them in the scope, where
+the route-level wrapper finds them too. Each handler in those dicts is
+replaced by a wrapper (async or sync as it was) that reports, once the
+handler has returned, its name and the response it chose. Handlers the app
+registered for ``Exception`` or 500 live in ServerErrorMiddleware instead
+(see ``servererrors.py``).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from starlette._utils import is_async_callable
 
-from ..safe import exc_message, exc_type, preview, qualname
+from ..safe import exc_message, exc_type, header_pairs, preview, qualname
 from .trace import RequestTrace, current, report_fault
 
+_MARK = "__lifecycle_tracer_wrapped__"
 
-def wrap_exception_lookup(eh: Any) -> None:
-    orig = eh._lookup_exception_handler
 
-    @functools.wraps(orig)
-    def _lookup_exception_handler(exc_handlers: Any, exc: Exception) -> Any:
-        handler = orig(exc_handlers, exc)
-        if handler is None:
-            return None
+def _builtin_handlers() -> set[Any]:
+    out: set[Any] = set()
+    try:
+        import fastapi.exception_handlers as feh
+
+        for name in ("http_exception_handler", "request_validation_exception_handler",
+                     "websocket_request_validation_exception_handler"):
+            fn = getattr(feh, name, None)
+            if fn is not None:
+                out.add(fn)
+    except Exception as exc:  # pragma: no cover - depends on the installed FastAPI
+        report_fault("exception handlers", exc)
+    return out
+
+
+def _is_builtin(handler: Any, builtins: set[Any]) -> bool:
+    if handler in builtins:
+        return True
+    owner = getattr(handler, "__self__", None)
+    module = getattr(type(owner), "__module__", "") or "" if owner is not None else ""
+    return module.startswith("starlette.")  # ExceptionMiddleware's own http_exception / websocket_exception
+
+
+def watch_handlers(exception_middleware: Any) -> None:
+    """Wrap every handler ExceptionMiddleware holds (called once per built stack)."""
+    builtins = _builtin_handlers()
+    for attr in ("_exception_handlers", "_status_handlers"):
+        handlers = getattr(exception_middleware, attr, None)
+        if not isinstance(handlers, dict):
+            continue
+        for key, handler in list(handlers.items()):
+            if not getattr(handler, _MARK, False):
+                handlers[key] = _wrap(handler, _is_builtin(handler, builtins), attr == "_status_handlers")
+
+
+def _wrap(handler: Any, builtin: bool, by_status: bool) -> Any:
+    def report(exc: Exception, response: Any) -> None:
         trace = current.get()
-        if trace is None or id(exc) in trace.exc_reported:
-            return handler
+        if trace is None or trace.ended:
+            return
         try:
-            return _traced_handler(trace, handler, exc)
+            _json_error_event(trace, exc)
+            detail = handler_detail(trace, handler, exc, response)
+            detail["builtin_handler"] = builtin
+            detail["by_status"] = by_status
+            trace.emit("exception", "point", type(exc).__name__, detail)
         except Exception as fault:
             report_fault("exception handler", fault)
-            return handler
-
-    eh._lookup_exception_handler = _lookup_exception_handler
-
-
-def _traced_handler(trace: RequestTrace, handler: Any, exc: Exception) -> Any:
-    trace.exc_reported.add(id(exc))
-    _json_error_event(trace, exc)
-    hname = qualname(handler)
-
-    def report(response: Any) -> None:
-        status = getattr(response, "status_code", None)
-        detail = {
-            "type": exc_type(exc),
-            "message": _errors_text(exc) if type(exc).__name__.endswith("ValidationError") else exc_message(exc),
-            "handler": hname,
-            "status_code": status,
-            "handled": True,
-        }
-        ename = type(exc).__name__
-        if ename == "WebSocketException":
-            code = getattr(exc, "code", None)
-            detail["close_code"] = code
-            explain = (
-                f"WebSocketException({code}) was raised; Starlette's handler closed the WebSocket with code {code}"
-                + (" before accepting it, so the server refuses the handshake with HTTP 403." if not trace.response_started else ".")
-            )
-        elif ename == "RequestValidationError":
-            explain = f"Validation failed, so FastAPI raised {ename}; the handler {hname} turns it into a {status} with the errors."
-        elif hasattr(exc, "status_code"):
-            explain = f"{ename}({getattr(exc, 'status_code', '')}) was raised; the exception handler {hname} turned it into a {status} response."
-        else:
-            explain = f"{ename} was raised; your exception handler {hname} caught it and answered {status}."
-        trace.emit("exception", "point", ename, detail, explain)
 
     if is_async_callable(handler):
 
-        async def traced_async(conn: Any, e: Exception) -> Any:
-            response = await handler(conn, e)
-            _guarded(report, response)
+        async def traced_async(conn: Any, exc: Exception) -> Any:
+            response = await handler(conn, exc)
+            report(exc, response)
             return response
 
-        return traced_async
+        wrapped: Any = traced_async
+    else:
 
-    def traced_sync(conn: Any, e: Exception) -> Any:
-        response = handler(conn, e)
-        _guarded(report, response)
-        return response
+        def traced_sync(conn: Any, exc: Exception) -> Any:
+            response = handler(conn, exc)
+            report(exc, response)
+            return response
 
-    return traced_sync
+        wrapped = traced_sync
+    setattr(wrapped, _MARK, True)
+    wrapped.__wrapped__ = handler
+    return wrapped
 
 
-def _guarded(fn: Any, arg: Any) -> None:
+def handler_detail(trace: RequestTrace, handler: Any, exc: Exception, response: Any) -> dict[str, Any]:
+    """The facts of one handled exception: what was raised, who answered, with what."""
+    detail: dict[str, Any] = {
+        "type": exc_type(exc),
+        "exc_name": type(exc).__name__,
+        "handler": qualname(handler),
+        "handler_module": getattr(handler, "__module__", None),
+        "handled": True,
+        "websocket": trace.scope.get("type") == "websocket",
+        "response_started": trace.response_started,
+        "returned": None if response is None else type(response).__name__,
+        "status_code": _status(response),
+    }
+    status = exc.__dict__.get("status_code")
+    if type(status) is int:
+        detail["exc_status"] = status
+    code = exc.__dict__.get("code")
+    if type(code) is int:
+        detail["close_code"] = code
+    headers = exc.__dict__.get("headers")
+    if isinstance(headers, dict):
+        detail["exc_headers"] = header_pairs([(str(k).encode("latin-1"), str(v).encode("latin-1"))
+                                              for k, v in list(headers.items())[:20]], trace.redact)
+    if type(exc).__name__.endswith("ValidationError") and hasattr(exc, "errors"):
+        detail["errors"] = _errors(exc, trace.redact)
+    else:
+        detail["message"] = exc_message(exc)
+    return detail
+
+
+def _status(response: Any) -> int | None:
+    if response is None:
+        return None
+    status = getattr(response, "status_code", None)
+    return status if type(status) is int else None
+
+
+def _errors(exc: Any, redact: bool) -> list[dict[str, Any]]:
     try:
-        fn(arg)
-    except Exception as exc:
-        report_fault("exception report", exc)
-
-
-def _errors_text(exc: Any) -> str:
-    try:
-        errs = exc.errors()
-        return "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errs[:5])
+        out = []
+        for err in list(exc.errors())[:10]:
+            if isinstance(err, dict):
+                out.append({"loc": [p if type(p) is int else str(p) for p in err.get("loc", ())],
+                            "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+        return out
     except Exception:
-        return exc_message(exc)
+        return []
 
 
 def _json_error_event(trace: RequestTrace, exc: Exception) -> None:
-    """A malformed JSON body fails before any parameter is validated: say so."""
-    if type(exc).__name__ != "RequestValidationError" or trace.validation_seen:
+    """A malformed JSON body fails before any parameter is validated: report the check FastAPI made."""
+    if trace.validated or type(exc).__name__ != "RequestValidationError":
         return
     errors = getattr(exc, "errors", lambda: [])()
     bad = [e for e in errors if isinstance(e, dict) and e.get("type") == "json_invalid"]
@@ -108,6 +150,8 @@ def _json_error_event(trace: RequestTrace, exc: Exception) -> None:
         return
     err = bad[0]
     ctx = err.get("ctx") or {}
+    loc = list(err.get("loc", ()))
+    trace.validated = True
     trace.emit(
         "validation",
         "point",
@@ -115,10 +159,14 @@ def _json_error_event(trace: RequestTrace, exc: Exception) -> None:
         {
             "location": "body",
             "field": "body",
+            "alias": "body",
             "raw": preview(getattr(exc, "body", None), redact=trace.redact),
+            "sent": True,
             "ok": False,
-            "errors": [{"loc": list(err.get("loc", ())), "msg": str(err.get("msg")), "type": "json_invalid"}],
+            "json_invalid": True,
+            "position": loc[-1] if loc else None,
+            "json_error": str(ctx.get("error", "")),
+            "errors": [{"loc": [p if type(p) is int else str(p) for p in loc], "msg": str(err.get("msg")),
+                        "type": "json_invalid"}],
         },
-        f"The body is not valid JSON ({ctx.get('error', 'decode error')} at position "
-        f"{list(err.get('loc', ('', '?')))[-1]}), so FastAPI answers 422 without looking at any field.",
     )

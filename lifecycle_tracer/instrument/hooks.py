@@ -18,12 +18,12 @@ def install() -> None:
         return
     import fastapi.dependencies.utils as du
     import fastapi.routing as fr
-    import starlette._exception_handler as eh
     import starlette.background as bg
 
-    from . import dependencies, endpoint, validation
+    from . import dependencies, endpoint, routing, validation
 
     dependencies.install(du, fr)
-    endpoint.install(fr, eh, bg)
+    endpoint.install(fr, bg)
     validation.install(du)
+    routing.install()
     _installed = True

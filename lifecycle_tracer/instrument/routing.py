@@ -1,255 +1,259 @@
-"""Which routes the router tried, in order, and which one won.
+"""The router's decision, as it made it.
 
-The router itself keeps no record of the routes it tried, so this module
-asks each route the same question the router asks, ``route.matches(scope)``,
-on a copy of the scope, stopping at the first full match as Starlette does.
+Every route class's ``matches()`` is wrapped, process-wide: while a traced
+request is being routed, each call the router (or an included router, a
+mount, the slash-redirect check) makes is recorded with what it returned.
+Nothing is asked twice and no rule is re-implemented: the routes tried, in
+order, are the calls the router made; the route chosen is the full match
+it acted on; a 404, 405 or 307 is the exception the router raised or the
+response it sent itself.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
-from ..safe import qualname
+from ..safe import header_pairs, preview, qualname
+from .trace import RequestTrace, current, report_fault
 
 MAX_CANDIDATES = 200
 _MATCH = {Match.FULL: "full", Match.PARTIAL: "partial", Match.NONE: "none"}
+_MARK = "__lifecycle_tracer_matches__"
+_CONTAINERS = frozenset({"Mount", "Host", "_IncludedRouter"})
 
 
-def _template(route: Any) -> str:
+def install() -> None:
+    """Wrap ``matches`` on every route class there is now (idempotent; call again for new classes)."""
+    classes: list[type] = []
+    stack: list[type] = [BaseRoute]
+    while stack:
+        cls = stack.pop()
+        classes.append(cls)
+        stack.extend(cls.__subclasses__())
+    try:
+        import fastapi.routing as fr
+
+        ctx = getattr(fr, "_EffectiveRouteContext", None)
+        if ctx is not None:
+            classes.append(ctx)
+    except Exception as exc:  # pragma: no cover
+        report_fault("routing install", exc)
+    for cls in classes:
+        orig = cls.__dict__.get("matches")
+        if orig is None or getattr(orig, _MARK, False) or not callable(orig):
+            continue
+        cls.matches = _wrap(orig)
+
+
+def _wrap(orig: Any) -> Any:
+    @functools.wraps(orig)
+    def matches(self: Any, scope: Any) -> Any:
+        trace = current.get()
+        obs = trace.routing if trace is not None else None
+        if obs is None:
+            return orig(self, scope)
+        depth = trace.match_depth  # type: ignore[union-attr]
+        trace.match_depth = depth + 1  # type: ignore[union-attr]
+        try:
+            result = orig(self, scope)
+        finally:
+            trace.match_depth = depth  # type: ignore[union-attr]
+        if depth == 0:  # the router's own call, not one nested inside another route's
+            try:
+                obs.record(self, result[0], scope)
+            except Exception as exc:
+                report_fault("routing", exc)
+        return result
+
+    setattr(matches, _MARK, True)
+    return matches
+
+
+_ROUTE_FACTS: dict[int, tuple[Any, tuple[str, list[str] | None, str, str]]] = {}
+
+
+def _facts(route: Any) -> tuple[str, list[str] | None, str, str]:
+    """(path template, methods, kind, prefix it adds to its routes) of a route, read once per route object."""
+    hit = _ROUTE_FACTS.get(id(route))
+    if hit is not None and hit[0] is route:
+        return hit[1]
+    kind = type(route).__name__
+    template = None
     for attr in ("path_format", "path"):
         value = getattr(route, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return type(route).__name__
+        if isinstance(value, str):
+            template = value
+            break
+    added = ""
+    if template is None and kind == "_IncludedRouter":
+        # include_router(prefix=...) adds a prefix its routes do not carry; the
+        # router's own APIRouter(prefix=...) is already part of each route's path.
+        added = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+        template = added + (getattr(getattr(route, "original_router", None), "prefix", "") or "")
+    if template is None:
+        template = getattr(route, "host", None) or kind
+    methods = getattr(route, "methods", None)
+    facts = (template, sorted(methods) if methods else None, kind, added)
+    if len(_ROUTE_FACTS) > 20000:
+        _ROUTE_FACTS.clear()
+    _ROUTE_FACTS[id(route)] = (route, facts)
+    return facts
 
 
-def _entries(router: Any) -> list[tuple[str, Any, Any]]:
-    """Flatten ``router.routes`` into ``(template, matcher, route)`` in the order tried.
+class RoutingObservation:
+    """One request's routing, recorded while the router works; emitted once decided."""
 
-    Since FastAPI 0.163, ``include_router`` keeps the included router whole
-    behind a proxy route; its effective candidates carry the full prefixed path.
-    """
-    out: list[tuple[str, Any, Any]] = []
-    for route in getattr(router, "routes", ()) or ():
-        if hasattr(route, "effective_candidates"):
-            _included(route, out)
-        else:
-            out.append((_template(route), route, route))
-    for route in getattr(router, "_low_priority_routes", ()) or ():
-        out.append((_template(route), route, route))
-    return out
+    __slots__ = ("_raised", "calls", "path", "root", "router", "scope", "sent", "trace")
 
+    def __init__(self, trace: RequestTrace, router: Any, scope: dict[str, Any]) -> None:
+        self.trace = trace
+        self.router = router
+        self.scope = scope
+        self.path = scope.get("path", "")
+        self.root = scope.get("root_path", "") or ""
+        self.calls: list[tuple[Any, Any, str, bool]] = []
+        self.sent: dict[str, Any] | None = None
+        self._raised: BaseException | None = None
+        trace.routing = self
+        trace.pending = self._emit_locked
 
-def _included(group: Any, out: list[tuple[str, Any, Any]]) -> None:
-    for cand in group.effective_candidates():
-        if hasattr(cand, "effective_candidates"):
-            _included(cand, out)
-        else:
-            out.append((_template(cand), cand, getattr(cand, "original_route", cand)))
-    low = getattr(group, "effective_low_priority_routes", None)
-    if low is not None:
-        for cand in low():
-            out.append((_template(cand), cand, getattr(cand, "original_route", cand)))
+    def record(self, route: Any, match: Any, scope: dict[str, Any]) -> None:
+        if len(self.calls) < MAX_CANDIDATES:
+            root = scope.get("root_path", "") or ""
+            self.calls.append((route, match, root, scope.get("path", "") != self.path))
 
+    def watch_send(self, send: Any) -> Any:
+        trace = self.trace
 
-def _copy_scope(scope: dict[str, Any]) -> dict[str, Any]:
-    # ``matches()`` only reads the scope (Starlette's and FastAPI's alike); a
-    # shallow copy still keeps a careless custom route from touching the real one.
-    return dict(scope)
+        async def send_from_router(message: dict[str, Any]) -> None:
+            if trace.routing is self and self.sent is None:
+                try:
+                    self.sent = message
+                    trace.flush_pending()
+                except Exception as exc:
+                    report_fault("routing", exc)
+            await send(message)
 
+        return send_from_router
 
-def _route_path(scope: dict[str, Any]) -> str:
-    path: str = scope.get("path", "")
-    root = scope.get("root_path", "")
-    if root and path.startswith(root):
-        return path[len(root) :] or "/"
-    return path
-
-
-def _raw_params(matcher: Any, scope: dict[str, Any], child: dict[str, Any]) -> dict[str, str]:
-    regex = getattr(matcher, "path_regex", None)
-    if regex is not None:
-        m = regex.match(_route_path(scope))
-        if m:
-            return {k: str(v) for k, v in m.groupdict().items()}
-    return {k: str(v) for k, v in (child.get("path_params") or {}).items()}
-
-
-def _scan(
-    router: Any, scope: dict[str, Any], prefix: str, out: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    for template, matcher, route in _entries(router):
-        if len(out) >= MAX_CANDIDATES:
-            return None
+    def done(self, exc: BaseException | None) -> None:
+        """The router returned or raised; if the decision is still unreported, report it now."""
+        trace = self.trace
+        if trace.routing is not self:
+            return
         try:
-            match, child = matcher.matches(scope)
-        except Exception:
-            out.append({"path": prefix + template, "match": "error"})
-            continue
-        entry: dict[str, Any] = {"path": prefix + template, "match": _MATCH.get(match, "none")}
-        methods = getattr(route, "methods", None)
-        if methods:
-            entry["methods"] = sorted(methods)
-        out.append(entry)
-        if match is Match.FULL:
-            found = {
-                "route": prefix + template,
-                "endpoint": qualname(child.get("endpoint") or getattr(route, "endpoint", None) or route),
-                "path_params": _raw_params(matcher, scope, child),
-                "kind": type(route).__name__,
-            }
-            kind = type(route).__name__
-            if kind == "Mount":
-                # The mount's own {path} is the remainder handed to the sub-app, not a parameter.
-                found["mount"] = prefix + getattr(route, "path", "")
-                found["path_params"].pop("path", None)
-            inner_routes = getattr(route, "routes", None)
-            if inner_routes and kind in ("Mount", "Host"):
-                sub = _copy_scope(scope)
-                sub.update(child)
-                inner = _scan(route, sub, prefix + getattr(route, "path", ""), out)
-                if inner is None:
-                    found["inner_matched"] = False
-                else:
-                    inner["path_params"] = {**found["path_params"], **inner["path_params"]}
-                    inner["mount"] = found.get("mount", found["route"])
-                    return inner
-            return found
-    return None
+            if trace.pending == self._emit_locked:
+                self._raised = exc
+                trace.flush_pending()
+        except Exception as fault:
+            report_fault("routing", fault)
+        finally:
+            trace.routing = None
+
+    def _emit_locked(self) -> None:
+        trace = self.trace
+        trace.routing = None  # what the route does from now on is not routing
+        try:
+            detail = self._detail()
+        except Exception as exc:
+            report_fault("routing", exc)
+            return
+        name = detail.get("route") or _outcome_name(detail)
+        trace._emit_locked("routing", "point", name, detail)
+
+    def _detail(self) -> dict[str, Any]:
+        candidates: list[dict[str, Any]] = []
+        last_full = -1
+        level = 0
+        included = ""  # an included router keeps its routes' own paths (FastAPI >= 0.163): add its prefix
+        for i, (route, match, root, redirect_check) in enumerate(self.calls):
+            template, methods, kind, adds = _facts(route)
+            prefix = (root[len(self.root):] if root.startswith(self.root) else root) + included
+            entry: dict[str, Any] = {"path": prefix + template, "match": _MATCH.get(match, "none"), "kind": kind,
+                                     "level": level}
+            if methods:
+                entry["methods"] = methods
+            if redirect_check:
+                entry["redirect_check"] = True
+            candidates.append(entry)
+            if match is Match.FULL and not redirect_check:
+                last_full = i
+                level += 1
+                if kind == "_IncludedRouter":
+                    included += adds
+        detail: dict[str, Any] = {
+            "method": self.scope.get("method", "WEBSOCKET"),
+            "path": self.path,
+            "type": self.scope.get("type"),
+            "candidates": candidates,
+            "tried": sum(1 for c in candidates if not c.get("redirect_check")),
+        }
+        deeper = last_full >= 0 and any(not c.get("redirect_check") for c in candidates[last_full + 1:])
+        matched = last_full >= 0 and not deeper
+        detail["matched"] = matched
+        detail["route"] = None
+        detail["endpoint"] = None
+        detail["path_params"] = {}
+        if last_full >= 0:
+            route = self.calls[last_full][0]
+            chosen = candidates[last_full]
+            if chosen["kind"] in _CONTAINERS:
+                detail["container"] = chosen["path"]
+            mounts = [c["path"] for c in candidates[:last_full] if c["match"] == "full" and c["kind"] in ("Mount", "Host")]
+            if mounts:
+                detail["mount"] = mounts[-1]
+            if matched:
+                detail["route"] = chosen["path"]
+                detail["route_kind"] = chosen["kind"]
+                endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
+                detail["endpoint"] = qualname(endpoint) if endpoint is not None else None
+                params = self.scope.get("path_params")
+                if isinstance(params, dict):
+                    detail["path_params"] = preview(params, redact=self.trace.redact)
+        if not matched:
+            self._outcome(detail, candidates)
+        return detail
+
+    def _outcome(self, detail: dict[str, Any], candidates: list[dict[str, Any]]) -> None:
+        """What the router itself did when no route took the request: what it raised or sent."""
+        level = candidates[-1]["level"] if candidates else 0
+        partial = next((c for c in candidates if c["match"] == "partial" and c["level"] == level
+                        and not c.get("redirect_check")), None)
+        if partial is not None:
+            detail["partial"] = partial["path"]
+        exc = self._raised
+        sent = self.sent
+        if exc is not None:
+            status = exc.__dict__.get("status_code") if hasattr(exc, "__dict__") else None
+            detail["raised"] = type(exc).__name__
+            if type(status) is int:
+                detail["status"] = status
+            headers = exc.__dict__.get("headers") if hasattr(exc, "__dict__") else None
+            if isinstance(headers, dict):
+                allow = headers.get("Allow", headers.get("allow"))
+                if isinstance(allow, str):
+                    detail["allowed"] = [m.strip() for m in allow.split(",") if m.strip()]
+        elif sent is not None:
+            typ = sent.get("type")
+            if typ == "http.response.start":
+                detail["status"] = sent.get("status")
+                detail["answered"] = True
+                for name, value in header_pairs(sent.get("headers"), self.trace.redact):
+                    if name.lower() == "location":
+                        detail["location"] = value
+                    elif name.lower() == "allow":
+                        detail["allowed"] = [m.strip() for m in value.split(",") if m.strip()]
+            elif typ == "websocket.close":
+                detail["ws_closed"] = sent.get("code", 1000)
 
 
-class RoutingCache:
-    """Remembers the description per (type, method, path) until the routes change.
-
-    Matching depends only on those, the root path and (for ``Host`` routes)
-    the host header, so a repeated request needs no second scan.
-    """
-
-    __slots__ = ("_has_host", "_results", "_signature")
-    MAX = 512
-
-    def __init__(self) -> None:
-        self._results: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
-        self._signature: Any = None
-        self._has_host = False
-
-    def describe(self, router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        routes = getattr(router, "routes", ())
-        version = getattr(router, "_get_routes_version", None)
-        signature = (id(routes), len(routes), version() if version is not None else None)
-        if signature != self._signature:
-            self._results.clear()
-            self._signature = signature
-            self._has_host = any(type(r).__name__ == "Host" for r in routes)
-        key = (
-            scope.get("type"),
-            scope.get("method"),
-            scope.get("path"),
-            scope.get("root_path"),
-            _host(scope) if self._has_host else None,
-        )
-        hit = self._results.get(key)
-        if hit is None:
-            hit = describe_routing(router, scope)
-            if len(self._results) >= self.MAX:
-                self._results.clear()
-            self._results[key] = hit
-        detail, explain = hit
-        return dict(detail), explain
-
-
-def _host(scope: dict[str, Any]) -> bytes | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"host":
-            return bytes(value)
-    return None
-
-
-def describe_routing(router: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    work = _copy_scope(scope)
-    candidates: list[dict[str, Any]] = []
-    found = _scan(router, work, "", candidates)
-    path = scope.get("path", "")
-    method = scope.get("method", "WEBSOCKET")
-    detail: dict[str, Any] = {
-        "matched": bool(found) and found.get("inner_matched", True),
-        "route": found["route"] if found else None,
-        "endpoint": found["endpoint"] if found else None,
-        "path_params": found["path_params"] if found else {},
-        "candidates": candidates,
-        "method": method,
-        "path": path,
-    }
-    if found and "mount" in found:
-        detail["mount"] = found["mount"]
-    tried = len(candidates)
-    routes_word = "route" if tried == 1 else "routes"
-    if found and found.get("inner_matched", True):
-        params = found["path_params"]
-        with_params = (
-            " with " + ", ".join(f"{k}={v!r}" for k, v in params.items()) + " (still text)"
-            if params
-            else ""
-        )
-        explain = (
-            f"The router tried {tried} {routes_word} in order{_docs_note(candidates)}; {found['route']} matched "
-            f"{path}{with_params}, so {found['endpoint']} will handle it."
-        )
-        if "mount" in found and found["kind"] not in ("APIRoute", "_EffectiveRouteContext"):
-            explain += " It belongs to a mounted app, which FastAPI's own stages do not cover."
-        return detail, explain
-    if found:  # a mount matched but nothing inside it did
-        explain = f"The path {path} falls under the mounted app at {found['route']}, which has no route for it and answers 404 itself."
-        detail["status_hint"] = 404
-        return detail, explain
-    partial = [c for c in candidates if c["match"] == "partial"]
-    if partial:
-        allowed = sorted({m for c in partial for m in c.get("methods", [])})
-        detail["status_hint"] = 405
-        detail["allowed"] = allowed
-        detail["label"] = f"405: {partial[0]['path']} has no {method}"
-        explain = (
-            f"The path {path} matches {partial[0]['path']}, but that route does not accept {method} "
-            f"(only {', '.join(allowed) or 'other methods'}), so the router raises a 405 Method Not Allowed error "
-            "for an exception handler to answer."
-        )
-        return detail, explain
-    if scope.get("type") == "websocket":
-        detail["status_hint"] = 403
-        explain = (
-            f"None of the {tried} {routes_word} matches {path}, so the router closes the WebSocket before "
-            "accepting it; the server refuses the handshake with HTTP 403."
-        )
-        return detail, explain
-    redirect = _slash_redirect(router, scope)
-    if redirect:
-        detail["status_hint"] = 307
-        detail["redirect"] = redirect
-        explain = f"No route matches {path} exactly, but {redirect} does, so the router redirects there (307)."
-        return detail, explain
-    detail["status_hint"] = 404
-    explain = (
-        f"None of the {tried} {routes_word} matches {path}, so the router raises a 404 Not Found error "
-        "for an exception handler to answer."
-    )
-    return detail, explain
-
-
-def _docs_note(candidates: list[dict[str, Any]]) -> str:
-    docs = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-    return ", including FastAPI's own docs routes" if any(c["path"] in docs for c in candidates) else ""
-
-
-def _slash_redirect(router: Any, scope: dict[str, Any]) -> str | None:
-    if scope.get("type") != "http" or not getattr(router, "redirect_slashes", False):
-        return None
-    path = scope.get("path", "")
-    if path == "/":
-        return None
-    alt = path[:-1] if path.endswith("/") else path + "/"
-    work = _copy_scope(scope)
-    work["path"] = alt
-    found = _scan(router, work, "", [])
-    return alt if found else None
+def _outcome_name(detail: dict[str, Any]) -> str:
+    status = detail.get("status")
+    if detail.get("ws_closed") is not None:
+        return "no route: closed"
+    if status is not None:
+        return f"{status}: no route"
+    return "no route"

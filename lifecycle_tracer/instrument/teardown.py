@@ -45,31 +45,21 @@ class _Teardown:
 
     async def __aexit__(self, et: Any, ev: Any, tb: Any) -> Any:
         trace, name = self._trace, self._name
-        detail = {**self._detail, "phase": "teardown"}
-        after = "after the response was sent" if trace.response_started and _body_done(trace) else "before the response is sent"
+        detail = {**self._detail, "phase": "teardown", "response_started": trace.response_started,
+                  "response_done": trace.resp_done}
         try:
             if et is not None:
                 detail["exception_in"] = exc_type(ev)
-            trace.emit(
-                "dependency",
-                "start",
-                name,
-                detail,
-                f"The code after yield in {name} runs now, {after} (teardown)."
-                + (f" It receives the {et.__name__} raised meanwhile." if et is not None else ""),
-            )
+            trace.emit("dependency", "start", name, detail)
         except Exception as exc:
             report_fault("dependency teardown", exc)
         if trace.tracer.stepper is not None:
             await trace.checkpoint()
+        end = {"phase": "teardown", "param": detail.get("param"), "is_generator": True, "depth": detail.get("depth")}
         try:
             suppress = await self._cm.__aexit__(et, ev, tb)
         except BaseException as exc:
-            trace.emit("dependency", "end", name, {**detail, "raised": exc_type(exc)}, f"{name}'s teardown raised {type(exc).__name__}.")
+            trace.emit("dependency", "end", name, {**end, "raised": exc_type(exc), "raised_name": type(exc).__name__})
             raise
-        trace.emit("dependency", "end", name, detail, f"{name}'s teardown finished.")
+        trace.emit("dependency", "end", name, end)
         return suppress
-
-
-def _body_done(trace: RequestTrace) -> bool:
-    return trace.status_code is not None and trace.resp_chunks > 0

@@ -3,6 +3,7 @@
 A ``RequestTrace`` lives in a context variable for the duration of one
 request, so every hook, on the event loop, in the threadpool or in a
 background task, finds the request it belongs to without being told.
+Hooks hand it facts only; the sentence is written when someone reads it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
 from ..events import TraceEvent
-from ..safe import exc_type, type_name
 
 if TYPE_CHECKING:
     from .tracer import Tracer
@@ -42,51 +42,47 @@ def report_fault(where: str, exc: BaseException) -> None:
         pass
 
 
+def clock() -> int:
+    """The tracer's one clock (tests replace it with a counter)."""
+    return monotonic_ns()
+
+
 _make = TraceEvent._fast
 current: ContextVar[RequestTrace | None] = ContextVar("lifecycle_tracer_request", default=None)
 
 
-class PendingDependency:
-    """A plain dependency that has been called but whose end we have not seen.
-
-    FastAPI calls a plain dependency inline (``await call(...)`` or the
-    threadpool), with no hook around the call itself; the call is over when
-    control next reaches one of our hooks, so the end is emitted then.
-    """
-
-    __slots__ = ("call", "cache", "detail", "name")
-
-    def __init__(self, name: str, detail: dict[str, Any], call: Any, cache: Any) -> None:
-        self.name = name
-        self.detail = detail
-        self.call = call
-        self.cache = cache
-
-
 class RequestTrace:
+    """One request's events. ``emit`` is called from the loop and from worker threads."""
+
     __slots__ = (
         "_last_t",
         "_lock",
         "_seq",
-        "dep_depth",
         "dep_path",
         "ended",
         "exc_reported",
-        "layer_hits",
         "last_event",
+        "layer_hits",
+        "loop_thread",
+        "match_depth",
+        "open_dep",
         "paused_seq",
-        "pending_dep",
+        "pending",
         "request_id",
         "resp_bytes",
         "resp_chunks",
         "resp_done",
         "response_started",
+        "routing",
         "scope",
         "status_code",
         "suppress_at",
         "t0",
         "tracer",
-        "validation_seen",
+        "validated",
+        "validation",
+        "worker_hook",
+        "streaming",
         "ws_close_code",
     )
 
@@ -98,6 +94,7 @@ class RequestTrace:
         self._seq = 0
         self._last_t = 0
         self.t0 = 0
+        self.loop_thread = threading.get_ident()
         self.ended = False
         self.status_code: int | None = None
         self.response_started = False
@@ -105,38 +102,81 @@ class RequestTrace:
         self.resp_chunks = 0
         self.resp_done = False
         self.layer_hits: list[int] = [0] * 16
-        self.dep_depth = 0
         self.dep_path: list[str] = []
         self.suppress_at: int | None = None
-        self.pending_dep: PendingDependency | None = None
+        # Something begun whose end is known only when the next event comes
+        # (a plain async dependency, the router's decision): a callable that
+        # emits it, called under the lock before the next event.
+        self.pending: Any = None
+        self.routing: Any = None  # the router's observed decision while it is being made
+        self.match_depth = 0
+        self.open_dep: Any = None  # a dependency FastAPI is calling (see dependencies.py)
+        self.validation: Any = None  # parameter checks collected inside one FastAPI helper call
+        self.validated = False  # whether any parameter or body check was reported
         self.last_event: TraceEvent | None = None
         self.paused_seq = -1
         self.exc_reported: set[int] = set()
-        self.validation_seen = False
         self.ws_close_code: int | None = None
+        self.worker_hook: Any = None  # see threads.py
+        self.streaming: Any = None  # a generator endpoint whose items are still to be pulled
 
     @property
     def redact(self) -> bool:
         return self.tracer.redact
 
-    def emit(
-        self, stage: str, kind: str, name: str, detail: dict[str, Any], explain: str
-    ) -> None:
+    def on_worker(self) -> bool:
+        """Whether the calling code runs on a worker thread rather than the request's event loop."""
+        return threading.get_ident() != self.loop_thread
+
+    def emit(self, stage: str, kind: str, name: str, detail: dict[str, Any]) -> None:
         with self._lock:
             if self.ended:
                 return
-            if self.pending_dep is not None:
-                self._flush_dep_locked(None)
-            # _emit_locked, inlined: this runs ~30 times per request.
-            seq = self._seq
-            self._seq = seq + 1
-            t = monotonic_ns()
-            if t < self._last_t:
-                t = self._last_t
-            self._last_t = t
-            ev = _make(self.request_id, seq, stage, kind, name, t, detail, explain)
-            self.last_event = ev
-            self.tracer._dispatch(ev)
+            pending = self.pending
+            if pending is not None:
+                self.pending = None
+                try:
+                    pending()
+                except Exception as exc:
+                    report_fault("pending event", exc)
+            self._emit_locked(stage, kind, name, detail)
+
+    def emit_at(self, t: int, stage: str, kind: str, name: str, detail: dict[str, Any]) -> None:
+        """Emit an event that began at ``t`` (a clock reading taken earlier, when it happened)."""
+        with self._lock:
+            if self.ended:
+                return
+            pending = self.pending
+            if pending is not None:
+                self.pending = None
+                try:
+                    pending()
+                except Exception as exc:
+                    report_fault("pending event", exc)
+            self._emit_locked(stage, kind, name, detail, t)
+
+    def _emit_locked(self, stage: str, kind: str, name: str, detail: dict[str, Any], t: int = 0) -> None:
+        seq = self._seq
+        self._seq = seq + 1
+        if not t:
+            t = clock()
+        if t < self._last_t:  # a clock read on another thread can lag by a hair
+            t = self._last_t
+        self._last_t = t
+        ev = _make(self.request_id, seq, stage, kind, name, t, detail)
+        self.last_event = ev
+        self.tracer._dispatch(ev)
+
+    def flush_pending(self) -> None:
+        """Emit what is pending now (the caller knows its end has come)."""
+        with self._lock:
+            pending = self.pending
+            if pending is not None and not self.ended:
+                self.pending = None
+                try:
+                    pending()
+                except Exception as exc:
+                    report_fault("pending event", exc)
 
     async def checkpoint(self) -> None:
         """In step mode, hold the request here until the learner releases it."""
@@ -151,62 +191,17 @@ class RequestTrace:
             except Exception as exc:
                 report_fault("step mode", exc)
 
-    def _emit_locked(
-        self, stage: str, kind: str, name: str, detail: dict[str, Any], explain: str
-    ) -> None:
-        seq = self._seq
-        self._seq = seq + 1
-        t = monotonic_ns()
-        if t < self._last_t:  # a clock read on another thread can lag by a hair
-            t = self._last_t
-        self._last_t = t
-        self.tracer._dispatch(
-            TraceEvent._fast(self.request_id, seq, stage, kind, name, t, detail, explain)
-        )
-
-    def flush_dependency(self, raised: BaseException | None) -> None:
-        with self._lock:
-            if self.pending_dep is not None and not self.ended:
-                self._flush_dep_locked(raised)
-
-    def _flush_dep_locked(self, raised: BaseException | None) -> None:
-        pending = self.pending_dep
-        self.pending_dep = None
-        assert pending is not None
-        detail = dict(pending.detail)
-        if raised is not None:
-            detail["raised"] = exc_type(raised)
-            explain = (
-                f"{pending.name} raised {type(raised).__name__}, so FastAPI stops "
-                "solving dependencies and the endpoint will not run."
-            )
-        else:
-            returned = _cached_value(pending.cache, pending.call)
-            detail["returned"] = returned
-            param = pending.detail.get("param")
-            explain = (
-                f"{pending.name} finished and returned a {returned}, which FastAPI passes in as '{param}'."
-                if param
-                else f"{pending.name} finished and returned a {returned}."
-            )
-        self._emit_locked("dependency", "end", pending.name, detail, explain)
-
-    def finish(self, detail: dict[str, Any], explain: str) -> None:
+    def finish(self, detail: dict[str, Any]) -> None:
         """Emit the request's last event; anything later is dropped."""
         with self._lock:
             if self.ended:
                 return
-            if self.pending_dep is not None:
-                self._flush_dep_locked(None)
-            self._emit_locked("request", "end", "request", detail, explain)
+            pending = self.pending
+            if pending is not None:
+                self.pending = None
+                try:
+                    pending()
+                except Exception as exc:
+                    report_fault("pending event", exc)
+            self._emit_locked("request", "end", "request", detail)
             self.ended = True
-
-
-def _cached_value(cache: Any, call: Any) -> str:
-    try:
-        for key, value in cache.items():
-            if isinstance(key, tuple) and key and key[0] is call:
-                return type_name(value)
-    except Exception:
-        pass
-    return "value"

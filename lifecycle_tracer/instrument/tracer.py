@@ -92,7 +92,7 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
     def build_middleware_stack() -> Any:
         stack = original_build()
         try:
-            return wrap_stack(stack, app.router, tracer)
+            return wrap_stack(stack, app, tracer)
         except Exception as exc:
             report_fault("instrument", exc)
             return stack
@@ -101,6 +101,6 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
     if getattr(app, "middleware_stack", None) is not None:
         # Already serving: thread probes through the live stack rather than
         # rebuilding it, so middleware instances keep their state.
-        app.middleware_stack = wrap_stack(app.middleware_stack, app.router, tracer)
+        app.middleware_stack = wrap_stack(app.middleware_stack, app, tracer)
     app.__dict__[_ATTR] = tracer
     return tracer

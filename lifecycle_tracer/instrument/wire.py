@@ -1,13 +1,16 @@
 """What crosses the wire: a request's start and end, the response's messages,
-WebSocket messages and the app's lifespan, seen from the outermost probe."""
+WebSocket messages and the app's lifespan, seen from the outermost probe.
+
+Facts only: the status and headers really sent, the bytes really handed to
+the server, whether the final body message went out, what the client sent.
+"""
 
 from __future__ import annotations
 
-from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
-from ..safe import exc_message, exc_type, header_pairs, preview, type_name
-from .trace import RequestTrace, report_fault
+from ..safe import exc_message, exc_type, header_pairs, preview
+from .trace import RequestTrace, clock, report_fault
 
 if TYPE_CHECKING:
     from .tracer import Tracer
@@ -17,150 +20,138 @@ MAX_STREAM_POINTS = 50
 
 
 def start_request(trace: RequestTrace, scope: Scope) -> None:
-    trace.t0 = monotonic_ns()
+    trace.t0 = clock()
     qs = scope.get("query_string", b"")
-    method = scope.get("method", "WEBSOCKET" if scope["type"] == "websocket" else "GET")
+    typ = scope["type"]
+    method = scope.get("method", "WEBSOCKET" if typ == "websocket" else "GET")
     path = scope.get("path", "")
-    query = qs.decode("latin-1") if isinstance(qs, bytes) else str(qs)
+    client = scope.get("client")
     detail = {
-        "type": scope["type"],
+        "type": typ,
         "method": method,
         "path": path,
-        "query_string": query,
+        "query_string": qs.decode("latin-1") if isinstance(qs, bytes) else str(qs),
         "headers": header_pairs(scope.get("headers"), trace.redact),
-        "client": [str(client[0]), client[1]] if (client := scope.get("client")) else None,
+        "client": [str(client[0]), client[1]] if client else None,
         "http_version": scope.get("http_version"),
     }
-    target = path + (f"?{query}" if query else "")
-    if scope["type"] == "websocket":
-        explain = f"A WebSocket connection to {target} arrived; it enters the app from the outermost layer."
-    else:
-        explain = f"The server received {method} {target} and hands it to the app's outermost layer."
-    trace.emit("request", "start", f"{method} {path}", detail, explain)
+    trace.emit("request", "start", f"{method} {path}", detail)
 
 
 def end_request(trace: RequestTrace, error: BaseException | None) -> None:
-    duration = monotonic_ns() - trace.t0
-    status = trace.status_code
-    if status is None and error is not None and trace.scope["type"] == "http":
-        status = 500  # the server answers 500 when the app raised before responding
-    detail: dict[str, Any] = {"status_code": status, "duration_ns": duration}
-    ms = duration / 1e6
+    duration = clock() - trace.t0
+    detail: dict[str, Any] = {"type": trace.scope["type"], "status_code": trace.status_code, "duration_ns": duration}
     if trace.scope["type"] == "websocket":
         detail["close_code"] = trace.ws_close_code
-        if trace.status_code is None and not trace.response_started:
-            detail["status_code"] = 403
-            explain = f"The app closed the WebSocket before accepting it, so the server refused the handshake (HTTP 403) after {ms:.2f} ms."
-        else:
-            if detail["status_code"] is None:
-                detail["status_code"] = 101  # the handshake was accepted: 101 Switching Protocols
-            explain = f"The WebSocket connection is over after {ms:.2f} ms."
-    elif error is not None:
-        detail["raised"] = type_name(error)
-        explain = f"The request ended with {type(error).__name__} escaping the app after {ms:.2f} ms; the server logs it."
+        detail["accepted"] = trace.response_started
+        if trace.status_code is None:
+            # The handshake's answer: 101 once accepted; a close before accepting
+            # makes the server refuse it with 403 (ASGI's rule, the server's doing).
+            detail["status_code"] = 101 if trace.response_started else (403 if trace.ws_close_code is not None else None)
     else:
-        explain = f"The request is complete: status {status} after {ms:.2f} ms, including anything that ran after the response was sent."
-    trace.finish(detail, explain)
+        detail["response_started"] = trace.response_started
+        detail["complete"] = trace.resp_done
+        if trace.response_started and not trace.resp_done:
+            detail["bytes"] = trace.resp_bytes
+    if error is not None:
+        detail["raised"] = exc_type(error)
+        detail["raised_name"] = type(error).__name__
+    trace.finish(detail)
 
 
-def report_unhandled(trace: RequestTrace, exc: BaseException, handler: str | None) -> None:
+def report_unhandled(trace: RequestTrace, exc: BaseException, handler: Any, handler_name: str | None) -> None:
+    """An exception reached ServerErrorMiddleware; called as it passes the probe just inside it."""
     if id(exc) in trace.exc_reported or not isinstance(exc, Exception):
         return
     trace.exc_reported.add(id(exc))
-    started = trace.response_started
-    status = None if started else 500
-    detail = {
+    detail: dict[str, Any] = {
         "type": exc_type(exc),
+        "exc_name": type(exc).__name__,
         "message": exc_message(exc),
-        "handler": handler,
-        "status_code": status,
+        "handler": handler_name,
+        "handler_module": getattr(handler, "__module__", None) if handler is not None else None,
         "handled": False,
+        "caught_by": "ServerErrorMiddleware",
+        "websocket": trace.scope["type"] == "websocket",
+        "response_started": trace.response_started,
+        "response_done": trace.resp_done,
+        "status_code": None,
+        "http_exception": getattr(exc, "status_code", None) is not None,
     }
-    exc_name = type(exc).__name__
-    if started and trace.resp_done:
-        explain = (
-            f"{exc_name} was raised after the response was complete (in a background task or a cleanup); "
-            "the client already has its answer, so the server only logs the error."
-        )
-    elif started:
-        explain = (
-            f"{exc_name} was raised after the response had started, so nothing more can be "
-            "sent; the connection is closed and the server logs the error."
-        )
-    elif exc_name == "HTTPException" or getattr(exc, "status_code", None) is not None:
-        explain = (
-            f"No exception handler ever saw this {exc_name}: handlers only catch errors raised inside "
-            "ExceptionMiddleware, not in middleware outside it, so ServerErrorMiddleware treats it as a crash and answers 500."
-        )
-    else:
-        explain = f"No exception handler matches {exc_name}, so ServerErrorMiddleware answers 500 Internal Server Error."
-    trace.emit("exception", "point", exc_name, detail, explain)
+    trace.emit("exception", "point", type(exc).__name__, detail)
 
 
-def http_send(trace: RequestTrace, send: Any) -> Any:
+def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, Any]:
     redact = trace.redact
+
+    async def traced_receive() -> dict[str, Any]:
+        message = await receive()
+        try:
+            if message.get("type") == "http.disconnect" and not trace.resp_done:
+                trace.emit("response", "point", "disconnect",
+                           {"disconnect": True, "response_started": trace.response_started, "bytes": trace.resp_bytes})
+        except Exception as exc:
+            report_fault("receive", exc)
+        return message
 
     async def traced_send(message: dict[str, Any]) -> None:
         typ = message["type"]
-        if typ == "http.response.body":
-            body = message.get("body", b"")
-            trace.resp_bytes += len(body)
-            trace.resp_chunks += 1
-            more = message.get("more_body", False)
-            if more and trace.resp_chunks <= MAX_STREAM_POINTS:
-                trace.emit(
-                    "response",
-                    "point",
-                    "chunk",
-                    {"chunk": trace.resp_chunks, "bytes": len(body), "preview": preview(body[:120], redact=trace.redact)},
-                    f"Chunk {trace.resp_chunks} of the body ({len(body)} bytes) went out marked 'more to come', "
-                    "so the response is not finished yet.",
-                )
+        last = False
+        try:
+            if typ == "http.response.body":
+                body = message.get("body", b"")
+                size = len(body)
+                trace.resp_bytes += size
+                trace.resp_chunks += 1
+                last = not message.get("more_body", False)
+                if not last and trace.resp_chunks <= MAX_STREAM_POINTS:
+                    trace.emit("response", "point", "chunk",
+                               {"chunk": trace.resp_chunks, "bytes": size, "preview": preview(body[:120], redact=redact)})
+            elif typ == "http.response.start":
+                headers = message.get("headers")
+                if headers is not None and not isinstance(headers, list | tuple):
+                    # An iterator can be read once: read it into a list and pass a copy
+                    # of the message on, or the server would get no headers at all.
+                    message = {**message, "headers": list(headers)}
+                status = message["status"]
+                trace.status_code = status
+                trace.response_started = True
+                trace.emit("response", "start", str(status),
+                           {"status_code": status, "headers": header_pairs(message.get("headers"), redact)})
+                if trace.tracer.stepper is not None:
+                    await trace.checkpoint()
+            elif typ == "http.response.pathsend":
+                last = True
+        except Exception as exc:
+            report_fault("response", exc)
+        if not last:
+            return await send(message)
+        try:
             await send(message)
-            if not more:
-                body_end(trace)
-            return
-        if typ == "http.response.start":
-            headers = message.get("headers")
-            if headers is not None and not isinstance(headers, list | tuple):
-                # An iterator can be read once: read it into a list and pass a copy
-                # of the message on, or the server would get no headers at all.
-                message = {**message, "headers": list(headers)}
-            status = message["status"]
-            trace.status_code = status
-            trace.response_started = True
-            trace.emit(
-                "response",
-                "start",
-                str(status),
-                {"status_code": status, "headers": header_pairs(message.get("headers"), redact)},
-                f"The status line {status} and the headers are sent to the client; the body follows.",
-            )
-            if trace.tracer.stepper is not None:
-                await trace.checkpoint()
-        elif typ == "http.response.pathsend":
-            await send(message)
-            body_end(trace, path=str(message.get("path")))
-            return
-        await send(message)
+        except BaseException as exc:
+            try:
+                body_end(trace, message, exc)
+            except Exception as fault:
+                report_fault("response end", fault)
+            raise
+        try:
+            body_end(trace, message, None)
+        except Exception as exc:
+            report_fault("response end", exc)
 
-    return traced_send
+    return traced_receive, traced_send
 
 
-def body_end(trace: RequestTrace, path: str | None = None) -> None:
-    trace.resp_done = True
-    n, chunks = trace.resp_bytes, trace.resp_chunks
-    detail: dict[str, Any] = {"bytes": n, "chunks": chunks, "status_code": trace.status_code}
-    if path is not None:
-        detail["path"] = path
-    what = f"{n} bytes in {chunks} chunk{'s' if chunks != 1 else ''}"
-    trace.emit(
-        "response",
-        "end",
-        str(trace.status_code),
-        detail,
-        f"The last of the body went out ({what}); the client has its full answer now.",
-    )
+def body_end(trace: RequestTrace, message: dict[str, Any], error: BaseException | None) -> None:
+    detail: dict[str, Any] = {"bytes": trace.resp_bytes, "chunks": trace.resp_chunks,
+                              "status_code": trace.status_code, "complete": error is None}
+    if message["type"] == "http.response.pathsend":
+        detail["path"] = str(message.get("path"))
+    if error is not None:
+        detail["raised"] = exc_type(error)
+    else:
+        trace.resp_done = True
+    trace.emit("response", "end", str(trace.status_code), detail)
 
 
 def ws_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, Any]:
@@ -182,30 +173,21 @@ def ws_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, Any]
     return traced_receive, traced_send
 
 
-_WS_TEXT = {
-    "websocket.connect": "The app reads the client's request to open the WebSocket (accept() does this first) and now answers it.",
-    "websocket.accept": "The app accepted the WebSocket; from now on both sides can send messages.",
-    "websocket.receive": "A message arrived from the client.",
-    "websocket.send": "The app sent a message to the client.",
-    "websocket.close": "The app closed the WebSocket (code {code}).",
-    "websocket.disconnect": "The client disconnected (code {code}).",
-    "websocket.http.response.start": "The app refused the WebSocket with an HTTP {code} response.",
-}
+_WS_TYPES = frozenset({"websocket.connect", "websocket.accept", "websocket.receive", "websocket.send",
+                       "websocket.close", "websocket.disconnect", "websocket.http.response.start"})
 
 
 def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> None:
     typ = message.get("type", "")
-    text = _WS_TEXT.get(typ)
-    if text is None:
+    if typ not in _WS_TYPES:
         return
-    name = typ.removeprefix("websocket.")
-    detail: dict[str, Any] = {"direction": "in" if incoming else "out"}
+    detail: dict[str, Any] = {"direction": "in" if incoming else "out", "accepted": trace.response_started}
     code = message.get("code", message.get("status"))
     if code is not None:
         detail["code"] = code
     if typ in ("websocket.close", "websocket.disconnect"):
         trace.ws_close_code = code if code is not None else 1000
-        code = trace.ws_close_code
+        detail["code"] = trace.ws_close_code
     if typ == "websocket.http.response.start":
         trace.status_code = message.get("status")
     elif typ == "websocket.accept":
@@ -213,16 +195,7 @@ def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> No
     for key in ("text", "bytes", "reason", "subprotocol"):
         if message.get(key) is not None:
             detail[key] = preview(message[key], redact=trace.redact)
-    if typ == "websocket.close" and not trace.response_started:
-        text = ("The app closed the connection before accepting it (code {code}), which refuses the handshake; "
-                "the client gets HTTP 403 and never sees this code.")
-    trace.emit("websocket", "point", name, detail, text.format(code=code))
-
-
-_LIFESPAN_TEXT = {
-    "startup": "The server starts the app's lifespan: the code before `yield` in lifespan (or the startup handlers) runs once, before any request.",
-    "shutdown": "The server is stopping: the code after `yield` in lifespan (or the shutdown handlers) runs once, after the last request.",
-}
+    trace.emit("websocket", "point", typ.removeprefix("websocket."), detail)
 
 
 def lifespan_channels(tracer: Tracer, receive: Any, send: Any) -> tuple[Any, Any]:
@@ -236,10 +209,9 @@ def lifespan_channels(tracer: Tracer, receive: Any, send: Any) -> tuple[Any, Any
             if typ in ("lifespan.startup", "lifespan.shutdown"):
                 phase = typ.split(".")[1]
                 trace = tracer._open({"type": "lifespan"}, prefix=phase)
-                trace.t0 = monotonic_ns()
+                trace.t0 = clock()
                 open_traces[phase] = trace
-                trace.emit("request", "start", f"lifespan {phase}", {"type": "lifespan", "phase": phase},
-                           _LIFESPAN_TEXT[phase])
+                trace.emit("request", "start", f"lifespan {phase}", {"type": "lifespan", "phase": phase})
         except Exception as exc:
             report_fault("lifespan", exc)
         return message
@@ -252,10 +224,10 @@ def lifespan_channels(tracer: Tracer, receive: Any, send: Any) -> tuple[Any, Any
             if trace is not None:
                 ok = outcome == "complete"
                 detail = {"type": "lifespan", "phase": phase, "ok": ok,
-                          "duration_ns": monotonic_ns() - trace.t0, "status_code": None}
+                          "duration_ns": clock() - trace.t0, "status_code": None}
                 if not ok:
                     detail["message"] = preview(message.get("message", ""))
-                trace.finish(detail, f"The app's {phase} finished." if ok else f"The app's {phase} failed, so the server will not serve requests.")
+                trace.finish(detail)
         except Exception as exc:
             report_fault("lifespan", exc)
         await send(message)

@@ -62,7 +62,7 @@ def pipeline(events: list[TraceEvent]) -> list[Chip]:
             if d.get("matched"):
                 by["routing"].state, by["routing"].note = DONE, str(d.get("route") or "")
             else:
-                hint = d.get("status_hint")
+                hint = d.get("status", d.get("status_hint"))  # status_hint: recordings made before 0.2
                 by["routing"].state, by["routing"].note = FAILED, f"{hint} no route" if hint != 405 else "405 method not allowed"
                 stopped_by = stopped_by or "no route matched"
                 stopped_early = True

@@ -1,0 +1,62 @@
+"""Middleware layers: what each layer is, and how it finished."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._table import says
+
+_ROLE = {
+    "ServerErrorMiddleware": (
+        "Starlette's outermost layer. On an HTTP request it catches any exception that no handler inside took, "
+        "sends an error response (your handler for Exception or 500, if you registered one) and re-raises the "
+        "exception for the server's log; WebSockets pass straight through it"
+    ),
+    "ExceptionMiddleware": (
+        "Starlette's layer that holds the app's exception handlers: an exception raised inside it that has a "
+        "handler (an HTTPException from the router or a route, a RequestValidationError, your own) is turned "
+        "into a response by that handler"
+    ),
+    "AsyncExitStackMiddleware": "FastAPI's layer that keeps an exit stack for the request, so uploaded files are closed when it ends",
+    "ExceptionTelemetryMiddleware": "FastAPI's layer that records errors passing through it for OpenTelemetry, when telemetry is set up",
+    "AppBodyLimitMiddleware": "FastAPI's layer for max_body_size, the app-wide limit on the request body (it passes requests through when no limit is set)",
+    "RequestBodyLimitMiddleware": "Starlette's body-size limiter: it counts the request body's bytes as the app reads them, and answers 413 once they pass the limit",
+    "_BodyLimitExceptionMiddleware": "FastAPI's helper layer that turns a body-limit error raised inside a task group back into the plain error",
+}
+
+
+def _label(name: str, d: dict[str, Any]) -> str:
+    return d.get("function") or name
+
+
+@says("middleware", "start")
+def middleware_start(name: str, d: dict[str, Any]) -> str:
+    function = d.get("function")
+    if function:
+        return (f"{function} starts: your @app.middleware(\"http\") function, run by Starlette's BaseHTTPMiddleware; "
+                "its code before call_next runs now.")
+    if d.get("added_by_app"):
+        return (f"{name} starts: a middleware your app added. It wraps every layer inside it, so it sees the "
+                "request before them and the response after them.")
+    role = _ROLE.get(name)
+    if role is not None:
+        return f"{name} starts: {role}."
+    module = str(d.get("module") or "")
+    if d.get("builtin"):
+        return f"{name} starts: a layer {module.split('.')[0].capitalize()} added ({module})."
+    return f"{name} starts: a layer of the app's middleware stack."
+
+
+@says("middleware", "end")
+def middleware_end(name: str, d: dict[str, Any]) -> str:
+    label = _label(name, d)
+    raised = d.get("raised_name")
+    if raised:
+        if not d.get("called_next"):
+            return f"{raised} passed out through {label}, which had not called the layers inside it."
+        return f"{raised} passed out through {label}, on to the layers outside it."
+    if not d.get("called_next"):
+        return f"{label} finished without calling the layers inside it, so nothing inside it ran for this request."
+    if d.get("function"):
+        return f"{label} is done: its code after call_next has run."
+    return f"{label} is done: its code after the inner layers has run."

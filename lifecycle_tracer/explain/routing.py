@@ -1,0 +1,49 @@
+"""The router's decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._table import says
+from ._words import plural, short
+
+_DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+@says("routing", "point")
+def routing_point(name: str, d: dict[str, Any]) -> str:
+    path = d.get("path", "")
+    method = d.get("method", "")
+    candidates = d.get("candidates") or []
+    tried = d.get("tried", len(candidates))
+    routes = plural(int(tried), "route")
+    docs = ", FastAPI's own docs routes among them" if any(c.get("path") in _DOCS for c in candidates) else ""
+    if d.get("matched"):
+        params = d.get("path_params") or {}
+        with_params = (" with " + ", ".join(f"{k}={short(v)}" for k, v in params.items())) if params else ""
+        if d.get("route_kind") in ("Mount", "Host"):
+            return (f"The router tried {routes} in order{docs}; {d.get('route')} matched {path}{with_params}. "
+                    f"It is a mounted app, so the router hands the request to it.")
+        return (f"The router tried {routes} in order{docs}; {d.get('route')} matched {path}{with_params}, "
+                f"so the router hands the request to {d.get('endpoint')}.")
+    status = d.get("status")
+    where = f"the mounted app at {d['container']}" if d.get("container") else "the router"
+    under = f"The path {path} falls under {d['container']}, but none of its routes matches it" if d.get("container") else (
+        f"None of the {routes} matches {path}")
+    if d.get("ws_closed") is not None:
+        return f"{under}, so {where} closed the WebSocket before accepting it."
+    if status == 405 or (d.get("partial") and status is None and d.get("raised")):
+        allowed = d.get("allowed")
+        allow = f" (Allow: {', '.join(allowed)})" if allowed else ""
+        how = "raised HTTPException(405)" if d.get("raised") else "answered 405 Method Not Allowed"
+        return f"The path {path} matches {d.get('partial')}, but not for {method}, so {where} {how}{allow}."
+    if d.get("answered") and d.get("location") and status in (301, 302, 307, 308):
+        return (f"No route matches {path} exactly, but one matches it with its trailing slash "
+                f"{'removed' if path.endswith('/') else 'added'}, so {where} answered {status}, redirecting to "
+                f"{d['location']}.")
+    if d.get("raised"):
+        code = f"({status})" if status is not None else ""
+        return f"{under}, so {where} raised {d['raised']}{code}."
+    if d.get("answered"):
+        return f"{under}, so {where} answered {status} itself."
+    return f"{under}."
