@@ -9,6 +9,7 @@ emits: recording stays cheap, and most events are never read.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Literal
 
 from .explain import sentence
@@ -30,26 +31,28 @@ STAGES: tuple[str, ...] = (
 Kind = Literal["start", "end", "point"]
 KINDS: tuple[str, ...] = ("start", "end", "point")
 
-_new = object.__new__
-_setattr = object.__setattr__
+_tuple_new = tuple.__new__
 _FIELDS = ("request_id", "seq", "stage", "kind", "name", "t_ns", "detail", "explain")
 
 
-class TraceEvent:
+class TraceEvent(tuple):  # type: ignore[type-arg]
     """One thing that happened while FastAPI handled one request.
 
     ``seq`` counts from 0 within a request and ``t_ns`` is a monotonic clock
     reading; neither goes back within a request. ``detail`` holds JSON-safe
     facts only, so ``to_dict()``/``from_dict()`` round-trip exactly.
     ``explain`` is the plain-English sentence: given explicitly (a recording
-    keeps the words it was made with), or written from the facts on first read.
-    Events are immutable.
+    keeps the words it was made with), or written from the facts when read.
+
+    Events are immutable: a tuple underneath, so making one costs a single
+    allocation and holds no per-instance ``__dict__`` for the collector to walk.
     """
 
+    __slots__ = ()
     __hash__ = None  # type: ignore[assignment]  # detail is a dict
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         request_id: str,
         seq: int,
         stage: str,
@@ -58,62 +61,44 @@ class TraceEvent:
         t_ns: int,
         detail: dict[str, Any] | None = None,
         explain: str | None = None,
-    ) -> None:
-        _setattr(
-            self,
-            "__dict__",
-            {
-                "request_id": request_id,
-                "seq": seq,
-                "stage": stage,
-                "kind": kind,
-                "name": name,
-                "t_ns": t_ns,
-                "detail": {} if detail is None else detail,
-                "_explain": explain or None,
-            },
-        )
+    ) -> TraceEvent:
+        return _tuple_new(cls, (request_id, seq, stage, kind, name, t_ns, {} if detail is None else detail,
+                                explain or None))
 
     @classmethod
     def _fast(cls, request_id: str, seq: int, stage: str, kind: str, name: str, t_ns: int,
               detail: dict[str, Any]) -> TraceEvent:
-        # The tracer builds thousands of these a second: one __dict__ assignment.
-        ev = _new(cls)
-        _setattr(ev, "__dict__", {"request_id": request_id, "seq": seq, "stage": stage, "kind": kind,
-                                  "name": name, "t_ns": t_ns, "detail": detail, "_explain": None})
-        return ev
+        # The tracer builds thousands of these a second: one tuple allocation.
+        return _tuple_new(cls, (request_id, seq, stage, kind, name, t_ns, detail, None))
 
-    # The attributes __init__ sets (annotations only: they live in __dict__).
-    request_id: str
-    seq: int
-    stage: str
-    kind: Kind
-    name: str
-    t_ns: int
-    detail: dict[str, Any]
+    request_id: str = property(itemgetter(0))  # type: ignore[assignment]
+    seq: int = property(itemgetter(1))  # type: ignore[assignment]
+    stage: str = property(itemgetter(2))  # type: ignore[assignment]
+    kind: Kind = property(itemgetter(3))  # type: ignore[assignment]
+    name: str = property(itemgetter(4))  # type: ignore[assignment]
+    t_ns: int = property(itemgetter(5))  # type: ignore[assignment]
+    detail: dict[str, Any] = property(itemgetter(6))  # type: ignore[assignment]
 
     @property
     def explain(self) -> str:
-        d = self.__dict__
-        text = d["_explain"]
-        if text is None:
-            text = d["_explain"] = sentence(self)
-        return text
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"TraceEvent is immutable: cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"TraceEvent is immutable: cannot delete {name!r}")
+        text = self[7]
+        return text if text is not None else sentence(self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TraceEvent):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        return tuple.__eq__(self[:7], other[:7]) and self.explain == other.explain
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     def __repr__(self) -> str:
-        return (f"TraceEvent({self.request_id!r}, {self.seq}, {self.stage!r}, {self.kind!r}, "
-                f"{self.name!r}, {self.t_ns}, {self.detail!r})")
+        return (f"TraceEvent({self[0]!r}, {self[1]}, {self[2]!r}, {self[3]!r}, "
+                f"{self[4]!r}, {self[5]}, {self[6]!r})")
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return tuple(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _FIELDS}

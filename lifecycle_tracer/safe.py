@@ -259,14 +259,14 @@ def header_pairs(
         return out
     names = _HEADER_NAMES
     for key, val in raw:
-        hit = names.get(key)
+        hit = names.get(key) if type(key) is bytes else None
         if hit is None:
-            name = key.decode("latin-1")
+            name = _header_text(key)
             hit = (name, is_secret_header(name))
-            if len(names) < 4096:
-                names[bytes(key)] = hit
+            if len(names) < 4096 and type(key) is bytes:
+                names[key] = hit
         name, secret = hit
-        value = val.decode("latin-1")
+        value = val.decode("latin-1") if type(val) is bytes else _header_text(val)
         if redact and secret:
             value = redact_value(name, value)
         out.append([name, value if len(value) <= PREVIEW_CHARS else truncate(value)])
@@ -274,6 +274,15 @@ def header_pairs(
 
 
 _HEADER_NAMES: dict[bytes, tuple[str, bool]] = {}
+
+
+def _header_text(raw: Any) -> str:
+    """A header name or value the app sent as something other than bytes (a str, which servers accept)."""
+    if isinstance(raw, str):
+        return str.__str__(raw)
+    if isinstance(raw, bytes | bytearray | memoryview):
+        return bytes(raw).decode("latin-1")
+    return f"<{type(raw).__name__}>"
 
 
 def redact_detail(value: Any, key: str = "") -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from helpers import Traced
 
-from lifecycle_tracer.instrument import hooks as _hooks, probes as _asgi, trace as _trace, wire as _wire
+from lifecycle_tracer.instrument import dependencies as _deps, trace as _trace, wire as _wire
 from lifecycle_tracer.course import Lesson
 from lifecycle_tracer.course.loader import find, load
 from lifecycle_tracer.events import TraceEvent
@@ -49,9 +49,8 @@ def record_live(monkeypatch: pytest.MonkeyPatch) -> Recorded:
     def clock() -> int:
         return 1_000_000 * next(ticks)
 
-    for module in (_trace, _asgi, _hooks, _wire):
-        if hasattr(module, "monotonic_ns"):
-            monkeypatch.setattr(module, "monotonic_ns", clock)
+    for module in (_trace, _wire, _deps):
+        monkeypatch.setattr(module, "clock", clock)
     loaded = load(find("lesson1"))
 
     async def record() -> Recorded:

@@ -71,11 +71,14 @@ class LessonSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.client:
-            self.client.close()
-        self.server.stop()
-        if self.jsonl:
-            self.jsonl.close()
+        try:
+            if self.client:
+                self.client.close()
+            self.server.stop()
+        finally:  # the recording is written on the sink's own thread: wait for it, then close the file
+            if self.jsonl:
+                self.tracer.remove_sink(self.jsonl)
+                self.jsonl.close()
 
     def run_step(self, step: Step) -> StepResult:
         """Fire the step's request(s), several at once if there are several.
@@ -120,7 +123,8 @@ class LessonSession:
 def _same_request(start: dict[str, Any], req: Request | WebSocketRequest) -> bool:
     from urllib.parse import parse_qsl, urlencode
 
-    if start.get("method") != req.method.upper() or start.get("path") != req.path:
+    method = start.get("method") or ("WEBSOCKET" if start.get("type") == "websocket" else None)
+    if method != req.method.upper() or start.get("path") != req.path:
         return False
     query = getattr(req, "query", None) or {}
     return sorted(parse_qsl(str(start.get("query_string", "")), keep_blank_values=True)) == sorted(

@@ -86,6 +86,11 @@ def response_end(name: str, d: dict[str, Any]) -> str:
     if d.get("path"):
         what = f"the file {d['path']}"
     if d.get("complete") is False:
+        if d.get("never_finished"):
+            left = " after the client disconnected" if d.get("disconnected") else ""
+            return f"The response ended unfinished{left}: {what} went out, but never the last part of the body."
+        if d.get("disconnected"):
+            return f"The last part of the body was handed to the server after the client had disconnected ({what}); the client did not get it."
         return f"Handing the last part of the body to the server failed ({d.get('raised', 'an error')}); the response is not finished."
     return f"The last part of the body was handed to the server ({what}); the response is finished."
 

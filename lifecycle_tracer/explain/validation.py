@@ -36,6 +36,9 @@ def validation_point(name: str, d: dict[str, Any]) -> str:
     if d.get("json_invalid"):
         return (f"The body is not valid JSON ({d.get('json_error') or 'decode error'} at position {d.get('position')}), "
                 "so FastAPI rejected the request before checking any field.")
+    if d.get("not_an_object"):
+        return (f"The body is not a JSON object, so FastAPI could not look up the field '{d.get('alias')}' in it: "
+                "it reports the field as missing.")
     errors = d.get("errors") or []
     declared = d.get("declared_type")
     alias = d.get("alias")

@@ -42,23 +42,26 @@ class OpenDependency:
         self.how: str | None = None  # "cache", "generator", "threadpool" once known
 
 
+_CALLS: dict[int, tuple[Any, str, dict[str, Any]]] = {}
+
+
 def _describe(trace: RequestTrace, dependant: Any) -> tuple[str, dict[str, Any]]:
     call = dependant.call
-    is_generator, is_async = kind_of(call)
-    file, line = safe_source(call)
-    detail: dict[str, Any] = {
-        "file": file,
-        "line": line,
-        "param": getattr(dependant, "name", None),
-        "is_generator": is_generator,
-        "is_async": is_async,
-        "needed_by": trace.dep_path[-1] if trace.dep_path else None,
-        "depth": max(len(trace.dep_path) - 1, 0),
-    }
-    scope = getattr(dependant, "scope", None)
+    hit = _CALLS.get(id(call))
+    if hit is None or hit[0] is not call:
+        is_generator, is_async = kind_of(call)
+        file, line = safe_source(call)
+        hit = (call, qualname(call), {"file": file, "line": line, "is_generator": is_generator, "is_async": is_async})
+        if len(_CALLS) > 20000:
+            _CALLS.clear()
+        _CALLS[id(call)] = hit
+    path = trace.dep_path
+    detail = {**hit[2], "param": dependant.name, "needed_by": path[-1] if path else None,
+              "depth": len(path) - 1 if path else 0}
+    scope = dependant.scope
     if scope:
         detail["scope"] = scope
-    return qualname(call), detail
+    return hit[1], detail
 
 
 class ObservedCache(dict):  # type: ignore[type-arg]
@@ -132,10 +135,52 @@ def install(du: Any, fr: Any) -> None:
 
     @functools.wraps(orig_solve)
     async def solve_dependencies(*args: Any, **kwargs: Any) -> Any:
+        # One coroutine, not two: FastAPI calls this once per dependency.
         trace = current.get()
         if trace is None:
             return await orig_solve(*args, **kwargs)
-        return await _traced_solve(trace, orig_solve, args, kwargs)
+        dependant = kwargs.get("dependant")
+        if trace.open_dep is not None:
+            close(trace)  # FastAPI moved on: whatever dependency was open has returned
+        path = trace.dep_path
+        is_root = not path
+        stepper = trace.tracer.stepper
+        try:
+            if is_root:
+                if stepper is not None and trace.routing is not None:
+                    trace.flush_pending()  # the router chose this route: a boundary worth holding at
+                    await trace.checkpoint()
+                if kwargs.get("dependency_cache") is None:
+                    kwargs["dependency_cache"] = ObservedCache(trace)
+            name, detail = _describe(trace, dependant)
+            path.append(name)
+        except Exception as exc:
+            report_fault("dependency", exc)
+            return await orig_solve(*args, **kwargs)
+        try:
+            result = await orig_solve(*args, **kwargs)
+        except BaseException as exc:
+            close(trace, raised=exc)
+            raise
+        finally:
+            if path:
+                path.pop()
+        if trace.open_dep is not None:
+            close(trace)
+        try:
+            if is_root:
+                if not result.errors:
+                    unwrapped_endpoint(trace, dependant)
+            elif result.errors:
+                detail["skipped"] = True
+                trace.emit("dependency", "point", name, detail)
+            else:
+                trace.open_dep = OpenDependency(name, dependant.call, detail, clock())
+        except Exception as exc:
+            report_fault("dependency", exc)
+        if stepper is not None:
+            await trace.checkpoint()
+        return result
 
     @functools.wraps(orig_generator)
     async def _solve_generator(*args: Any, **kwargs: Any) -> Any:
@@ -193,43 +238,3 @@ def install(du: Any, fr: Any) -> None:
     du._solve_generator = _solve_generator
     du.run_in_threadpool = run_in_threadpool
     fr.solve_dependencies = solve_dependencies
-
-
-async def _traced_solve(trace: RequestTrace, orig: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-    dependant = kwargs.get("dependant")
-    close(trace)  # FastAPI moved on: whatever dependency was open has returned
-    is_root = not trace.dep_path
-    if is_root and trace.routing is not None and trace.tracer.stepper is not None:
-        trace.flush_pending()  # the router chose this route: a boundary worth holding at
-        await trace.checkpoint()
-    try:
-        if is_root and kwargs.get("dependency_cache") is None:
-            kwargs["dependency_cache"] = ObservedCache(trace)
-        trace.dep_path.append(qualname(dependant.call))
-    except Exception as exc:
-        report_fault("dependency", exc)
-    try:
-        result = await orig(*args, **kwargs)
-    except BaseException as exc:
-        close(trace, raised=exc)
-        raise
-    finally:
-        if trace.dep_path:
-            trace.dep_path.pop()
-    close(trace)
-    try:
-        if is_root:
-            if not getattr(result, "errors", None):
-                unwrapped_endpoint(trace, dependant)
-        else:
-            name, detail = _describe(trace, dependant)
-            if getattr(result, "errors", None):
-                detail["skipped"] = True
-                trace.emit("dependency", "point", name, detail)
-            else:
-                trace.open_dep = OpenDependency(name, dependant.call, detail, clock())
-    except Exception as exc:
-        report_fault("dependency", exc)
-    if trace.tracer.stepper is not None:
-        await trace.checkpoint()
-    return result

@@ -163,6 +163,24 @@ def _route_response_class(trace: RequestTrace) -> Any:
     return getattr(cls, "value", cls)  # DefaultPlaceholder
 
 
+_MODELS: dict[int, tuple[Any, tuple[str | None, bool]]] = {}
+
+
+def _model_facts(field: Any) -> tuple[str | None, bool]:
+    """(the declared response type, whether it is or holds a Pydantic model), read once per field."""
+    if field is None:
+        return None, False
+    hit = _MODELS.get(id(field))
+    if hit is not None and hit[0] is field:
+        return hit[1]
+    annotation = getattr(getattr(field, "field_info", None), "annotation", None)
+    facts = (type_label(annotation), mentions_model(annotation))
+    if len(_MODELS) > 10000:
+        _MODELS.clear()
+    _MODELS[id(field)] = (field, facts)
+    return facts
+
+
 def _wrap_serialize(fr: Any) -> None:
     orig = fr.serialize_response
 
@@ -173,13 +191,12 @@ def _wrap_serialize(fr: Any) -> None:
             return await orig(*args, **kwargs)
         try:
             field = kwargs.get("field")
-            annotation = getattr(getattr(field, "field_info", None), "annotation", None) if field else None
-            model = type_label(annotation) if field else None
+            model, filters = _model_facts(field)
             fast = bool(kwargs.get("dump_json"))
             cls = Response if fast else _route_response_class(trace)
             detail: dict[str, Any] = {
                 "response_model": model,
-                "filters_fields": mentions_model(annotation) if field else False,
+                "filters_fields": filters,
                 "response_class": getattr(cls, "__name__", None),
                 "media_type": "application/json" if fast else getattr(cls, "media_type", None),
                 "dump_json": fast,

@@ -28,7 +28,8 @@ _OURS = ("starlette.", "fastapi.")
 class LayerProbe:
     """Sits just outside one middleware layer and reports its start and end."""
 
-    __slots__ = ("_start_detail", "app", "depth", "handler", "handler_name", "inside_server_errors", "name")
+    __slots__ = ("_end_details", "_start_detail", "app", "depth", "handler", "handler_name", "inside_server_errors",
+                 "name")
 
     def __init__(self, app: Any, depth: int, added_by_app: bool = False, server_errors: Any = None) -> None:
         self.app = app
@@ -37,8 +38,8 @@ class LayerProbe:
         # Set when the layer just outside this one is ServerErrorMiddleware: an
         # exception leaving this probe is then one no handler inside took.
         self.inside_server_errors = server_errors is not None
-        handler = getattr(server_errors, "handler", None)
-        self.handler = getattr(handler, "__wrapped__", handler)
+        handler = None if getattr(server_errors, "debug", False) else getattr(server_errors, "handler", None)
+        self.handler = getattr(handler, "__wrapped__", handler)  # debug mode answers with its own page instead
         self.handler_name = qualname(self.handler) if self.handler is not None else None
         module = getattr(type(app), "__module__", "") or ""
         function = None
@@ -56,6 +57,9 @@ class LayerProbe:
             "file": file,
             "line": line,
         }
+        # The end's facts take two shapes: with and without the inner layers called.
+        self._end_details = ({"depth": depth, "called_next": False, "function": function},
+                             {"depth": depth, "called_next": True, "function": function})
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         # One coroutine per layer, not two: this runs five or more times per request.
@@ -63,9 +67,7 @@ class LayerProbe:
         if trace is None or scope["type"] not in _TRACED:
             return await self.app(scope, receive, send)
         depth = self.depth
-        hits = trace.layer_hits  # preallocated; a stack deeper than that is extended
-        if len(hits) <= depth + 1:
-            hits.extend([0] * (depth + 2 - len(hits)))
+        hits = trace.layer_hits  # preallocated for 64 layers; wrap_stack stops at 63
         hits[depth] += 1
         inner_before = hits[depth + 1]
         name = self.name
@@ -84,9 +86,7 @@ class LayerProbe:
                 except Exception as fault:
                     report_fault("unhandled exception", fault)
             raise
-        trace.emit("middleware", "end", name,
-                   {"depth": depth, "called_next": hits[depth + 1] > inner_before,
-                    "function": self._start_detail["function"]})
+        trace.emit("middleware", "end", name, self._end_details[hits[depth + 1] > inner_before])
 
 
 class RequestProbe(LayerProbe):
@@ -155,10 +155,7 @@ class RouterProbe:
         trace = current.get()
         if trace is None or scope["type"] not in _TRACED:
             return await self.app(scope, receive, send)
-        hits = trace.layer_hits
-        while len(hits) <= self.depth:
-            hits.append(0)
-        hits[self.depth] += 1
+        trace.layer_hits[self.depth] += 1
         try:
             obs = RoutingObservation(trace, self.app, scope)
             send = obs.watch_send(send)
@@ -196,7 +193,7 @@ def wrap_stack(stack: Any, app: Any, tracer: Tracer) -> Any:
     router = app.router
     layers: list[Any] = []
     node = stack
-    while node is not None and node is not router and len(layers) < 100:
+    while node is not None and node is not router and len(layers) < 62:
         if isinstance(node, LayerProbe | RouterProbe):
             return stack  # already wrapped
         layers.append(node)

@@ -113,7 +113,9 @@ class RoutingObservation:
         self.router = router
         self.scope = scope
         self.path = scope.get("path", "")
-        self.root = scope.get("root_path", "") or ""
+        # Paths are shown from the app the request entered, so a mounted app's
+        # routes carry the mount's prefix.
+        self.root = trace.root_path
         self.calls: list[tuple[Any, Any, str, bool]] = []
         self.sent: dict[str, Any] | None = None
         self._raised: BaseException | None = None
@@ -165,55 +167,30 @@ class RoutingObservation:
         trace._emit_locked("routing", "point", name, detail)
 
     def _detail(self) -> dict[str, Any]:
-        candidates: list[dict[str, Any]] = []
-        last_full = -1
-        level = 0
-        included = ""  # an included router keeps its routes' own paths (FastAPI >= 0.163): add its prefix
-        for i, (route, match, root, redirect_check) in enumerate(self.calls):
-            template, methods, kind, adds = _facts(route)
-            prefix = (root[len(self.root):] if root.startswith(self.root) else root) + included
-            entry: dict[str, Any] = {"path": prefix + template, "match": _MATCH.get(match, "none"), "kind": kind,
-                                     "level": level}
-            if methods:
-                entry["methods"] = methods
-            if redirect_check:
-                entry["redirect_check"] = True
-            candidates.append(entry)
-            if match is Match.FULL and not redirect_check:
-                last_full = i
-                level += 1
-                if kind == "_IncludedRouter":
-                    included += adds
+        calls = self.calls
+        key = (self.root, *[(id(c[0]), c[1], c[2], c[3]) for c in calls])
+        hit = _DECISIONS.get(key)
+        if hit is None:
+            hit = _decide(calls, self.root)
+            if len(_DECISIONS) >= 512:
+                _DECISIONS.clear()
+            _DECISIONS[key] = hit
+        static, route, candidates = hit
         detail: dict[str, Any] = {
             "method": self.scope.get("method", "WEBSOCKET"),
             "path": self.path,
             "type": self.scope.get("type"),
-            "candidates": candidates,
-            "tried": sum(1 for c in candidates if not c.get("redirect_check")),
+            **static,
+            "path_params": {},
         }
-        deeper = last_full >= 0 and any(not c.get("redirect_check") for c in candidates[last_full + 1:])
-        matched = last_full >= 0 and not deeper
-        detail["matched"] = matched
-        detail["route"] = None
-        detail["endpoint"] = None
-        detail["path_params"] = {}
-        if last_full >= 0:
-            route = self.calls[last_full][0]
-            chosen = candidates[last_full]
-            if chosen["kind"] in _CONTAINERS:
-                detail["container"] = chosen["path"]
-            mounts = [c["path"] for c in candidates[:last_full] if c["match"] == "full" and c["kind"] in ("Mount", "Host")]
-            if mounts:
-                detail["mount"] = mounts[-1]
-            if matched:
-                detail["route"] = chosen["path"]
-                detail["route_kind"] = chosen["kind"]
-                endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
-                detail["endpoint"] = qualname(endpoint) if endpoint is not None else None
-                params = self.scope.get("path_params")
-                if isinstance(params, dict):
-                    detail["path_params"] = preview(params, redact=self.trace.redact)
-        if not matched:
+        here = self.scope.get("root_path", "") or ""
+        if here != self.root and "mount" not in detail:
+            detail["mount"] = here[len(self.root):] if here.startswith(self.root) else here  # a mounted app's own router
+        if detail["matched"]:
+            params = self.scope.get("path_params")
+            if params:
+                detail["path_params"] = preview(params, redact=self.trace.redact)
+        else:
             self._outcome(detail, candidates)
         return detail
 
@@ -248,6 +225,58 @@ class RoutingObservation:
                         detail["allowed"] = [m.strip() for m in value.split(",") if m.strip()]
             elif typ == "websocket.close":
                 detail["ws_closed"] = sent.get("code", 1000)
+
+
+# The decision depends only on which routes were asked and what they answered,
+# not on the concrete path: /items/1 and /items/2 share one entry. The routes
+# are kept alive by the entry, so their ids stay unique while it exists.
+_DECISIONS: dict[tuple[Any, ...], tuple[dict[str, Any], Any, list[dict[str, Any]]]] = {}
+
+
+def _decide(calls: list[tuple[Any, Any, str, bool]], base_root: str) -> tuple[dict[str, Any], Any, list[dict[str, Any]]]:
+    candidates: list[dict[str, Any]] = []
+    last_full = -1
+    level = 0
+    included = ""  # an included router keeps its routes' own paths (FastAPI >= 0.163): add its prefix
+    for i, (route, match, root, redirect_check) in enumerate(calls):
+        template, methods, kind, adds = _facts(route)
+        prefix = (root[len(base_root):] if root.startswith(base_root) else root) + included
+        entry: dict[str, Any] = {"path": prefix + template, "match": _MATCH.get(match, "none"), "kind": kind,
+                                 "level": level}
+        if methods:
+            entry["methods"] = methods
+        if redirect_check:
+            entry["redirect_check"] = True
+        candidates.append(entry)
+        if match is Match.FULL and not redirect_check:
+            last_full = i
+            level += 1
+            if kind == "_IncludedRouter":
+                included += adds
+    static: dict[str, Any] = {
+        "candidates": candidates,
+        "tried": sum(1 for c in candidates if not c.get("redirect_check")),
+    }
+    deeper = last_full >= 0 and any(not c.get("redirect_check") for c in candidates[last_full + 1:])
+    matched = last_full >= 0 and not deeper
+    static["matched"] = matched
+    static["route"] = None
+    static["endpoint"] = None
+    chosen_route = None
+    if last_full >= 0:
+        chosen_route = calls[last_full][0]
+        chosen = candidates[last_full]
+        if chosen["kind"] in _CONTAINERS:
+            static["container"] = chosen["path"]
+        mounts = [c["path"] for c in candidates[: last_full + 1] if c["match"] == "full" and c["kind"] in ("Mount", "Host")]
+        if mounts:
+            static["mount"] = mounts[-1]
+        if matched:
+            static["route"] = chosen["path"]
+            static["route_kind"] = chosen["kind"]
+            endpoint = getattr(chosen_route, "endpoint", None) or getattr(chosen_route, "app", None)
+            static["endpoint"] = qualname(endpoint) if endpoint is not None else None
+    return static, tuple(c[0] for c in calls), candidates
 
 
 def _outcome_name(detail: dict[str, Any]) -> str:

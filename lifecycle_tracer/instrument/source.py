@@ -7,6 +7,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
+
 
 @lru_cache(maxsize=4096)
 def source_of(call: Any) -> tuple[str | None, int | None]:
@@ -63,8 +65,6 @@ def type_label(annotation: Any) -> str:
 
 def mentions_model(annotation: Any, depth: int = 0) -> bool:
     """Whether a declared type contains a Pydantic model (whose undeclared fields get dropped)."""
-    from pydantic import BaseModel
-
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return True
     if depth > 5:

@@ -42,83 +42,58 @@ def report_fault(where: str, exc: BaseException) -> None:
         pass
 
 
-def clock() -> int:
-    """The tracer's one clock (tests replace it with a counter)."""
-    return monotonic_ns()
+# The tracer's one clock; tests replace it (here and where it is imported) with a counter.
+clock = monotonic_ns
 
 
 _make = TraceEvent._fast
+_tuple_new = tuple.__new__
 current: ContextVar[RequestTrace | None] = ContextVar("lifecycle_tracer_request", default=None)
 
 
 class RequestTrace:
-    """One request's events. ``emit`` is called from the loop and from worker threads."""
+    """One request's events. ``emit`` is called from the loop and from worker threads.
 
-    __slots__ = (
-        "_last_t",
-        "_lock",
-        "_seq",
-        "dep_path",
-        "ended",
-        "exc_reported",
-        "last_event",
-        "layer_hits",
-        "loop_thread",
-        "match_depth",
-        "open_dep",
-        "paused_seq",
-        "pending",
-        "request_id",
-        "resp_bytes",
-        "resp_chunks",
-        "resp_done",
-        "response_started",
-        "routing",
-        "scope",
-        "status_code",
-        "suppress_at",
-        "t0",
-        "tracer",
-        "validated",
-        "validation",
-        "worker_hook",
-        "streaming",
-        "ws_close_code",
-    )
+    Most of the state starts at a class-level default and becomes an instance
+    attribute only when a hook sets it, so opening a trace costs little.
+    """
+
+    status_code: int | None = None
+    response_started = False
+    resp_bytes = 0
+    resp_chunks = 0
+    resp_done = False  # the final body message went out, complete
+    resp_ended = False  # a response end event was emitted
+    disconnected = False  # the server reported http.disconnect
+    ended = False
+    t0 = 0
+    _seq = 0
+    _last_t = 0
+    suppress_at: int | None = None
+    # Something begun whose end is known only when the next event comes (the
+    # router's decision): a callable that emits it, called before the next event.
+    pending: Any = None
+    routing: Any = None  # the router's observed decision while it is being made
+    match_depth = 0
+    open_dep: Any = None  # a dependency FastAPI is calling (see dependencies.py)
+    validated = False  # whether any parameter or body check was reported
+    checking = False  # inside FastAPI's check of one value
+    last_event: TraceEvent | None = None
+    paused_seq = -1
+    ws_close_code: int | None = None
+    worker_hook: Any = None  # see threads.py
+    streaming: Any = None  # a generator endpoint whose items are still to be pulled
 
     def __init__(self, tracer: Tracer, request_id: str, scope: dict[str, Any]) -> None:
         self.tracer = tracer
         self.request_id = request_id
         self.scope = scope
+        self.root_path = scope.get("root_path", "") or ""  # as the request arrived (routers update the scope)
         self._lock = threading.Lock()
-        self._seq = 0
-        self._last_t = 0
-        self.t0 = 0
         self.loop_thread = threading.get_ident()
-        self.ended = False
-        self.status_code: int | None = None
-        self.response_started = False
-        self.resp_bytes = 0
-        self.resp_chunks = 0
-        self.resp_done = False
-        self.layer_hits: list[int] = [0] * 16
+        self.layer_hits: list[int] = [0] * 64  # per stack depth: how often a layer there was entered
         self.dep_path: list[str] = []
-        self.suppress_at: int | None = None
-        # Something begun whose end is known only when the next event comes
-        # (a plain async dependency, the router's decision): a callable that
-        # emits it, called under the lock before the next event.
-        self.pending: Any = None
-        self.routing: Any = None  # the router's observed decision while it is being made
-        self.match_depth = 0
-        self.open_dep: Any = None  # a dependency FastAPI is calling (see dependencies.py)
-        self.validation: Any = None  # parameter checks collected inside one FastAPI helper call
-        self.validated = False  # whether any parameter or body check was reported
-        self.last_event: TraceEvent | None = None
-        self.paused_seq = -1
         self.exc_reported: set[int] = set()
-        self.ws_close_code: int | None = None
-        self.worker_hook: Any = None  # see threads.py
-        self.streaming: Any = None  # a generator endpoint whose items are still to be pulled
 
     @property
     def redact(self) -> bool:
@@ -129,17 +104,22 @@ class RequestTrace:
         return threading.get_ident() != self.loop_thread
 
     def emit(self, stage: str, kind: str, name: str, detail: dict[str, Any]) -> None:
-        with self._lock:
-            if self.ended:
-                return
-            pending = self.pending
-            if pending is not None:
-                self.pending = None
-                try:
-                    pending()
-                except Exception as exc:
-                    report_fault("pending event", exc)
-            self._emit_locked(stage, kind, name, detail)
+        # No lock on this path (it runs ~30 times a request): one request's code runs
+        # one step at a time, on the loop or in the one worker thread the loop is
+        # awaiting, so its events never race. finish() and emit_at() take the lock.
+        if self.ended:
+            return
+        if self.pending is not None:
+            self.flush_pending()
+        seq = self._seq
+        self._seq = seq + 1
+        t = clock()
+        if t < self._last_t:  # a clock read on another thread can lag by a hair
+            t = self._last_t
+        self._last_t = t
+        ev = _tuple_new(TraceEvent, (self.request_id, seq, stage, kind, name, t, detail, None))
+        self.last_event = ev
+        self.tracer._dispatch(ev)
 
     def emit_at(self, t: int, stage: str, kind: str, name: str, detail: dict[str, Any]) -> None:
         """Emit an event that began at ``t`` (a clock reading taken earlier, when it happened)."""

@@ -39,6 +39,7 @@ class Tracer:
         self._failed: set[int] = set()
         self._ids: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
+        self._dispatch = self._dispatcher()
 
     @property
     def sinks(self) -> tuple[Sink, ...]:
@@ -48,10 +49,12 @@ class Tracer:
         with self._lock:
             if not any(s is sink for s in self._sinks):
                 self._sinks = (*self._sinks, sink)
+                self._dispatch = self._dispatcher()
 
     def remove_sink(self, sink: Sink) -> None:
         with self._lock:
             self._sinks = tuple(s for s in self._sinks if s is not sink)
+            self._dispatch = self._dispatcher()
 
     def _open(self, scope: dict[str, Any], prefix: str = "r") -> RequestTrace:
         counter = self._ids.get(prefix)
@@ -59,14 +62,46 @@ class Tracer:
             counter = self._ids.setdefault(prefix, itertools.count(1))
         return RequestTrace(self, f"{prefix}{next(counter)}", scope)
 
-    def _dispatch(self, event: TraceEvent) -> None:
-        for sink in self._sinks:
-            try:
-                sink.emit(event)
-            except Exception as exc:
-                if id(sink) not in self._failed:
-                    self._failed.add(id(sink))
-                    report_fault(f"sink {type(sink).__name__}", exc)
+    def _dispatcher(self) -> Any:
+        """A function handing one event to every sink, rebuilt when the sinks change.
+
+        It is called ~30 times a request, so the usual one-sink case calls
+        that sink's ``emit`` directly; a sink that raises is logged once.
+        """
+        sinks = self._sinks
+        failed = self._failed
+
+        def fault(sink: Any, exc: Exception) -> None:
+            if id(sink) not in failed:
+                failed.add(id(sink))
+                report_fault(f"sink {type(sink).__name__}", exc)
+
+        if not sinks:
+            return _nothing
+        if len(sinks) == 1:
+            sink = sinks[0]
+            emit = sink.emit
+
+            def one(event: TraceEvent) -> None:
+                try:
+                    emit(event)
+                except Exception as exc:
+                    fault(sink, exc)
+
+            return one
+
+        def many(event: TraceEvent) -> None:
+            for sink in sinks:
+                try:
+                    sink.emit(event)
+                except Exception as exc:  # noqa: PERF203 - a sink's failure must not stop the others
+                    fault(sink, exc)
+
+        return many
+
+
+def _nothing(event: TraceEvent) -> None:
+    return None
 
 
 def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tracer:
@@ -92,6 +127,7 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
     def build_middleware_stack() -> Any:
         stack = original_build()
         try:
+            _instrument_mounts(app, redact)
             return wrap_stack(stack, app, tracer)
         except Exception as exc:
             report_fault("instrument", exc)
@@ -101,6 +137,25 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
     if getattr(app, "middleware_stack", None) is not None:
         # Already serving: thread probes through the live stack rather than
         # rebuilding it, so middleware instances keep their state.
+        _instrument_mounts(app, redact)
         app.middleware_stack = wrap_stack(app.middleware_stack, app, tracer)
     app.__dict__[_ATTR] = tracer
     return tracer
+
+
+def _instrument_mounts(app: Any, redact: bool) -> None:
+    """Probe the layers of apps mounted inside this one: their requests belong to this app's trace."""
+    try:
+        stack = [getattr(app, "router", None)]
+        seen = 0
+        while stack and seen < 1000:
+            node = stack.pop()
+            seen += 1
+            for route in getattr(node, "routes", None) or ():
+                sub = getattr(route, "app", None)
+                if sub is not None and hasattr(sub, "build_middleware_stack") and hasattr(sub, "router"):
+                    instrument(sub, redact=redact)
+                elif getattr(route, "routes", None):
+                    stack.append(route)
+    except Exception as exc:
+        report_fault("mounted apps", exc)

@@ -60,9 +60,15 @@ def install(du: Any) -> None:
 
     @functools.wraps(orig)
     def _validate_value_with_model_field(*args: Any, **kwargs: Any) -> Any:
-        result = orig(*args, **kwargs)
         trace = current.get()
-        if trace is not None and not args:
+        if trace is None:
+            return orig(*args, **kwargs)
+        trace.checking = True
+        try:
+            result = orig(*args, **kwargs)
+        finally:
+            trace.checking = False
+        if not args:
             try:
                 close(trace)  # FastAPI checks a dependant's own inputs once its dependencies are done
                 report(trace, kwargs["field"], kwargs["value"], kwargs["loc"], result, missing)
@@ -71,6 +77,31 @@ def install(du: Any) -> None:
         return result
 
     du._validate_value_with_model_field = _validate_value_with_model_field
+    orig_missing = getattr(du, "get_missing_field_error", None)
+    if orig_missing is None:  # pragma: no cover - depends on the installed FastAPI
+        return
+
+    @functools.wraps(orig_missing)
+    def get_missing_field_error(*args: Any, **kwargs: Any) -> Any:
+        error = orig_missing(*args, **kwargs)
+        trace = current.get()
+        if trace is not None and not trace.checking:
+            # FastAPI rejected a field without checking a value: the body it would
+            # look the field up in is not a JSON object.
+            try:
+                loc = tuple(kwargs.get("loc", args[0] if args else ()))
+                alias = str(loc[-1]) if len(loc) > 1 else "body"
+                trace.validated = True
+                trace.emit("validation", "point", alias, {
+                    "location": str(loc[0]) if loc else "body", "field": alias, "alias": alias, "whole": False,
+                    "declared_type": None, "sent": False, "raw": None, "ok": False, "not_an_object": True,
+                    "errors": [{"loc": [p if type(p) is int else str(p) for p in loc], "msg": "Field required",
+                                "type": "missing", "input": None}]})
+            except Exception as exc:
+                report_fault("validation", exc)
+        return error
+
+    du.get_missing_field_error = get_missing_field_error
 
 
 def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, missing: tuple[Any, ...]) -> None:
@@ -80,6 +111,8 @@ def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, m
     location = special or (str(loc[0]) if loc else "body")
     converted, errors = result
     sent = not any(value is m for m in missing)
+    if sent and len(loc) == 1 and location != "body" and isinstance(value, dict) and not value:
+        sent = False  # a parameter model FastAPI found none of its names for: it checks an empty dict
     secret = redact and (secretish or location == "cookie")
     detail: dict[str, Any] = {
         "location": location,

@@ -23,7 +23,7 @@ def start_request(trace: RequestTrace, scope: Scope) -> None:
     trace.t0 = clock()
     qs = scope.get("query_string", b"")
     typ = scope["type"]
-    method = scope.get("method", "WEBSOCKET" if typ == "websocket" else "GET")
+    method = scope.get("method")  # a WebSocket's scope has none
     path = scope.get("path", "")
     client = scope.get("client")
     detail = {
@@ -35,7 +35,7 @@ def start_request(trace: RequestTrace, scope: Scope) -> None:
         "client": [str(client[0]), client[1]] if client else None,
         "http_version": scope.get("http_version"),
     }
-    trace.emit("request", "start", f"{method} {path}", detail)
+    trace.emit("request", "start", f"{method or typ.upper()} {path}", detail)
 
 
 def end_request(trace: RequestTrace, error: BaseException | None) -> None:
@@ -53,6 +53,10 @@ def end_request(trace: RequestTrace, error: BaseException | None) -> None:
         detail["complete"] = trace.resp_done
         if trace.response_started and not trace.resp_done:
             detail["bytes"] = trace.resp_bytes
+            if not trace.resp_ended:  # the last body message never went out: the response ends unfinished
+                trace.emit("response", "end", str(trace.status_code),
+                           {"bytes": trace.resp_bytes, "chunks": trace.resp_chunks, "status_code": trace.status_code,
+                            "complete": False, "never_finished": True, "disconnected": trace.disconnected})
     if error is not None:
         detail["raised"] = exc_type(error)
         detail["raised_name"] = type(error).__name__
@@ -63,6 +67,8 @@ def report_unhandled(trace: RequestTrace, exc: BaseException, handler: Any, hand
     """An exception reached ServerErrorMiddleware; called as it passes the probe just inside it."""
     if id(exc) in trace.exc_reported or not isinstance(exc, Exception):
         return
+    if handler is not None and not trace.response_started and trace.scope["type"] == "http":
+        return  # the app's handler for Exception/500 takes it: servererrors.py reports what it answered
     trace.exc_reported.add(id(exc))
     detail: dict[str, Any] = {
         "type": exc_type(exc),
@@ -88,6 +94,7 @@ def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, An
         message = await receive()
         try:
             if message.get("type") == "http.disconnect" and not trace.resp_done:
+                trace.disconnected = True
                 trace.emit("response", "point", "disconnect",
                            {"disconnect": True, "response_started": trace.response_started, "bytes": trace.resp_bytes})
         except Exception as exc:
@@ -143,13 +150,19 @@ def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, An
 
 
 def body_end(trace: RequestTrace, message: dict[str, Any], error: BaseException | None) -> None:
+    # Complete: the final message was handed on without error while the client was
+    # still there (after http.disconnect a server drops what it is sent).
+    complete = error is None and not trace.disconnected
     detail: dict[str, Any] = {"bytes": trace.resp_bytes, "chunks": trace.resp_chunks,
-                              "status_code": trace.status_code, "complete": error is None}
+                              "status_code": trace.status_code, "complete": complete}
+    trace.resp_ended = True
+    if trace.disconnected:
+        detail["disconnected"] = True
     if message["type"] == "http.response.pathsend":
         detail["path"] = str(message.get("path"))
     if error is not None:
         detail["raised"] = exc_type(error)
-    else:
+    elif complete:
         trace.resp_done = True
     trace.emit("response", "end", str(trace.status_code), detail)
 

@@ -35,7 +35,10 @@ class RequestView:
     @property
     def method(self) -> str:
         first = self.first
-        return str(first.detail.get("method", "")) if first else ""
+        if not first:
+            return ""
+        method = first.detail.get("method")  # a WebSocket's scope has no method
+        return str(method) if method else ("WEBSOCKET" if first.detail.get("type") == "websocket" else "")
 
     @property
     def path(self) -> str:

@@ -1,0 +1,55 @@
+"""The corpus's own apps (tests/truth/apps/), for what docs_src does not cover."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+
+from . import docs_corpus, harness
+from .apps import MODULES
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"{__package__}.apps.{name}")
+
+
+def _params() -> list:
+    out = []
+    for name in MODULES:
+        module = _module(name)
+        needs = getattr(module, "NEEDS", None)
+        if needs is not None and not docs_corpus.feature(needs):
+            why = docs_corpus.FEATURES[needs][0]
+            out.append(pytest.param(name, id=f"{name}[not built: needs '{why}', absent in this FastAPI]"))
+        else:
+            out.append(pytest.param(name, id=name))
+    return out
+
+
+def case_for(module: ModuleType) -> harness.Case:
+    def make() -> harness.AppCopy:
+        return harness.AppCopy(module.make_app(), (module.__file__,))
+
+    return harness.Case(module.__name__.rsplit(".", 1)[-1], make, lambda app: list(module.REQUESTS))
+
+
+@pytest.mark.parametrize("name", _params())
+def test_app(name: str) -> None:
+    module = _module(name)
+    needs = getattr(module, "NEEDS", None)
+    if needs is not None and not docs_corpus.feature(needs):
+        # The feature-less behaviour: this FastAPI cannot even build the app.
+        with pytest.raises((TypeError, ImportError, AttributeError)):
+            module.make_app()
+        return
+    calls_before = list(getattr(module, "CALLS", []))
+    result = harness.run_case(case_for(module))
+    spied = getattr(module, "CALLS", [])[len(calls_before):]
+    problems = result.report()
+    if spied:
+        problems += f"\n[tracer.called_app_code] {name}: the spies saw {spied} (the untraced run calls none of them)"
+    if result.mismatches or spied or result.corpus_errors:
+        pytest.fail(f"{name}: {len(result.mismatches)} mismatch(es) over {len(result.requests)} request(s)\n{problems}",
+                    pytrace=False)
