@@ -60,6 +60,9 @@ def validation_point(name: str, d: dict[str, Any]) -> str:
         if errors:
             return f"FastAPI checked {what} against {declared}: {len(errors)} error{'s' if len(errors) != 1 else ''} ({_listing(errors, 1)})."
         return f"FastAPI checked {what} against {declared}, and it fits."
+    if d.get("sent") is None and not d.get("whole"):
+        return (f"FastAPI used {short(d.get('value'))} for the {where} {label}; it equals the default, and this "
+                "FastAPI release does not say whether the request sent it.")
     if not d.get("sent"):
         if errors:
             return f"The {where} {label} is required, but the request has no value for it."

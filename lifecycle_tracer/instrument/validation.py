@@ -53,6 +53,14 @@ def _field_info(field: Any) -> tuple[str | None, str, str, bool]:
     return facts
 
 
+def _is_default(field: Any, value: Any) -> bool:
+    try:
+        default = field.default
+        return value is default or (type(value) is type(default) and value == default)
+    except Exception:
+        return False
+
+
 def install(du: Any) -> None:
     """Wrap FastAPI's one check of a value against a declared field."""
     orig = du._validate_value_with_model_field
@@ -110,9 +118,15 @@ def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, m
     loc = tuple(loc)
     location = special or (str(loc[0]) if loc else "body")
     converted, errors = result
-    sent = not any(value is m for m in missing)
+    sent: bool | None = not any(value is m for m in missing)
     if sent and len(loc) == 1 and location != "body" and isinstance(value, dict) and not value:
         sent = False  # a parameter model FastAPI found none of its names for: it checks an empty dict
+    elif sent and len(missing) > 1 and len(loc) == 1 and location != "body":
+        sent = None  # older FastAPI fills a parameter model's missing names with their defaults first
+    elif sent and len(missing) > 1 and _is_default(field, value):
+        # Older FastAPI hands the check the field's default when the request has no
+        # value, so a value equal to the default cannot tell us which it was.
+        sent = None
     secret = redact and (secretish or location == "cookie")
     detail: dict[str, Any] = {
         "location": location,

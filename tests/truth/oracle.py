@@ -136,11 +136,13 @@ class Exchange:
 
     @property
     def complete(self) -> bool:
-        """The final body message went out, send() returned normally, the client was still there."""
+        """The final body message went out and send() returned normally, and the app had not
+        been told the client was gone (http.disconnect received) before it: what the app can know."""
         final = self.final_body
         if final is None or final.send_raised is not None:
             return False
-        return self.client_gone_ordinal is None or self.client_gone_ordinal > final.ordinal
+        told = [m for m in self.received("http.disconnect") if m.ordinal < final.ordinal]
+        return not told
 
     def comparable(self) -> tuple[Any, ...]:
         """What a client can observe, for traced-versus-untraced comparisons (Date aside)."""
