@@ -164,9 +164,11 @@ async def test_concurrent_threadpool_requests_never_mix() -> None:
 async def test_console_sink_prints_explanations() -> None:
     out = io.StringIO()
     app = make_app()
-    instrument(app, sink=ConsoleSink(Console(file=out, width=120, force_terminal=False)))
+    sink = ConsoleSink(Console(file=out, width=120, force_terminal=False))
+    instrument(app, sink=sink)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         await c.get("/items/abc")
+    sink.close()  # the sink prints on its own thread
     text = out.getvalue()
     assert "validation" in text and "item_id" in text and "422" in text
     assert "FAILED" in text

@@ -137,14 +137,21 @@ def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | Non
         return run_tui(AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets),
                        max_requests=history)
     console = Console()
-    tracer = instrument(app, sink=ConsoleSink(console, show_request=True), redact=not show_secrets)
+    sinks: list[Any] = [ConsoleSink(console, show_request=True)]
+    tracer = instrument(app, sink=sinks[0], redact=not show_secrets)
     if record:
-        tracer.add_sink(JsonLinesSink(record))
+        sinks.insert(0, JsonLinesSink(record))  # closed first: the recording matters most if Ctrl+C comes again
+        tracer.add_sink(sinks[0])
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(Text(f"Warning: binding {host} exposes the app beyond this machine.", style="bold yellow"))
     console.print(Text(f"Tracing {target} at http://{host}:{port} — send it requests (browser, curl, httpie); "
                        "Ctrl+C stops.", style="bold"))
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    try:
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    finally:  # uvicorn re-raises Ctrl+C once it has shut down: print and write what is still queued
+        for sink in sinks:
+            tracer.remove_sink(sink)
+            sink.close()
     return EXIT_OK
 
 

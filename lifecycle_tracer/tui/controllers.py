@@ -90,8 +90,9 @@ class AppController(Controller):
 
         self.title = f"tracing {target}"
         self.tracer = instrument(app, redact=not show_secrets)
-        if record:
-            self.tracer.add_sink(JsonLinesSink(record))
+        self.recording = JsonLinesSink(record) if record else None
+        if self.recording is not None:
+            self.tracer.add_sink(self.recording)
         self.server = ServerThread(app, host=host, port=port)
         self.stepper = Stepper()
         self.tracer.stepper = self.stepper
@@ -110,7 +111,12 @@ class AppController(Controller):
     def stop(self) -> None:
         if self.stepper is not None:
             self.stepper.disable()
-        self.server.stop()
+        try:
+            self.server.stop()
+        finally:  # the recording is written on its own thread: finish it, then close the file
+            if self.recording is not None:
+                self.tracer.remove_sink(self.recording)
+                self.recording.close()
 
 
 class ReplayController(Controller):

@@ -1,0 +1,115 @@
+"""Events as rich text: ``EventLine`` for one event, ``nested`` for a request, ``ConsoleSink`` live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from ..events import TraceEvent
+from .offthread import OffThreadSink
+
+STAGE_STYLE = {
+    "request": "bold white",
+    "middleware": "magenta",
+    "routing": "cyan",
+    "dependency": "blue",
+    "validation": "yellow",
+    "endpoint": "bold green",
+    "serialization": "green",
+    "response": "bold white",
+    "background": "dim cyan",
+    "exception": "bold red",
+    "websocket": "cyan",
+}
+_MARK = {"start": "▶", "end": "■", "point": "•"}
+
+
+class EventLine:
+    """A rich renderable for one event: time, stage, name and explanation.
+
+    Never colour alone: a failure also gets a word (FAILED, ERROR).
+    """
+
+    MAX_INDENT = 4
+
+    def __init__(self, event: TraceEvent, t0: int, indent: int = 0, highlight: bool = False) -> None:
+        self.event = event
+        self.t0 = t0
+        self.indent = indent
+        self.highlight = highlight
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.table import Table
+
+        ev = self.event
+        ms = (ev.t_ns - self.t0) / 1e6
+        failed = ev.detail.get("ok") is False or ("raised" in ev.detail and not ev.detail.get("passes_up"))
+        style = STAGE_STYLE.get(ev.stage, "")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", width=10, no_wrap=True)
+        grid.add_column(no_wrap=True, width=2 * self.MAX_INDENT + 15)
+        grid.add_column(ratio=1)
+        stage = Text("  " * min(self.indent, self.MAX_INDENT))
+        stage.append(f"{_MARK.get(ev.kind, '•')} {ev.stage}", style=style)
+        head = Text(ev.name, style="bold reverse" if self.highlight else "bold")
+        if ev.stage == "exception":
+            head.append("  ✗ ERROR", style="bold red")
+        elif failed:
+            head.append("  ✗ FAILED", style="bold red")
+        if self.highlight:
+            head.append("  ◀ look", style="bold yellow")
+        head.append("\n")
+        head.append(ev.explain, style="default")
+        grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage, head)
+        yield grid
+
+
+def nested(events: list[TraceEvent], look_for: tuple[str, ...] = ()) -> list[EventLine]:
+    """One request's events as lines indented by how deeply they nest."""
+    if not events:
+        return []
+    t0 = events[0].t_ns
+    depth = 0
+    lines = []
+    for ev in events:
+        if ev.kind == "end":
+            depth = max(depth - 1, 0)
+        lines.append(EventLine(ev, t0, depth, highlight=ev.stage in look_for))
+        if ev.kind == "start":
+            depth += 1
+    return lines
+
+
+class ConsoleSink(OffThreadSink):
+    """Prints each event as it happens with rich, indented by nesting.
+
+    Rendering and printing happen on the sink's writer thread (see
+    ``OffThreadSink``), in emit order; ``flush()`` waits until everything
+    emitted so far is printed.
+    """
+
+    def __init__(self, console: Console | None = None, show_request: bool = False) -> None:
+        self.console = console or Console()
+        self.show_request = show_request
+        # Only the writer thread touches these.
+        self._t0: dict[str, int] = {}
+        self._depth: dict[str, int] = {}
+        super().__init__()
+
+    def _write(self, event: TraceEvent) -> None:
+        rid = event.request_id
+        t0 = self._t0.setdefault(rid, event.t_ns)
+        depth = self._depth.get(rid, 0)
+        if event.kind == "end":
+            depth = max(depth - 1, 0)
+        if self.show_request and event.stage == "request" and event.kind == "start":
+            self.console.print(Text(f"── {rid}: {event.name}", style="bold"))
+        self.console.print(EventLine(event, t0, depth))
+        if event.kind == "start":
+            depth += 1
+        self._depth[rid] = depth
+        if event.stage == "request" and event.kind == "end":
+            self._t0.pop(rid, None)
+            self._depth.pop(rid, None)
