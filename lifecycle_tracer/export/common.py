@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..events import TraceEvent
-from ..safe import redact_detail
+from ..redaction import redact_detail
 
 
 def group(events: Iterable[TraceEvent]) -> dict[str, list[TraceEvent]]:

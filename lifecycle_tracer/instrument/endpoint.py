@@ -8,7 +8,8 @@ from typing import Any
 from fastapi.security.base import SecurityBase
 from starlette.responses import Response
 
-from ..safe import REDACTED, exc_message, exc_type, is_secret_header, is_secretish, preview, qualname, type_name
+from ..redaction import REDACTED, is_secret_header, is_secretish
+from ..safe import exc_message, exc_type, preview, qualname, type_name
 from .source import kind_of, mentions_model, safe_source, type_label
 from .threads import watch_iterate_in_threadpool, watch_run_in_threadpool, where
 from .trace import RequestTrace, current, report_fault

@@ -15,7 +15,8 @@ from typing import Any
 
 from starlette._utils import is_async_callable
 
-from ..safe import exc_message, exc_type, header_pairs, preview, qualname
+from ..redaction import header_pairs
+from ..safe import exc_message, exc_type, preview, qualname
 from .trace import RequestTrace, current, report_fault
 
 _MARK = "__lifecycle_tracer_wrapped__"

@@ -16,7 +16,8 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Match
 
-from ..safe import header_pairs, preview, qualname
+from ..redaction import header_pairs
+from ..safe import preview, qualname
 from .trace import RequestTrace, current, report_fault
 
 MAX_CANDIDATES = 200

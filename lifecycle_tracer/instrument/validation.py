@@ -13,7 +13,8 @@ import functools
 import inspect
 from typing import Any
 
-from ..safe import REDACTED, is_secretish, preview, type_name
+from ..redaction import REDACTED, is_secretish
+from ..safe import preview, type_name
 from .dependencies import close
 from .source import type_label
 from .trace import RequestTrace, current, report_fault

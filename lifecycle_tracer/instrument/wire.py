@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..safe import exc_message, exc_type, header_pairs, preview
+from ..redaction import header_pairs
+from ..safe import exc_message, exc_type, preview
 from .trace import RequestTrace, clock, report_fault
 
 if TYPE_CHECKING:
