@@ -71,6 +71,11 @@ def _wrap(handler: Any, builtin: bool, by_status: bool) -> Any:
         except Exception as fault:
             report_fault("exception handler", fault)
 
+    return reporting(handler, report)
+
+
+def reporting(handler: Any, report: Any) -> Any:
+    """``handler``, async or sync as it was, calling ``report(exc, response)`` once it has returned."""
     if is_async_callable(handler):
 
         async def traced_async(conn: Any, exc: Exception) -> Any:

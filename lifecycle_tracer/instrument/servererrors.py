@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette._utils import is_async_callable
-
-from .exceptions import handler_detail
+from .exceptions import handler_detail, reporting
 from .trace import current, report_fault
-
-_MARK = "__lifecycle_tracer_wrapped__"
 
 
 def watch_error_handler(server_errors: Any) -> None:
     handler = getattr(server_errors, "handler", None)
-    if handler is None or getattr(handler, _MARK, False):
+    if handler is None or getattr(handler, "__lifecycle_tracer_wrapped__", False):
         return
 
     def report(exc: Exception, response: Any) -> None:
@@ -36,22 +32,4 @@ def watch_error_handler(server_errors: Any) -> None:
         except Exception as fault:
             report_fault("error handler", fault)
 
-    if is_async_callable(handler):
-
-        async def traced_async(request: Any, exc: Exception) -> Any:
-            response = await handler(request, exc)
-            report(exc, response)
-            return response
-
-        wrapped: Any = traced_async
-    else:
-
-        def traced_sync(request: Any, exc: Exception) -> Any:
-            response = handler(request, exc)
-            report(exc, response)
-            return response
-
-        wrapped = traced_sync
-    setattr(wrapped, _MARK, True)
-    wrapped.__wrapped__ = handler
-    server_errors.handler = wrapped
+    server_errors.handler = reporting(handler, report)

@@ -126,13 +126,7 @@ class RequestTrace:
         with self._lock:
             if self.ended:
                 return
-            pending = self.pending
-            if pending is not None:
-                self.pending = None
-                try:
-                    pending()
-                except Exception as exc:
-                    report_fault("pending event", exc)
+            self._run_pending_locked()
             self._emit_locked(stage, kind, name, detail, t)
 
     def _emit_locked(self, stage: str, kind: str, name: str, detail: dict[str, Any], t: int = 0) -> None:
@@ -150,13 +144,17 @@ class RequestTrace:
     def flush_pending(self) -> None:
         """Emit what is pending now (the caller knows its end has come)."""
         with self._lock:
-            pending = self.pending
-            if pending is not None and not self.ended:
-                self.pending = None
-                try:
-                    pending()
-                except Exception as exc:
-                    report_fault("pending event", exc)
+            if not self.ended:
+                self._run_pending_locked()
+
+    def _run_pending_locked(self) -> None:
+        pending = self.pending
+        if pending is not None:
+            self.pending = None
+            try:
+                pending()
+            except Exception as exc:
+                report_fault("pending event", exc)
 
     async def checkpoint(self) -> None:
         """In step mode, hold the request here until the learner releases it."""
@@ -176,12 +174,6 @@ class RequestTrace:
         with self._lock:
             if self.ended:
                 return
-            pending = self.pending
-            if pending is not None:
-                self.pending = None
-                try:
-                    pending()
-                except Exception as exc:
-                    report_fault("pending event", exc)
+            self._run_pending_locked()
             self._emit_locked("request", "end", "request", detail)
             self.ended = True
