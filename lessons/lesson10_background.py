@@ -129,7 +129,7 @@ LESSON = Lesson(
 `send_welcome_email` (0.2 s: the `asyncio.sleep`) and `mark_welcomed`, and
 returns at once.
 
-Watch three moments: **response end** (the client has its full answer),
+Watch three moments: **response end** (the last part of the body went out),
 **background start** and **background end**. Then compare two times: when
 the *client* had its answer (the time on the ■ response line) and how long
 the *request* lasted on the server (the last ■ request line, also shown on

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 # (stage, kind, name, facts, words that must appear, words that must not)
 ROWS: list[tuple[str, str, str, dict[str, Any], list[str], list[str]]] = [
     ("endpoint", "start", "read", {"is_async": True, "threadpool": False}, ["awaits", "event loop"], ["worker"]),
-    ("endpoint", "start", "read", {"is_async": False, "threadpool": True}, ["worker thread", "plain def"], ["awaits"]),
+    ("endpoint", "start", "read", {"is_async": False, "threadpool": True}, ["worker thread", "not an async def"], ["awaits"]),
     ("endpoint", "point", "ws", {"websocket": True, "is_async": True, "threadpool": False}, ["WebSocket endpoint"], []),
     ("endpoint", "point", "gen", {"streaming": True, "is_async": False, "threadpool": None}, ["generator"], ["worker"]),
     ("endpoint", "point", "gen", {"streaming": True, "iterating": True, "threadpool": True}, ["worker thread"], []),

@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 from helpers import Traced
 
-from lifecycle_tracer.instrument import dependencies as _deps, trace as _trace, wire as _wire
 from lifecycle_tracer.course import Lesson
 from lifecycle_tracer.course.loader import find, load
 from lifecycle_tracer.events import TraceEvent
+from lifecycle_tracer.instrument import dependencies as _deps
+from lifecycle_tracer.instrument import trace as _trace
+from lifecycle_tracer.instrument import wire as _wire
 from lifecycle_tracer.instrument.stepper import Stepper
 from lifecycle_tracer.tui.app import TracerApp
 from lifecycle_tracer.tui.controllers import ReplayController

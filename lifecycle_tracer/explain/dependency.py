@@ -33,8 +33,8 @@ def dependency_start(name: str, d: dict[str, Any]) -> str:
     if d.get("is_generator"):
         return f"FastAPI runs the yield dependency {name}{_needed(d)} up to its yield (its setup){_fills(d)}."
     if d.get("threadpool") is True:
-        return (f"FastAPI calls the dependency {name}{_needed(d)}{_fills(d)}; it is a plain def, so it runs in a "
-                "worker thread of the threadpool.")
+        return (f"FastAPI calls the dependency {name}{_needed(d)}{_fills(d)}; it is not an async def, so it runs "
+                "in a worker thread of the threadpool.")
     if d.get("is_async"):
         return f"FastAPI awaits the dependency {name}{_needed(d)}{_fills(d)} (async def) on the event loop."
     return f"FastAPI calls the dependency {name}{_needed(d)}{_fills(d)} on the event loop."
@@ -57,6 +57,7 @@ def dependency_end(name: str, d: dict[str, Any]) -> str:
 @says("dependency", "point")
 def dependency_point(name: str, d: dict[str, Any]) -> str:
     if d.get("skipped"):
-        return f"FastAPI did not call {name}: its own parameters failed validation."
+        return (f"FastAPI did not call {name}: an input it needs (one of its own parameters, or of a dependency "
+                "it depends on) failed validation.")
     return (f"{name} already ran for this request, so FastAPI took its value from the per-request cache "
             "instead of calling it again.")

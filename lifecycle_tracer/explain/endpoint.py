@@ -10,8 +10,8 @@ from ._table import says
 @says("endpoint", "start")
 def endpoint_start(name: str, d: dict[str, Any]) -> str:
     if d.get("threadpool"):
-        return (f"All inputs are valid; FastAPI runs your endpoint {name} (a plain def) in a worker thread of the "
-                "threadpool, so the event loop stays free for other requests.")
+        return (f"All inputs are valid; FastAPI runs your endpoint {name} in a worker thread of the threadpool, "
+                "because it is not an async def, so the event loop stays free for other requests.")
     if d.get("is_async"):
         return f"All inputs are valid; FastAPI awaits your endpoint {name} (async def) on the event loop."
     return f"All inputs are valid; FastAPI calls your endpoint {name} on the event loop."
@@ -60,8 +60,10 @@ def serialization_start(name: str, d: dict[str, Any]) -> str:
 @says("serialization", "end")
 def serialization_end(name: str, d: dict[str, Any]) -> str:
     if d.get("raised_name") or d.get("raised"):
-        target = d.get("response_model") or "the response"
-        return f"The returned value failed the check against {target}: {d.get('raised_name') or d.get('raised')}."
+        raised = d.get("raised_name") or d.get("raised")
+        if d.get("response_model"):
+            return f"The returned value failed the check against {d['response_model']}: {raised}."
+        return f"jsonable_encoder could not turn the returned value into plain data: {raised}."
     if d.get("dump_json") and d.get("bytes") is not None:
         return f"Serialization finished: {d['bytes']} bytes of JSON."
     cls = d.get("response_class")
@@ -83,7 +85,7 @@ def background_start(name: str, d: dict[str, Any]) -> str:
         when = ", while the response is still open"
     else:
         when = ""
-    where = " in a worker thread of the threadpool (a plain def)" if d.get("threadpool") else (
+    where = " in a worker thread of the threadpool (it is not an async def)" if d.get("threadpool") else (
         " on the event loop" if d.get("threadpool") is False else "")
     return f"The background task {name} starts{where}{when}."
 

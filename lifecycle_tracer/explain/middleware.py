@@ -54,6 +54,8 @@ def middleware_end(name: str, d: dict[str, Any]) -> str:
     if raised:
         if not d.get("called_next"):
             return f"{raised} passed out through {label}, which had not called the layers inside it."
+        if d.get("depth") == 0:
+            return f"{raised} passed out through {label}, out of the app to the server."
         return f"{raised} passed out through {label}, on to the layers outside it."
     if not d.get("called_next"):
         return f"{label} finished without calling the layers inside it, so nothing inside it ran for this request."

@@ -40,7 +40,7 @@ def request_end(name: str, d: dict[str, Any]) -> str:
                 return f"The WebSocket connection ended after {took} with {raised} escaping the app{tail}; the server closes it and logs the error."
             return f"The WebSocket connection is over after {took}{tail}."
         status = d.get("status_code")
-        if status == 403 and d.get("close_code") is not None:
+        if status == 403 and d.get("closed_by", "app") == "app" and d.get("close_code") is not None:
             return (f"The app closed the connection before accepting it, so the handshake was refused: the server answers "
                     f"that with HTTP 403 ({took}).")
         if raised:
@@ -100,7 +100,7 @@ _WS = {
     "accept": "The app accepted the WebSocket; from now on both sides can send messages.",
     "receive": "A message arrived from the client.",
     "send": "The app sent a message to the client.",
-    "disconnect": "The client disconnected (code {code}).",
+    "disconnect": "The server reported the connection closed (websocket.disconnect, code {code}).",
     "http.response.start": "The app refused the WebSocket with an HTTP {code} response.",
 }
 

@@ -17,6 +17,8 @@ def routing_point(name: str, d: dict[str, Any]) -> str:
     candidates = d.get("candidates") or []
     tried = d.get("tried", len(candidates))
     routes = plural(int(tried), "route")
+    if d.get("tried_routers"):
+        routes += f" and {plural(int(d['tried_routers']), 'included router')}"
     docs = ", FastAPI's own docs routes among them" if any(c.get("path") in _DOCS for c in candidates) else ""
     if d.get("matched"):
         params = d.get("path_params") or {}
@@ -28,15 +30,22 @@ def routing_point(name: str, d: dict[str, Any]) -> str:
                 f"so the router hands the request to {d.get('endpoint')}.")
     status = d.get("status")
     where = f"the mounted app at {d['container']}" if d.get("container") else "the router"
-    under = f"The path {path} falls under {d['container']}, but none of its routes matches it" if d.get("container") else (
-        f"None of the {routes} matches {path}")
+    if d.get("container"):
+        under = f"The path {path} falls under {d['container']}, but none of its routes matches it"
+    elif d.get("mount"):
+        under = f"None of the {routes} of the app mounted at {d['mount']} matches {path}"
+        where = f"the app mounted at {d['mount']}"
+    else:
+        under = f"None of the {routes} matches {path}"
     if d.get("ws_closed") is not None:
         return f"{under}, so {where} closed the WebSocket before accepting it."
     if status == 405 or (d.get("partial") and status is None and d.get("raised")):
         allowed = d.get("allowed")
         allow = f" (Allow: {', '.join(allowed)})" if allowed else ""
-        how = "raised HTTPException(405)" if d.get("raised") else "answered 405 Method Not Allowed"
-        return f"The path {path} matches {d.get('partial')}, but not for {method}, so {where} {how}{allow}."
+        if d.get("raised"):
+            return (f"The path {path} matches the route {d.get('partial')}, but not for {method}, so that route "
+                    f"raised HTTPException(405){allow}.")
+        return f"The path {path} matches {d.get('partial')}, but not for {method}, so {where} answered 405 Method Not Allowed{allow}."
     if d.get("answered") and d.get("location") and status in (301, 302, 307, 308):
         return (f"No route matches {path} exactly, but one matches it with its trailing slash "
                 f"{'removed' if path.endswith('/') else 'added'}, so {where} answered {status}, redirecting to "

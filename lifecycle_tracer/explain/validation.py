@@ -36,6 +36,9 @@ def validation_point(name: str, d: dict[str, Any]) -> str:
     if d.get("json_invalid"):
         return (f"The body is not valid JSON ({d.get('json_error') or 'decode error'} at position {d.get('position')}), "
                 "so FastAPI rejected the request before checking any field.")
+    if d.get("body_not_parsed") and location == "body" and not d.get("whole") and not d.get("sent"):
+        return (f"FastAPI did not parse the body as JSON (the request's Content-Type is not application/json), "
+                f"so it found no body field '{d.get('alias') or d.get('field')}' in it and reports it as missing.")
     if d.get("not_an_object"):
         return (f"The body is not a JSON object, so FastAPI could not look up the field '{d.get('alias')}' in it: "
                 "it reports the field as missing.")
@@ -64,6 +67,9 @@ def validation_point(name: str, d: dict[str, Any]) -> str:
         return (f"FastAPI used {short(d.get('value'))} for the {where} {label}; it equals the default, and this "
                 "FastAPI release does not say whether the request sent it.")
     if not d.get("sent"):
+        if errors and d.get("null_or_missing"):
+            return (f"The request has no value, or null, for the {where} {label}; this FastAPI release reads both "
+                    "as missing, and the field is required.")
         if errors:
             return f"The {where} {label} is required, but the request has no value for it."
         if hidden:

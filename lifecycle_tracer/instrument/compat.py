@@ -15,6 +15,7 @@ _REQUIRED: tuple[tuple[str, str], ...] = (
     ("fastapi.dependencies.utils", "solve_dependencies"),
     ("fastapi.dependencies.utils", "_solve_generator"),
     ("fastapi.dependencies.utils", "_validate_value_with_model_field"),
+    ("fastapi.dependencies.utils", "request_body_to_args"),
     ("fastapi.dependencies.utils", "run_in_threadpool"),
     ("fastapi.routing", "run_in_threadpool"),
     ("starlette.background", "run_in_threadpool"),

@@ -108,8 +108,8 @@ def unwrapped_endpoint(trace: RequestTrace, dependant: Any) -> None:
     call = dependant.call
     is_ws = trace.scope.get("type") == "websocket"
     is_gen, is_async = kind_of(call)
-    if not (is_ws or is_gen):
-        return
+    if not (is_ws or (is_gen and STREAMS_GENERATORS)):
+        return  # an older FastAPI runs a generator function through run_endpoint_function
     name, file, line = endpoint_facts(call)
     detail: dict[str, Any] = {"is_async": is_async, "websocket": is_ws, "streaming": is_gen and not is_ws,
                               "file": file, "line": line}
@@ -159,9 +159,38 @@ def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -
 
 
 def _route_response_class(trace: RequestTrace) -> Any:
-    route = trace.scope.get("route")
+    # On FastAPI >= 0.163 a route reached through include_router runs with the
+    # response class of its effective context (the include's default_response_class),
+    # which FastAPI keeps in its own part of the scope; scope["route"] is the original.
+    context = _EFFECTIVE(trace.scope) if _EFFECTIVE is not None else None
+    route = context if context is not None else trace.scope.get("route")
     cls = getattr(route, "response_class", None)
     return getattr(cls, "value", cls)  # DefaultPlaceholder
+
+
+try:
+    from fastapi.routing import _get_scope_effective_route_context as _EFFECTIVE
+except ImportError:  # pragma: no cover - FastAPI before 0.163
+    _EFFECTIVE = None
+
+
+def _streams_generators() -> bool:
+    """Whether this FastAPI calls generator endpoints itself and streams their items (0.163+).
+
+    Older releases call a generator function like any endpoint and encode the
+    generator object it returns; reading FastAPI's own request handler tells which.
+    """
+    import inspect
+
+    import fastapi.routing as fr
+
+    try:
+        return "_is_gen_callable(" in inspect.getsource(fr.get_request_handler)
+    except (OSError, TypeError):
+        return False
+
+
+STREAMS_GENERATORS = _streams_generators()
 
 
 _MODELS: dict[int, tuple[Any, tuple[str | None, bool]]] = {}

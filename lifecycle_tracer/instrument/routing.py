@@ -169,10 +169,11 @@ class RoutingObservation:
 
     def _detail(self) -> dict[str, Any]:
         calls = self.calls
-        key = (self.root, *[(id(c[0]), c[1], c[2], c[3]) for c in calls])
+        top = len(getattr(self.router, "routes", ()) or ())
+        key = (self.root, top, *[(id(c[0]), c[1], c[2], c[3]) for c in calls])
         hit = _DECISIONS.get(key)
         if hit is None:
-            hit = _decide(calls, self.root)
+            hit = _decide(calls, self.root, top)
             if len(_DECISIONS) >= 512:
                 _DECISIONS.clear()
             _DECISIONS[key] = hit
@@ -198,8 +199,10 @@ class RoutingObservation:
     def _outcome(self, detail: dict[str, Any], candidates: list[dict[str, Any]]) -> None:
         """What the router itself did when no route took the request: what it raised or sent."""
         level = candidates[-1]["level"] if candidates else 0
-        partial = next((c for c in candidates if c["match"] == "partial" and c["level"] == level
-                        and not c.get("redirect_check")), None)
+        partials = [c for c in candidates if c["match"] == "partial" and c["level"] == level
+                    and not c.get("redirect_check")]
+        # The route that raised is the partial match the router (or an included router) acted on.
+        partial = next((c for c in reversed(partials) if c["kind"] not in _CONTAINERS), partials[0] if partials else None)
         if partial is not None:
             detail["partial"] = partial["path"]
         exc = self._raised
@@ -234,13 +237,21 @@ class RoutingObservation:
 _DECISIONS: dict[tuple[Any, ...], tuple[dict[str, Any], Any, list[dict[str, Any]]]] = {}
 
 
-def _decide(calls: list[tuple[Any, Any, str, bool]], base_root: str) -> tuple[dict[str, Any], Any, list[dict[str, Any]]]:
+def _decide(calls: list[tuple[Any, Any, str, bool]], base_root: str,
+            top: int) -> tuple[dict[str, Any], Any, list[dict[str, Any]]]:
     candidates: list[dict[str, Any]] = []
     last_full = -1
     level = 0
     included = ""  # an included router keeps its routes' own paths (FastAPI >= 0.163): add its prefix
+    partial_adds: str | None = None  # the prefix of the first included router that matched partially
     for i, (route, match, root, redirect_check) in enumerate(calls):
         template, methods, kind, adds = _facts(route)
+        if i == top and last_full < 0 and partial_adds:
+            # No route matched fully, so the router went on to its first partial match: an
+            # included router, which asks its own routes again (those calls follow).
+            included += partial_adds
+        if kind == "_IncludedRouter" and match is Match.PARTIAL and partial_adds is None and i < top:
+            partial_adds = adds
         prefix = (root[len(base_root):] if root.startswith(base_root) else root) + included
         entry: dict[str, Any] = {"path": prefix + template, "match": _MATCH.get(match, "none"), "kind": kind,
                                  "level": level}
@@ -256,7 +267,8 @@ def _decide(calls: list[tuple[Any, Any, str, bool]], base_root: str) -> tuple[di
                 included += adds
     static: dict[str, Any] = {
         "candidates": candidates,
-        "tried": sum(1 for c in candidates if not c.get("redirect_check")),
+        "tried": sum(1 for c in candidates if not c.get("redirect_check") and c["kind"] != "_IncludedRouter"),
+        "tried_routers": sum(1 for c in candidates if not c.get("redirect_check") and c["kind"] == "_IncludedRouter"),
     }
     deeper = last_full >= 0 and any(not c.get("redirect_check") for c in candidates[last_full + 1:])
     matched = last_full >= 0 and not deeper

@@ -78,9 +78,11 @@ class RequestTrace:
     open_dep: Any = None  # a dependency FastAPI is calling (see dependencies.py)
     validated = False  # whether any parameter or body check was reported
     checking = False  # inside FastAPI's check of one value
+    body_bytes = False  # FastAPI handed the body over as raw bytes (not parsed as JSON)
     last_event: TraceEvent | None = None
     paused_seq = -1
     ws_close_code: int | None = None
+    ws_closed_by: str | None = None  # "app" (websocket.close sent) or "client" (websocket.disconnect received)
     worker_hook: Any = None  # see threads.py
     streaming: Any = None  # a generator endpoint whose items are still to be pulled
 

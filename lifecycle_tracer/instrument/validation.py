@@ -86,6 +86,19 @@ def install(du: Any) -> None:
         return result
 
     du._validate_value_with_model_field = _validate_value_with_model_field
+    orig_body = du.request_body_to_args
+
+    @functools.wraps(orig_body)
+    async def request_body_to_args(*args: Any, **kwargs: Any) -> Any:
+        trace = current.get()
+        if trace is not None:
+            # The body FastAPI hands over: raw bytes when it did not parse it as JSON
+            # (the request's Content-Type is not application/json), else the parsed value.
+            body = kwargs.get("received_body", args[1] if len(args) > 1 else None)
+            trace.body_bytes = isinstance(body, bytes | bytearray)
+        return await orig_body(*args, **kwargs)
+
+    du.request_body_to_args = request_body_to_args
     orig_missing = getattr(du, "get_missing_field_error", None)
     if orig_missing is None:  # pragma: no cover - depends on the installed FastAPI
         return
@@ -104,6 +117,7 @@ def install(du: Any) -> None:
                 trace.emit("validation", "point", alias, {
                     "location": str(loc[0]) if loc else "body", "field": alias, "alias": alias, "whole": False,
                     "declared_type": None, "sent": False, "raw": None, "ok": False, "not_an_object": True,
+                    "body_not_parsed": trace.body_bytes,
                     "errors": [{"loc": [p if type(p) is int else str(p) for p in loc], "msg": "Field required",
                                 "type": "missing", "input": None}]})
             except Exception as exc:
@@ -124,7 +138,7 @@ def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, m
         sent = False  # a parameter model FastAPI found none of its names for: it checks an empty dict
     elif sent and len(missing) > 1 and len(loc) == 1 and location != "body":
         sent = None  # older FastAPI fills a parameter model's missing names with their defaults first
-    elif sent and len(missing) > 1 and _is_default(field, value):
+    elif sent and len(missing) > 1 and location != "body" and _is_default(field, value):
         # Older FastAPI hands the check the field's default when the request has no
         # value, so a value equal to the default cannot tell us which it was.
         sent = None
@@ -162,5 +176,9 @@ def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, m
         detail["value_type"] = type_name(converted)
     if secret:
         detail["hidden"] = True
+    if location == "body" and trace.body_bytes:
+        detail["body_not_parsed"] = True
+    if not sent and value is None and len(missing) > 1 and location == "body":
+        detail["null_or_missing"] = True  # older FastAPI reads a JSON null as "no value"
     trace.validated = True
     trace.emit("validation", "point", name, detail)

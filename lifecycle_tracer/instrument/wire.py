@@ -44,11 +44,12 @@ def end_request(trace: RequestTrace, error: BaseException | None) -> None:
     detail: dict[str, Any] = {"type": trace.scope["type"], "status_code": trace.status_code, "duration_ns": duration}
     if trace.scope["type"] == "websocket":
         detail["close_code"] = trace.ws_close_code
+        detail["closed_by"] = trace.ws_closed_by
         detail["accepted"] = trace.response_started
         if trace.status_code is None:
-            # The handshake's answer: 101 once accepted; a close before accepting
+            # The handshake's answer: 101 once accepted; the app's close before accepting
             # makes the server refuse it with 403 (ASGI's rule, the server's doing).
-            detail["status_code"] = 101 if trace.response_started else (403 if trace.ws_close_code is not None else None)
+            detail["status_code"] = 101 if trace.response_started else (403 if trace.ws_closed_by == "app" else None)
     else:
         detail["response_started"] = trace.response_started
         detail["complete"] = trace.resp_done
@@ -202,6 +203,8 @@ def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> No
     if typ in ("websocket.close", "websocket.disconnect"):
         trace.ws_close_code = code if code is not None else 1000
         detail["code"] = trace.ws_close_code
+        if trace.ws_closed_by is None:
+            trace.ws_closed_by = "client" if incoming else "app"
     if typ == "websocket.http.response.start":
         trace.status_code = message.get("status")
     elif typ == "websocket.accept":
