@@ -14,16 +14,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 
 from ..redaction import header_pairs
-from ..safe import preview, qualname
+from ..safe import preview
+from .decision import CONTAINERS, DECISIONS, decide
 from .trace import RequestTrace, current, report_fault
 
 MAX_CANDIDATES = 200
-_MATCH = {Match.FULL: "full", Match.PARTIAL: "partial", Match.NONE: "none"}
 _MARK = "__lifecycle_tracer_matches__"
-_CONTAINERS = frozenset({"Mount", "Host", "_IncludedRouter"})
 
 
 def install() -> None:
@@ -71,37 +70,6 @@ def _wrap(orig: Any) -> Any:
 
     setattr(matches, _MARK, True)
     return matches
-
-
-_ROUTE_FACTS: dict[int, tuple[Any, tuple[str, list[str] | None, str, str]]] = {}
-
-
-def _facts(route: Any) -> tuple[str, list[str] | None, str, str]:
-    """(path template, methods, kind, prefix it adds to its routes) of a route, read once per route object."""
-    hit = _ROUTE_FACTS.get(id(route))
-    if hit is not None and hit[0] is route:
-        return hit[1]
-    kind = type(route).__name__
-    template = None
-    for attr in ("path_format", "path"):
-        value = getattr(route, attr, None)
-        if isinstance(value, str):
-            template = value
-            break
-    added = ""
-    if template is None and kind == "_IncludedRouter":
-        # include_router(prefix=...) adds a prefix its routes do not carry; the
-        # router's own APIRouter(prefix=...) is already part of each route's path.
-        added = getattr(getattr(route, "include_context", None), "prefix", "") or ""
-        template = added + (getattr(getattr(route, "original_router", None), "prefix", "") or "")
-    if template is None:
-        template = getattr(route, "host", None) or kind
-    methods = getattr(route, "methods", None)
-    facts = (template, sorted(methods) if methods else None, kind, added)
-    if len(_ROUTE_FACTS) > 20000:
-        _ROUTE_FACTS.clear()
-    _ROUTE_FACTS[id(route)] = (route, facts)
-    return facts
 
 
 class RoutingObservation:
@@ -171,12 +139,12 @@ class RoutingObservation:
         calls = self.calls
         top = len(getattr(self.router, "routes", ()) or ())
         key = (self.root, top, *[(id(c[0]), c[1], c[2], c[3]) for c in calls])
-        hit = _DECISIONS.get(key)
+        hit = DECISIONS.get(key)
         if hit is None:
-            hit = _decide(calls, self.root, top)
-            if len(_DECISIONS) >= 512:
-                _DECISIONS.clear()
-            _DECISIONS[key] = hit
+            hit = decide(calls, self.root, top)
+            if len(DECISIONS) >= 512:
+                DECISIONS.clear()
+            DECISIONS[key] = hit
         static, route, candidates = hit
         detail: dict[str, Any] = {
             "method": self.scope.get("method", "WEBSOCKET"),
@@ -202,7 +170,7 @@ class RoutingObservation:
         partials = [c for c in candidates if c["match"] == "partial" and c["level"] == level
                     and not c.get("redirect_check")]
         # The route that raised is the partial match the router (or an included router) acted on.
-        partial = next((c for c in reversed(partials) if c["kind"] not in _CONTAINERS), partials[0] if partials else None)
+        partial = next((c for c in reversed(partials) if c["kind"] not in CONTAINERS), partials[0] if partials else None)
         if partial is not None:
             detail["partial"] = partial["path"]
         exc = self._raised
@@ -229,67 +197,6 @@ class RoutingObservation:
                         detail["allowed"] = [m.strip() for m in value.split(",") if m.strip()]
             elif typ == "websocket.close":
                 detail["ws_closed"] = sent.get("code", 1000)
-
-
-# The decision depends only on which routes were asked and what they answered,
-# not on the concrete path: /items/1 and /items/2 share one entry. The routes
-# are kept alive by the entry, so their ids stay unique while it exists.
-_DECISIONS: dict[tuple[Any, ...], tuple[dict[str, Any], Any, list[dict[str, Any]]]] = {}
-
-
-def _decide(calls: list[tuple[Any, Any, str, bool]], base_root: str,
-            top: int) -> tuple[dict[str, Any], Any, list[dict[str, Any]]]:
-    candidates: list[dict[str, Any]] = []
-    last_full = -1
-    level = 0
-    included = ""  # an included router keeps its routes' own paths (FastAPI >= 0.163): add its prefix
-    partial_adds: str | None = None  # the prefix of the first included router that matched partially
-    for i, (route, match, root, redirect_check) in enumerate(calls):
-        template, methods, kind, adds = _facts(route)
-        if i == top and last_full < 0 and partial_adds:
-            # No route matched fully, so the router went on to its first partial match: an
-            # included router, which asks its own routes again (those calls follow).
-            included += partial_adds
-        if kind == "_IncludedRouter" and match is Match.PARTIAL and partial_adds is None and i < top:
-            partial_adds = adds
-        prefix = (root[len(base_root):] if root.startswith(base_root) else root) + included
-        entry: dict[str, Any] = {"path": prefix + template, "match": _MATCH.get(match, "none"), "kind": kind,
-                                 "level": level}
-        if methods:
-            entry["methods"] = methods
-        if redirect_check:
-            entry["redirect_check"] = True
-        candidates.append(entry)
-        if match is Match.FULL and not redirect_check:
-            last_full = i
-            level += 1
-            if kind == "_IncludedRouter":
-                included += adds
-    static: dict[str, Any] = {
-        "candidates": candidates,
-        "tried": sum(1 for c in candidates if not c.get("redirect_check") and c["kind"] != "_IncludedRouter"),
-        "tried_routers": sum(1 for c in candidates if not c.get("redirect_check") and c["kind"] == "_IncludedRouter"),
-    }
-    deeper = last_full >= 0 and any(not c.get("redirect_check") for c in candidates[last_full + 1:])
-    matched = last_full >= 0 and not deeper
-    static["matched"] = matched
-    static["route"] = None
-    static["endpoint"] = None
-    chosen_route = None
-    if last_full >= 0:
-        chosen_route = calls[last_full][0]
-        chosen = candidates[last_full]
-        if chosen["kind"] in _CONTAINERS:
-            static["container"] = chosen["path"]
-        mounts = [c["path"] for c in candidates[: last_full + 1] if c["match"] == "full" and c["kind"] in ("Mount", "Host")]
-        if mounts:
-            static["mount"] = mounts[-1]
-        if matched:
-            static["route"] = chosen["path"]
-            static["route_kind"] = chosen["kind"]
-            endpoint = getattr(chosen_route, "endpoint", None) or getattr(chosen_route, "app", None)
-            static["endpoint"] = qualname(endpoint) if endpoint is not None else None
-    return static, tuple(c[0] for c in calls), candidates
 
 
 def _outcome_name(detail: dict[str, Any]) -> str:
