@@ -99,13 +99,13 @@ def _start(trace: RequestTrace, dep: OpenDependency, **facts: Any) -> None:
     trace.emit_at(dep.t, "dependency", "start", dep.name, {**dep.detail, "phase": "setup", **facts})
 
 
-def close(trace: RequestTrace, value: Any = None, raised: BaseException | None = None, *, forget: bool = False) -> None:
+def close(trace: RequestTrace, value: Any = None, raised: BaseException | None = None) -> None:
     """The open dependency's call is over (its value was stored, or FastAPI moved on)."""
     dep = _open_dep(trace)
     if dep is None:
         return
     trace.open_dep = None
-    if forget or dep.how in ("cache", "generator"):
+    if dep.how in ("cache", "generator"):
         return
     if not dep.started:
         _start(trace, dep, threadpool=False)

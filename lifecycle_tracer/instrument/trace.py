@@ -46,7 +46,6 @@ def report_fault(where: str, exc: BaseException) -> None:
 clock = monotonic_ns
 
 
-_make = TraceEvent._fast
 _tuple_new = tuple.__new__
 current: ContextVar[RequestTrace | None] = ContextVar("lifecycle_tracer_request", default=None)
 
@@ -69,7 +68,6 @@ class RequestTrace:
     t0 = 0
     _seq = 0
     _last_t = 0
-    suppress_at: int | None = None
     # Something begun whose end is known only when the next event comes (the
     # router's decision): a callable that emits it, called before the next event.
     pending: Any = None
@@ -139,7 +137,7 @@ class RequestTrace:
         if t < self._last_t:  # a clock read on another thread can lag by a hair
             t = self._last_t
         self._last_t = t
-        ev = _make(self.request_id, seq, stage, kind, name, t, detail)
+        ev = _tuple_new(TraceEvent, (self.request_id, seq, stage, kind, name, t, detail, None))
         self.last_event = ev
         self.tracer._dispatch(ev)
 
