@@ -18,13 +18,13 @@ observed, not predicted:
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any
 
 from ..safe import exc_type, qualname, type_name
 from .endpoint import unwrapped_endpoint
 from .source import kind_of, safe_source
 from .teardown import StackProxy
+from .threads import where
 from .trace import RequestTrace, clock, current, report_fault
 
 
@@ -39,7 +39,7 @@ class OpenDependency:
         self.detail = detail
         self.t = t
         self.started = False
-        self.how: str | None = None  # "cache", "generator", "threadpool" once known
+        self.how: str | None = None  # "cache" or "generator": FastAPI's other ways, reported elsewhere
 
 
 _CALLS: dict[int, tuple[Any, str, dict[str, Any]]] = {}
@@ -89,10 +89,6 @@ class ObservedCache(dict):  # type: ignore[type-arg]
             report_fault("dependency cache", exc)
 
 
-def _open_dep(trace: RequestTrace) -> OpenDependency | None:
-    return trace.open_dep  # type: ignore[no-any-return]
-
-
 def _start(trace: RequestTrace, dep: OpenDependency, **facts: Any) -> None:
     """Emit the dependency's start, stamped with the moment FastAPI began it."""
     dep.started = True
@@ -101,7 +97,7 @@ def _start(trace: RequestTrace, dep: OpenDependency, **facts: Any) -> None:
 
 def close(trace: RequestTrace, value: Any = None, raised: BaseException | None = None) -> None:
     """The open dependency's call is over (its value was stored, or FastAPI moved on)."""
-    dep = _open_dep(trace)
+    dep: OpenDependency | None = trace.open_dep
     if dep is None:
         return
     trace.open_dep = None
@@ -120,7 +116,7 @@ def close(trace: RequestTrace, value: Any = None, raised: BaseException | None =
 
 
 def _cache_hit(trace: RequestTrace) -> None:
-    dep = _open_dep(trace)
+    dep: OpenDependency | None = trace.open_dep
     if dep is None:
         return
     dep.how = "cache"
@@ -185,7 +181,7 @@ def install(du: Any, fr: Any) -> None:
     @functools.wraps(orig_generator)
     async def _solve_generator(*args: Any, **kwargs: Any) -> Any:
         trace = current.get()
-        dep = _open_dep(trace) if trace is not None else None
+        dep = trace.open_dep if trace is not None else None
         if trace is None or dep is None or "stack" not in kwargs:
             return await orig_generator(*args, **kwargs)
         try:
@@ -212,14 +208,13 @@ def install(du: Any, fr: Any) -> None:
     @functools.wraps(orig_threadpool)
     async def run_in_threadpool(func: Any, *args: Any, **kwargs: Any) -> Any:
         trace = current.get()
-        dep = _open_dep(trace) if trace is not None else None
+        dep = trace.open_dep if trace is not None else None
         if trace is None or dep is None or func is not dep.call:
             return await orig_threadpool(func, *args, **kwargs)
-        dep.how = "threadpool"
 
         def in_worker(*a: Any, **k: Any) -> Any:
             try:
-                _start(trace, dep, threadpool=trace.on_worker(), thread=threading.current_thread().name)
+                _start(trace, dep, **where(trace))
             except Exception as exc:
                 report_fault("dependency setup", exc)
             return func(*a, **k)
@@ -227,10 +222,8 @@ def install(du: Any, fr: Any) -> None:
         try:
             value = await orig_threadpool(in_worker, *args, **kwargs)
         except BaseException as exc:
-            dep.how = None
             close(trace, raised=exc)
             raise
-        dep.how = None
         close(trace, value=value)
         return value
 
