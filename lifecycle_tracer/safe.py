@@ -13,20 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel as _BaseModel
 
-from .redaction import (
-    _SECRETISH_BYTES,
-    PREVIEW_CHARS,
-    REDACTED,
-    _secret_key,
-    header_pairs,
-    truncate,
-)
+from .redaction import PREVIEW_CHARS, REDACTED, header_pairs, is_secret_name, redact_json_text, truncate
 
 MAX_ITEMS = 20
-MAX_DEPTH = 4
+MAX_DEPTH = 8
+# Items looked at in one preview, all levels together: depth alone would allow 20**8.
+MAX_NODES = 400
 
 
-def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
+def preview(value: Any, depth: int = 0, redact: Any = False, budget: list[int] | None = None) -> Any:
     """A JSON-safe, size-bounded copy of ``value`` for an event's detail.
 
     Only builtin containers and scalars, Pydantic models' and dataclasses'
@@ -34,7 +29,8 @@ def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
     other object is shown as ``<TypeName>``. The tracer never calls the app's
     own code (``__repr__``, ``__iter__``, properties) to describe a value.
     With ``redact``, values under secret-looking keys (password, token,
-    api_key, ...) are replaced, at any depth, including inside JSON bytes.
+    api_key, ...) are replaced, at any depth, including inside JSON bytes;
+    a ``RequestSecrets`` given as ``redact`` learns each value it hid.
     """
     tp = type(value)
     if tp is str:
@@ -43,21 +39,81 @@ def preview(value: Any, depth: int = 0, redact: bool = False) -> Any:
         return value
     if tp is float:
         return value if value - value == 0 else repr(value)  # nan and inf are not JSON
+    if budget is None:
+        budget = [MAX_NODES]
+    if (tp is list or tp is tuple or tp is dict) and budget[0] - len(value) < 0:
+        if budget[0] <= 0:
+            return f"<{tp.__name__}>"
+        return _preview_slow(value, tp, depth, redact, budget)  # shows what the budget allows
     if (tp is list or tp is tuple) and len(value) <= MAX_ITEMS and depth < MAX_DEPTH:
-        return [preview(v, depth + 1, redact) for v in value]
+        budget[0] -= len(value)
+        return [preview(v, depth + 1, redact, budget) for v in value]
     if tp is dict and len(value) <= MAX_ITEMS and depth < MAX_DEPTH:
+        budget[0] -= len(value)
         out: dict[str, Any] = {}
         for k, v in value.items():
             key = k if type(k) is str else _key_text(k)
             vt = type(v)
-            if redact and _secret_key(key):
+            if redact and _hide(key, v, redact):
                 out[key] = REDACTED
             elif vt is str and len(v) <= PREVIEW_CHARS or vt is int or vt is bool or vt is float and v - v == 0 or v is None:
                 out[key] = v
             else:
-                out[key] = preview(v, depth + 1, redact)
+                out[key] = preview(v, depth + 1, redact, budget)
         return out
-    return _preview_slow(value, tp, depth, redact)
+    return _preview_slow(value, tp, depth, redact, budget)
+
+
+def _hide(key: str, value: Any, redact: Any) -> bool:
+    """Whether the value under ``key`` is a secret; if so, the request's secrets learn it."""
+    if not is_secret_name(key):
+        return False
+    learn = getattr(redact, "learn", None)
+    if learn is not None:
+        _learn(value, learn, 0)
+    return True
+
+
+def _learn(value: Any, learn: Any, depth: int) -> None:
+    tp = type(value)
+    if tp is str or tp is int or tp is float:
+        learn(value)
+    elif tp is dict and depth < MAX_DEPTH:
+        for v in list(value.values())[:MAX_ITEMS]:
+            _learn(v, learn, depth + 1)
+    elif (tp is list or tp is tuple) and depth < MAX_DEPTH:
+        for v in value[:MAX_ITEMS]:
+            _learn(v, learn, depth + 1)
+    else:
+        fields = _fields_of(value)
+        if fields is not None and depth < MAX_DEPTH:
+            _learn(fields, learn, depth + 1)
+
+
+def learn_values(value: Any, secrets: Any) -> None:
+    """Teach a request's secrets a hidden value: all of it if it is text or a number, else its secret-named fields.
+
+    A security scheme's credentials object holds a scheme ("Bearer") and a
+    user name beside the secret; only the secret is to be masked elsewhere.
+    """
+    learn = getattr(secrets, "learn", None)
+    if learn is None:
+        return
+    tp = type(value)
+    if tp is str or tp is int or tp is float:
+        learn(value)
+    elif tp is dict or tp is list or tp is tuple:
+        _learn(value, learn, 0)
+    else:
+        preview(value, redact=secrets)  # hides, and so learns, the fields with secret names
+
+
+def preview_text(value: Any, redact: Any) -> Any:
+    """A preview of text that may hold secrets by name anywhere in it (a frame, a chunk, a raw body)."""
+    shown = preview(value, redact=redact)
+    if redact and type(shown) is str:
+        return redact_json_text(shown, getattr(redact, "learn", None), getattr(redact, "extra", ()))
+    return shown
 
 
 def _key_text(key: Any) -> str:
@@ -91,7 +147,7 @@ def _fields_of(value: Any) -> dict[str, Any] | None:
 _STARLETTE = ("starlette.", "fastapi.")
 
 
-def _preview_slow(value: Any, tp: type, depth: int, redact: bool) -> Any:
+def _preview_slow(value: Any, tp: type, depth: int, redact: Any, budget: list[int]) -> Any:
     if isinstance(value, Enum):
         return _enum_text(value)
     if isinstance(value, bool | int):
@@ -103,36 +159,39 @@ def _preview_slow(value: Any, tp: type, depth: int, redact: bool) -> Any:
         return truncate(str.__str__(value))
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value[: PREVIEW_CHARS * 4]) if tp is not memoryview else value[: PREVIEW_CHARS * 4].tobytes()
-        if redact and raw[:1] in (b"{", b"[") and _SECRETISH_BYTES.search(raw):
+        if redact and raw[:1] in (b"{", b"[") and len(value) <= 1_000_000:
             try:
-                return preview(json.loads(bytes(value)), depth, redact)
-            except ValueError:
+                return preview(json.loads(bytes(value)), depth, redact, budget)
+            except (ValueError, RecursionError):
                 pass
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = repr(raw)
+        if redact:  # a body that is not JSON (a form, a malformed object) is searched as text
+            text = redact_json_text(text, getattr(redact, "learn", None), getattr(redact, "extra", ()))
         return truncate(text) if len(value) <= PREVIEW_CHARS * 4 else truncate(text + " …", PREVIEW_CHARS)
     if depth >= MAX_DEPTH:
         return f"<{tp.__name__}>"
     if tp is dict or tp is list or tp is tuple or tp is set or tp is frozenset:
         items = list(value.items()) if tp is dict else list(value)
-        shown = items[:MAX_ITEMS]
+        shown = items[: min(MAX_ITEMS, max(budget[0], 0))]
+        budget[0] -= len(shown)
         if tp is dict:
             out: dict[str, Any] = {}
             for k, v in shown:
                 key = k if type(k) is str else _key_text(k)
-                out[key] = REDACTED if redact and _secret_key(key) else preview(v, depth + 1, redact)
+                out[key] = REDACTED if redact and _hide(key, v, redact) else preview(v, depth + 1, redact, budget)
             if len(items) > MAX_ITEMS:
                 out["…"] = f"{len(items) - MAX_ITEMS} more"
             return out
-        listed = [preview(v, depth + 1, redact) for v in shown]
+        listed = [preview(v, depth + 1, redact, budget) for v in shown]
         if len(items) > MAX_ITEMS:
             listed.append(f"… {len(items) - MAX_ITEMS} more")
         return listed
     fields = _fields_of(value)
     if fields is not None:
-        return preview(fields, depth + 1, redact)
+        return preview(fields, depth + 1, redact, budget)
     module = getattr(tp, "__module__", "") or ""
     if module.startswith(_STARLETTE):
         return _starlette_preview(value, tp, redact)

@@ -46,7 +46,7 @@ async def test_secret_headers_are_redacted_everywhere(traced: Traced) -> None:
         assert secret not in dumped
     sent = dict(events[0].detail["headers"])
     assert sent["authorization"] == "Bearer [redacted]"
-    assert sent["cookie"] == "[redacted]"
+    assert sent["cookie"] == "session=[redacted]"  # the name teaches; the value is the secret
 
 
 async def test_redaction_can_be_turned_off() -> None:

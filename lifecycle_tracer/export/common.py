@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..events import TraceEvent
-from ..redaction import redact_detail
+from ..redaction import redact_request
 
 
 def group(events: Iterable[TraceEvent]) -> dict[str, list[TraceEvent]]:
@@ -16,8 +16,21 @@ def group(events: Iterable[TraceEvent]) -> dict[str, list[TraceEvent]]:
 
 
 def redacted(events: list[TraceEvent]) -> list[TraceEvent]:
-    return [TraceEvent(e.request_id, e.seq, e.stage, e.kind, e.name, e.t_ns, redact_detail(e.detail), e.explain)
-            for e in events]
+    """The events with secrets hidden again, request by request, in the order given.
+
+    The recorded sentences are dropped: they were written from the facts
+    before hiding, so they are written again from the hidden ones.
+    """
+    by_request: dict[str, list[int]] = {}
+    for i, e in enumerate(events):
+        by_request.setdefault(e.request_id, []).append(i)
+    out: list[TraceEvent] = list(events)
+    for positions in by_request.values():
+        evs = [events[i] for i in positions]
+        details, names = redact_request([e.detail for e in evs], [e.name for e in evs])
+        for i, e, detail, name in zip(positions, evs, details, names, strict=True):
+            out[i] = TraceEvent(e.request_id, e.seq, e.stage, e.kind, name, e.t_ns, detail, None)
+    return out
 
 
 def pick_request(groups: dict[str, list[TraceEvent]], request_id: str | None) -> list[TraceEvent]:

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi.security.base import SecurityBase
 from starlette.responses import Response
 
-from ..redaction import REDACTED, is_secret_header, is_secretish
-from ..safe import exc_message, exc_type, preview, qualname, type_name
+from ..redaction import REDACTED, is_secret_header, is_secret_name
+from ..safe import exc_message, exc_type, learn_values, preview, qualname, type_name
 from .source import kind_of, mentions_model, safe_source, type_label
 from .threads import watch_iterate_in_threadpool, watch_run_in_threadpool, where
 from .trace import RequestTrace, current, report_fault
@@ -147,14 +147,16 @@ def _args_preview(trace: RequestTrace, dependant: Any, values: dict[str, Any]) -
         )
         for f in getattr(dependant, "header_params", ()):
             alias = str(getattr(f, "alias", f.name)).replace("_", "-")
-            if is_secret_header(alias) or is_secretish(alias):
+            if is_secret_header(alias, trace.tracer.app_secrets.names) or is_secret_name(f.name):
                 hidden.add(f.name)
     out: dict[str, Any] = {}
+    redact = trace.redact
     for key, value in values.items():
-        if key in hidden or (trace.redact and is_secretish(key)):
+        if key in hidden or (redact and is_secret_name(key)):
+            learn_values(value, redact)
             out[key] = REDACTED
         else:
-            out[key] = preview(value, redact=trace.redact)
+            out[key] = preview(value, redact=redact)
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from starlette._utils import is_async_callable
 
 from ..redaction import header_pairs
-from ..safe import exc_message, exc_type, preview, qualname
+from ..safe import exc_message, exc_type, preview_text, qualname
 from .trace import RequestTrace, current, report_fault
 
 _MARK = "__lifecycle_tracer_wrapped__"
@@ -166,7 +166,7 @@ def _json_error_event(trace: RequestTrace, exc: Exception) -> None:
             "location": "body",
             "field": "body",
             "alias": "body",
-            "raw": preview(getattr(exc, "body", None), redact=trace.redact),
+            "raw": preview_text(getattr(exc, "body", None), trace.redact),
             "sent": True,
             "ok": False,
             "json_invalid": True,

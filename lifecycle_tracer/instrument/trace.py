@@ -15,6 +15,7 @@ from time import monotonic_ns
 from typing import TYPE_CHECKING, Any
 
 from ..events import TraceEvent
+from ..redaction import RequestSecrets
 
 if TYPE_CHECKING:
     from .tracer import Tracer
@@ -83,6 +84,7 @@ class RequestTrace:
     ws_closed_by: str | None = None  # "app" (websocket.close sent) or "client" (websocket.disconnect received)
     worker_hook: Any = None  # see threads.py
     streaming: Any = None  # a generator endpoint whose items are still to be pulled
+    secrets: RequestSecrets | None = None  # the values hidden so far (see redact)
 
     def __init__(self, tracer: Tracer, request_id: str, scope: dict[str, Any]) -> None:
         self.tracer = tracer
@@ -96,8 +98,19 @@ class RequestTrace:
         self.exc_reported: set[int] = set()
 
     @property
-    def redact(self) -> bool:
-        return self.tracer.redact
+    def redact(self) -> RequestSecrets | bool:
+        """False when secrets are shown; else this request's ``RequestSecrets``, which is true.
+
+        Hooks hand it to ``preview`` and ``header_pairs``, which hide by name and
+        teach it each value they hid; ``emit`` then masks those values by value.
+        """
+        secrets = self.secrets
+        if secrets is None:
+            tracer = self.tracer
+            if not tracer.redact:
+                return False
+            secrets = self.secrets = RequestSecrets(tracer.app_secrets.names)
+        return secrets
 
     def on_worker(self) -> bool:
         """Whether the calling code runs on a worker thread rather than the request's event loop."""
@@ -117,6 +130,9 @@ class RequestTrace:
         if t < self._last_t:  # a clock read on another thread can lag by a hair
             t = self._last_t
         self._last_t = t
+        secrets = self.secrets
+        if secrets is not None and secrets.values:
+            name, detail = secrets.mask_str(name), secrets.mask(detail)
         ev = _tuple_new(TraceEvent, (self.request_id, seq, stage, kind, name, t, detail, None))
         self.last_event = ev
         self.tracer._dispatch(ev)
@@ -137,6 +153,9 @@ class RequestTrace:
         if t < self._last_t:  # a clock read on another thread can lag by a hair
             t = self._last_t
         self._last_t = t
+        secrets = self.secrets
+        if secrets is not None and secrets.values:
+            name, detail = secrets.mask_str(name), secrets.mask(detail)
         ev = _tuple_new(TraceEvent, (self.request_id, seq, stage, kind, name, t, detail, None))
         self.last_event = ev
         self.tracer._dispatch(ev)

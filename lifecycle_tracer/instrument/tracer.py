@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..events import TraceEvent
 from . import compat, hooks
 from .probes import wrap_stack
+from .secretnames import AppSecrets
 from .trace import RequestTrace, report_fault
 
 _ATTR = "_lifecycle_tracer"
@@ -32,6 +33,7 @@ class Tracer:
     def __init__(self, app: Any, sinks: Iterable[Sink], redact: bool = True) -> None:
         self.app = app
         self.redact = redact
+        self.app_secrets = AppSecrets()  # the secret names the app's routes declare
         self.enabled = True
         # Step mode (see stepper.py); None or disabled costs one attribute read per boundary.
         self.stepper: Any = None

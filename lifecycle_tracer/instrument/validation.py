@@ -13,8 +13,8 @@ import functools
 import inspect
 from typing import Any
 
-from ..redaction import REDACTED, is_secretish
-from ..safe import preview, type_name
+from ..redaction import REDACTED, is_secret_name
+from ..safe import learn_values, preview, type_name
 from .dependencies import close
 from .source import type_label
 from .trace import RequestTrace, current, report_fault
@@ -46,7 +46,7 @@ def _field_info(field: Any) -> tuple[str | None, str, str, bool]:
     name = str(getattr(field, "name", "?"))
     declared = type_label(getattr(info, "annotation", None))
     alias = getattr(field, "alias", None)
-    secretish = is_secretish(name) or (isinstance(alias, str) and is_secretish(alias))
+    secretish = is_secret_name(name) or (isinstance(alias, str) and is_secret_name(alias))
     facts = (special, name, declared, secretish)
     if len(_FIELD_INFO) > 20000:
         _FIELD_INFO.clear()
@@ -143,6 +143,9 @@ def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, m
         # value, so a value equal to the default cannot tell us which it was.
         sent = None
     secret = redact and (secretish or location == "cookie")
+    if secret and redact is not True:  # what was hidden here is hidden everywhere else in the request
+        learn_values(value, redact)
+        learn_values(converted, redact)
     detail: dict[str, Any] = {
         "location": location,
         "field": name,

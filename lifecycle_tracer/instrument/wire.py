@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..redaction import header_pairs
-from ..safe import exc_message, exc_type, preview
+from ..redaction import header_pairs, redact_query
+from ..safe import exc_message, exc_type, preview, preview_text
 from .trace import RequestTrace, clock, report_fault
 
 if TYPE_CHECKING:
@@ -23,16 +23,26 @@ MAX_STREAM_POINTS = 50
 def start_request(trace: RequestTrace, scope: Scope) -> None:
     trace.t0 = clock()
     qs = scope.get("query_string", b"")
+    query = qs.decode("latin-1") if isinstance(qs, bytes) else str(qs)
     typ = scope["type"]
     method = scope.get("method")  # a WebSocket's scope has none
     path = scope.get("path", "")
     client = scope.get("client")
+    known = trace.tracer.app_secrets
+    if trace.tracer.redact:
+        known.refresh(trace.tracer.app)  # before the request's secrets take the app's names
+    redact = trace.redact
+    if redact:
+        if known.paths:
+            path = known.redact_path(path, redact.learn)
+        if query:
+            query = redact_query(query, redact.learn, redact.extra)
     detail = {
         "type": typ,
         "method": method,
         "path": path,
-        "query_string": qs.decode("latin-1") if isinstance(qs, bytes) else str(qs),
-        "headers": header_pairs(scope.get("headers"), trace.redact),
+        "query_string": query,
+        "headers": header_pairs(scope.get("headers"), redact),
         "client": [str(client[0]), client[1]] if client else None,
         "http_version": scope.get("http_version"),
     }
@@ -115,7 +125,7 @@ def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, An
                 last = not message.get("more_body", False)
                 if not last and trace.resp_chunks <= MAX_STREAM_POINTS:
                     trace.emit("response", "point", "chunk",
-                               {"chunk": trace.resp_chunks, "bytes": size, "preview": preview(body[:120], redact=redact)})
+                               {"chunk": trace.resp_chunks, "bytes": size, "preview": preview_text(body[:120], redact)})
             elif typ == "http.response.start":
                 headers = message.get("headers")
                 if headers is not None and not isinstance(headers, list | tuple):
@@ -211,7 +221,7 @@ def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> No
         trace.response_started = True  # for a WebSocket: the handshake was accepted
     for key in ("text", "bytes", "reason", "subprotocol"):
         if message.get(key) is not None:
-            detail[key] = preview(message[key], redact=trace.redact)
+            detail[key] = preview_text(message[key], trace.redact)
     trace.emit("websocket", "point", typ.removeprefix("websocket."), detail)
 
 

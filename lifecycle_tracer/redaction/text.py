@@ -1,0 +1,144 @@
+"""Secrets inside text: query strings and URLs, Cookie and Set-Cookie values, and raw text that
+failed to parse (a malformed JSON body, a WebSocket frame, a streamed chunk).
+
+Each function returns the text with every secret value replaced by
+``REDACTED`` and hands each value it hid to ``learn`` (see ``values.py``), so
+the same value is masked wherever else it shows up in the request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection
+from urllib.parse import unquote_plus
+
+from .names import is_secret_name
+
+REDACTED = "[redacted]"
+Learn = Callable[[str], None] | None
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _secret(name: str, extra: Collection[str]) -> bool:
+    return is_secret_name(name) or (bool(extra) and name.lower() in extra)
+
+
+def redact_query(query: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
+    """``a=1&token=abc`` → ``a=1&token=[redacted]``; names are compared decoded, the rest is kept as sent."""
+    if "=" not in query:
+        return query
+    parts = query.split("&")
+    changed = False
+    for i, part in enumerate(parts):
+        name, eq, value = part.partition("=")
+        if eq and value and _secret(unquote_plus(name), extra):
+            if learn is not None:
+                learn(value)
+                learn(unquote_plus(value))
+            parts[i] = f"{name}={REDACTED}"
+            changed = True
+    return "&".join(parts) if changed else query
+
+
+def redact_url(url: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
+    """A URL (a Location, a Referer) with secret query parameters and any user:password@ hidden."""
+    head, q, rest = url.partition("?")
+    if "@" in head and "://" in head:
+        scheme, _, after = head.partition("://")
+        userinfo, at, host = after.partition("@")
+        if at and ":" in userinfo and "/" not in userinfo:
+            user, _, password = userinfo.partition(":")
+            if learn is not None:
+                learn(password)
+            head = f"{scheme}://{user}:{REDACTED}@{host}"
+    if not q:
+        return head
+    query, hashmark, fragment = rest.partition("#")
+    return f"{head}?{redact_query(query, learn, extra)}{hashmark}{redact_query(fragment, learn, extra)}"
+
+
+def redact_cookie_header(value: str, learn: Learn = None) -> str:
+    """``a=1; b=2`` → ``a=[redacted]; b=[redacted]``: a cookie's name teaches, its value is the session."""
+    out = []
+    for part in value.split(";"):
+        name, eq, val = part.partition("=")
+        if eq and learn is not None:
+            learn(val.strip())
+        out.append(f"{name}={REDACTED}" if eq else part)
+    return ";".join(out)
+
+
+def redact_set_cookie(value: str, learn: Learn = None) -> str:
+    """``sid=abc; Path=/; HttpOnly`` → ``sid=[redacted]; Path=/; HttpOnly``."""
+    first, semi, attrs = value.partition(";")
+    name, eq, val = first.partition("=")
+    if not eq:
+        return REDACTED
+    if learn is not None:
+        learn(val.strip())
+    return f"{name}={REDACTED}{semi}{attrs}"
+
+
+# A name, quoted or not, then ':' or '=', then a value: "password": "x", 'pin'='1', token=abc, "otp": 123.
+_PAIR = re.compile(
+    r"""(?P<key>["']?(?P<name>[A-Za-z_][\w.\-]{0,63})["']?\s*[:=]\s*)"""
+    r"""(?P<value>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|[^\s,&;}\]"'<>]+)"""
+)
+_MAYBE = re.compile(r"passw|pass|pwd|pin|otp|secret|token|jwt|session|credential|cvv|cvc|cookie|auth|key|sig",
+                    re.I)
+
+
+def redact_raw(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
+    """Hide the value of every ``name: value`` or ``name=value`` pair whose name is secret, in any text."""
+    if not _MAYBE.search(text) and not extra:
+        return text
+
+    def hide(m: re.Match[str]) -> str:
+        if not _secret(m["name"], extra):
+            return m[0]
+        value = m["value"]
+        quote = value[:1] if value[:1] in "\"'" else ""
+        inner = value[1:-1] if quote and len(value) > 1 and value.endswith(quote) else value[len(quote):]
+        if learn is not None and inner:
+            learn(inner)
+        return f"{m['key']}{quote}{REDACTED}{quote if value.endswith(quote) and len(value) > 1 else ''}"
+
+    return _PAIR.sub(hide, text)
+
+
+def redact_json_text(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
+    """A frame or chunk that may be JSON: secret keys hidden at any depth, else hidden as raw text."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[") and len(stripped) < 1_000_000:
+        try:
+            parsed = json.loads(stripped)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            hidden = hide_keys(parsed, learn, extra)
+            if hidden is not parsed:
+                return json.dumps(hidden, ensure_ascii=False)
+            return text
+    return redact_raw(text, learn, extra)
+
+
+def hide_keys(value: object, learn: Learn = None, extra: Collection[str] = _NO_NAMES, depth: int = 0) -> object:
+    """Parsed JSON with every value under a secret key hidden, at any depth; ``value`` itself when none is."""
+    if depth > 200:
+        return value
+    if isinstance(value, dict):
+        out, changed = {}, False
+        for k, v in value.items():
+            if isinstance(k, str) and _secret(k, extra):
+                if learn is not None and isinstance(v, str | int | float) and not isinstance(v, bool):
+                    learn(str(v))
+                out[k], changed = REDACTED, True
+            else:
+                out[k] = hide_keys(v, learn, extra, depth + 1)
+                changed = changed or out[k] is not v
+        return out if changed else value
+    if isinstance(value, list):
+        items = [hide_keys(v, learn, extra, depth + 1) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value

@@ -1,0 +1,85 @@
+"""Once a value is hidden anywhere in a request, it is hidden everywhere in that request.
+
+A token read from a header can come back in the response body, a cookie can
+be echoed, a key can end up in an exception's message. ``RequestSecrets``
+collects every value the name rules hid (``learn``) and masks each of them
+in every later event of the same request (``mask``), by value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from .text import REDACTED
+
+# Shorter values are not masked by value: "1" or "en" would hide half the trace.
+MIN_MASKED = 4
+MAX_VALUES = 256
+
+
+class RequestSecrets:
+    """The secret values seen so far in one request, and the app's own secret names (``extra``)."""
+
+    __slots__ = ("_pattern", "extra", "values")
+
+    def __init__(self, extra: Collection[str] = frozenset()) -> None:
+        self.values: set[str] = set()
+        self.extra = extra
+        self._pattern: re.Pattern[str] | None = None
+
+    def __bool__(self) -> bool:  # redaction is on, whether or not a value is known yet
+        return True
+
+    def learn(self, value: Any) -> None:
+        if type(value) is not str:
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return
+            value = str(value)
+        value = value.strip()
+        if len(value) < MIN_MASKED or value == REDACTED or len(self.values) >= MAX_VALUES:
+            return
+        forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value, ensure_ascii=False)[1:-1]}
+        new = forms - self.values
+        if new:
+            self.values |= new
+            self._pattern = None
+
+    def _compiled(self) -> re.Pattern[str]:
+        pattern = self._pattern
+        if pattern is None:
+            ordered = sorted(self.values, key=len, reverse=True)  # the longest form first
+            pattern = self._pattern = re.compile("|".join(map(re.escape, ordered)))
+        return pattern
+
+    def mask_str(self, text: str) -> str:
+        if not self.values or len(text) < MIN_MASKED:
+            return text
+        return self._compiled().sub(REDACTED, text)
+
+    def mask(self, value: Any) -> Any:
+        """``value`` with every known secret masked; the same object when nothing changes.
+
+        Copies rather than edits: a detail may hold facts the hooks cache and share.
+        """
+        if not self.values:
+            return value
+        tp = type(value)
+        if tp is str:
+            return self.mask_str(value)
+        if tp is dict:
+            out = None
+            for k, v in value.items():
+                m = self.mask(v)
+                if m is not v:
+                    if out is None:
+                        out = dict(value)
+                    out[k] = m
+            return value if out is None else out
+        if tp is list:
+            items = [self.mask(v) for v in value]
+            return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        return value

@@ -1,0 +1,219 @@
+"""Secrets are hidden at the source: a unique secret planted in every place one travels
+(tests/secrets_app.py) is found in no sink and no export, and with ``redact=False`` in all of them.
+
+The app is served by a real uvicorn and sent real HTTP and WebSocket traffic;
+each sink (Recorder, JSON Lines, console), each export and replay (through the
+real command) and the TUI's panes are searched for every planted value.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import secrets_app
+from rich.console import Console
+
+from lifecycle_tracer import Recorder, instrument
+from lifecycle_tracer.events import TraceEvent
+from lifecycle_tracer.export import group, redacted
+from lifecycle_tracer.export import mermaid as export_mermaid
+from lifecycle_tracer.redaction import (
+    REDACTED,
+    RequestSecrets,
+    header_pairs,
+    is_secret_name,
+    redact_json_text,
+    redact_query,
+    redact_raw,
+    redact_url,
+)
+from lifecycle_tracer.server import ServerThread
+from lifecycle_tracer.sinks import ConsoleSink, JsonLinesSink, read_jsonl
+
+PLANTED = secrets_app.PLANTED
+REQUESTS = 22  # requests and WebSocket sessions secrets_app.fire() makes
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lifecycle_tracer", *args], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+
+
+def _record(folder: Path, redact: bool) -> dict[str, str]:
+    """Serve secrets_app traced, fire every planted secret, and return what each place shows, by name."""
+    import importlib
+
+    app = importlib.reload(secrets_app).app  # a fresh app (and tracer) for each mode
+    rec, buf = Recorder(), io.StringIO()
+    recording = folder / "trace.jsonl"
+    console, jsonl = ConsoleSink(Console(file=buf, width=200, force_terminal=True)), JsonLinesSink(recording)
+    tracer = instrument(app, sink=rec, redact=redact)
+    tracer.add_sink(console)
+    tracer.add_sink(jsonl)
+    try:
+        with ServerThread(app, log_level="critical") as server:
+            secrets_app.fire(server.url)
+            assert rec.wait_for(lambda _: rec.completed_count() >= REQUESTS, timeout=30), rec.completed()
+    finally:
+        for sink in (console, jsonl):
+            tracer.remove_sink(sink)
+            sink.close()
+    seen = {
+        "recorder": "\n".join(json.dumps(e.to_dict()) + e.name + e.explain for e in rec.events),
+        "jsonl": recording.read_text(encoding="utf-8"),
+        "console": buf.getvalue(),
+    }
+    show = [] if redact else ["--show-secrets"]
+    html = folder / "trace.html"
+    assert _cli("export", str(recording), "-f", "html", "-o", str(html), *show).returncode == 0
+    seen["html"] = html.read_text(encoding="utf-8")
+    # One request through the real command, every request through the same export function.
+    events = read_jsonl(recording)
+    rids = list(dict.fromkeys(e.request_id for e in events if e.detail.get("type") != "lifespan"))
+    out = folder / "one.mmd"
+    assert _cli("export", str(recording), "-f", "mermaid", "--request", rids[0], "-o", str(out), *show).returncode == 0
+    groups = group(events if not redact else redacted(events))
+    mermaid = [out.read_text(encoding="utf-8"), *(export_mermaid(groups[rid]) for rid in rids)]
+    seen["mermaid"] = "\n".join(mermaid)
+    replay = _cli("replay", str(recording), "--plain", *show)
+    assert replay.returncode == 0, replay.stderr
+    seen["replay"] = replay.stdout
+    return seen
+
+
+@pytest.fixture(scope="module")
+def hidden(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return _record(tmp_path_factory.mktemp("hidden"), redact=True)
+
+
+@pytest.fixture(scope="module")
+def shown(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return _record(tmp_path_factory.mktemp("shown"), redact=False)
+
+
+PLACES = ["recorder", "jsonl", "console", "html", "mermaid", "replay"]
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_no_planted_secret_reaches_any_sink_or_export(hidden: dict[str, str], place: str) -> None:
+    leaked = sorted(where for where, secret in PLANTED.items() if secret in hidden[place])
+    assert leaked == [], f"{place} shows the secrets planted in {leaked}"
+    assert REDACTED in hidden[place] or place == "mermaid"
+
+
+def test_with_redaction_off_every_planted_secret_is_recorded(shown: dict[str, str]) -> None:
+    for place in ("recorder", "jsonl", "html"):
+        missing = sorted(where for where, secret in PLANTED.items() if secret not in shown[place])
+        assert missing == [], f"with redact=False, {place} lacks the secrets planted in {missing}"
+
+
+def test_a_recording_made_with_secrets_is_hidden_again_on_replay_and_export(
+        shown: dict[str, str], tmp_path: Path) -> None:
+    """A recording made with --show-secrets is shown and exported without them unless asked."""
+    recording = tmp_path / "shown.jsonl"
+    recording.write_text(shown["jsonl"], encoding="utf-8")
+    replay = _cli("replay", str(recording), "--plain")
+    html = tmp_path / "x.html"
+    assert _cli("export", str(recording), "-f", "html", "-o", str(html)).returncode == 0
+    for place, text in (("replay", replay.stdout), ("html", html.read_text(encoding="utf-8"))):
+        leaked = sorted(where for where, secret in PLANTED.items() if secret in text)
+        assert leaked == [], f"{place} of a --show-secrets recording shows {leaked}"
+
+
+@pytest.mark.anyio
+async def test_the_tui_shows_no_planted_secret(tmp_path: Path, hidden: dict[str, str]) -> None:
+    from lifecycle_tracer.tui.app import TracerApp
+    from lifecycle_tracer.tui.controllers import ReplayController
+    from lifecycle_tracer.tui.panes import DetailPane, History, Pipeline, Waterfall
+
+    events = [TraceEvent.from_dict(json.loads(line)) for line in hidden["jsonl"].splitlines() if line.strip()]
+    app = TracerApp(ReplayController(events, title="secrets"))
+    screens: list[str] = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        for rid in list(app.store.requests):
+            app.selected = rid
+            for i in range(len(app.current_events())):
+                app.cursor = i
+                app.refresh_request()
+                screens.extend(_plain(app.query_one(w).content) for w in (DetailPane, Pipeline, Waterfall))
+        screens.append(str(app.query_one(History).row_ids()))
+        screens.append(app.export_screenshot())
+    text = "\n".join(screens)
+    assert "authorization" in text and REDACTED in text
+    leaked = sorted(where for where, secret in PLANTED.items() if secret in text)
+    assert leaked == [], f"the TUI shows the secrets planted in {leaked}"
+
+
+def _plain(renderable: Any) -> str:
+    console = Console(width=2000, file=io.StringIO(), color_system=None, highlight=False)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+# -- the rules, as a table ----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [
+    "password", "Password", "passwd", "pwd", "passphrase", "pin", "otp", "secret", "client_secret", "token",
+    "access_token", "refresh_token", "id_token", "X-Token", "x-auth-token", "x-csrf-token", "api-token",
+    "x-amz-security-token", "private-token", "api_key", "apikey", "X-API-Key", "x-key", "key", "private_key",
+    "privateKey", "jwt", "session", "sessionid", "JSESSIONID", "credentials", "cvv", "authorization",
+    "accessToken", "signature", "x-hub-signature-256", "new_password",
+])
+def test_names_that_carry_a_secret(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", [
+    "token_type", "username", "email", "q", "limit", "item_id", "ping", "spinner", "mapping", "keyboard",
+    "primary_key_name", "monkey", "content-type", "user-agent", "accept", "host", "shipping", "topic",
+])
+def test_names_that_do_not(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+def test_query_strings_and_urls_keep_everything_but_the_secret() -> None:
+    secrets = RequestSecrets()
+    assert redact_query("q=1&token=abc%2Bd&x=", secrets.learn) == f"q=1&token={REDACTED}&x="
+    assert {"abc%2Bd", "abc+d"} <= secrets.values
+    assert redact_url("/next?a=1&api_key=zz99#access_token=qq88") == f"/next?a=1&api_key={REDACTED}#access_token={REDACTED}"
+    assert redact_url("https://ann:hunter22@db.example/x") == f"https://ann:{REDACTED}@db.example/x"
+    assert redact_url("/plain/path") == "/plain/path"
+
+
+def test_raw_text_that_failed_to_parse_keeps_its_shape() -> None:
+    assert redact_raw('{"user": "ann", "password": "hunter22", }') == f'{{"user": "ann", "password": "{REDACTED}", }}'
+    assert redact_raw("username=ann&pin=1234") == f"username=ann&pin={REDACTED}"
+    assert redact_raw("password: 'x y'") == f"password: '{REDACTED}'"
+    assert redact_raw('{"password": "unterminated') == f'{{"password": "{REDACTED}'
+    assert redact_json_text('{"a": [{"b": {"otp": 123456}}]}') == f'{{"a": [{{"b": {{"otp": "{REDACTED}"}}}}]}}'
+    assert redact_raw("nothing secret here") == "nothing secret here"
+
+
+def test_headers_keep_the_part_that_teaches() -> None:
+    secrets = RequestSecrets(extra=frozenset({"x-tenant-code"}))
+    pairs = header_pairs([(b"authorization", b"Bearer abc.def.ghi"), (b"cookie", b"a=one1; b=two2"),
+                          (b"set-cookie", b"sid=s3ss; Path=/; HttpOnly"), (b"x-tenant-code", b"T-9981"),
+                          (b"location", b"/login?next=/&token=t0k3n"), (b"accept", b"*/*")], secrets)
+    assert pairs == [["authorization", f"Bearer {REDACTED}"], ["cookie", f"a={REDACTED}; b={REDACTED}"],
+                     ["set-cookie", f"sid={REDACTED}; Path=/; HttpOnly"], ["x-tenant-code", REDACTED],
+                     ["location", f"/login?next=/&token={REDACTED}"], ["accept", "*/*"]]
+    assert {"abc.def.ghi", "one1", "two2", "s3ss", "T-9981", "t0k3n"} <= secrets.values
+
+
+def test_a_value_hidden_once_is_masked_everywhere_else_but_not_short_ones() -> None:
+    secrets = RequestSecrets()
+    secrets.learn("tok-12345")
+    secrets.learn("ab")  # too short to mask by value: it would hide half the trace
+    detail: dict[str, Any] = {"output": {"echo": "you sent tok-12345"}, "n": 1, "list": ["ab", "tok-12345"]}
+    masked = secrets.mask(detail)
+    assert masked == {"output": {"echo": f"you sent {REDACTED}"}, "n": 1, "list": ["ab", REDACTED]}
+    assert detail["output"]["echo"] == "you sent tok-12345"  # the hooks' own (maybe cached) facts are not edited
+    untouched = {"a": "b"}
+    assert secrets.mask(untouched) is untouched
