@@ -14,6 +14,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..sinks import nested
+from ..visible import visible
 from .format import Outcome, Question, Request, StepResult, WebSocketRequest
 from .loader import LoadedLesson
 from .session import LessonSession, evaluate, step_requests
@@ -102,7 +103,8 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
 
 def _outcome_line(outcome: Outcome) -> Text:
     mark, style = ("✓", "green") if outcome.ok else ("✗ CHECK FAILED:", "bold red")
-    return Text(f"  {mark} {outcome.message}", style=style)
+    # A check's message can quote what the app answered.
+    return Text(f"  {mark} {visible(outcome.message)}", style=style)
 
 
 def stdin_is_interactive() -> bool:

@@ -7,8 +7,15 @@ import json
 
 from ..events import TraceEvent
 from ..timeline import bars
+from ..visible import visible
 
 # -- HTML ------------------------------------------------------------------
+
+
+def _show(text: object) -> str:
+    """Data as HTML text: controls and bidi marks as visible escapes, then every tag character escaped."""
+    return html.escape(visible(text))
+
 
 _COLORS = {
     "request": "#888", "middleware": "#a06bd6", "routing": "#2aa1b3", "dependency": "#3b7dd8",
@@ -36,21 +43,23 @@ def html_page(groups: dict[str, list[TraceEvent]], title: str = "lifecycle-trace
             width = max(100 * (end - bar.start_ns) / total, 0.4)
             failed = bar.failed
             dur = f"{(end - bar.start_ns) / 1e6:.3f} ms" if bar.end_ns is not None else f"at {bar.start_ns / 1e6:.3f} ms"
-            detail = html.escape(json.dumps(ev.detail, indent=1, ensure_ascii=False)[:4000])
+            # JSON escapes C0 controls itself, not C1 or bidi; its newlines are the layout.
+            detail = html.escape(visible(json.dumps(ev.detail, indent=1, ensure_ascii=False, default=str)[:4000],
+                                         newlines=True))
             rows.append(
-                f'<tr class="{ev.stage}{" failed" if failed else ""}"><td class="name" style="padding-left:{bar.depth * 14 + 4}px">'
-                f'<span class="stage">{html.escape(ev.stage)}</span> {html.escape(ev.name)}{" <b>✗ failed</b>" if failed else ""}</td>'
+                f'<tr class="{_show(ev.stage)}{" failed" if failed else ""}"><td class="name" style="padding-left:{bar.depth * 14 + 4}px">'
+                f'<span class="stage">{_show(ev.stage)}</span> {_show(ev.name)}{" <b>✗ failed</b>" if failed else ""}</td>'
                 f'<td class="bar"><div class="track"><div class="{"pt" if bar.point else "span"}" '
                 f'style="left:{left:.3f}%;width:{width:.3f}%;background:{_COLORS.get(ev.stage, "#888")}"></div></div></td>'
                 f'<td class="dur">{dur}</td></tr>'
-                f'<tr class="explain"><td colspan="3">{html.escape(ev.explain)}'
+                f'<tr class="explain"><td colspan="3">{_show(ev.explain)}'
                 f'<details><summary>detail</summary><pre>{detail}</pre></details></td></tr>'
             )
         sections.append(
-            f'<section><h2>{html.escape(rid)}: {html.escape(head)} → {html.escape(str(status))} '
+            f'<section><h2>{_show(rid)}: {_show(head)} → {_show(status)} '
             f'<small>{total / 1e6:.3f} ms</small></h2><table>{"".join(rows)}</table></section>'
         )
-    return _PAGE.replace("__TITLE__", html.escape(title)).replace("__BODY__", "\n".join(sections))
+    return _PAGE.replace("__TITLE__", _show(title)).replace("__BODY__", "\n".join(sections))
 
 
 _PAGE = """<!doctype html>

@@ -5,17 +5,23 @@ from __future__ import annotations
 import re
 
 from ..events import TraceEvent
+from ..visible import visible
 
 # -- Mermaid ---------------------------------------------------------------
 
-# Characters Mermaid reads as syntax inside a message or a participant label.
-_UNSAFE = re.compile(r"[;#:<>\n\r\"`]")
+# Characters Mermaid reads as syntax in a message or participant label (``%%``
+# starts a comment anywhere, ``$$`` math), or as HTML when it draws one: they
+# are written as Mermaid's entity codes, which it draws as the characters.
+_ENTITIES = {"#": "#35;", ";": "#59;", ":": "#58;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;",
+             "`": "#96;", "%": "#37;", "$": "#36;"}
+_UNSAFE = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 
 
-def _label(text: str, limit: int = 60) -> str:
-    clean = _UNSAFE.sub(" ", str(text)).strip()
-    clean = re.sub(r"\s+", " ", clean)
-    return (clean[: limit - 1] + "…") if len(clean) > limit else clean or "-"
+def _label(text: object, limit: int = 60) -> str:
+    # Controls become visible escapes (a newline too: it would end the statement).
+    clean = re.sub(r"\s+", " ", visible(text)).strip()
+    clean = (clean[: limit - 1] + "…") if len(clean) > limit else clean or "-"
+    return _UNSAFE.sub(lambda m: _ENTITIES[m.group()], clean)
 
 
 def mermaid(events: list[TraceEvent]) -> str:
@@ -49,12 +55,12 @@ def mermaid(events: list[TraceEvent]) -> str:
                     stack.pop()
                 note = "answered by itself" if d.get("called_next") is False else "done"
                 if d.get("raised"):
-                    note = f"raised {_label(d['raised'].rsplit('.', 1)[-1])}"
+                    note = f"raised {_label(str(d['raised']).rsplit('.', 1)[-1])}"
                 lines.append(f"    {p}-->>{stack[-1] if stack else 'C'}: {note}")
         elif ev.stage == "routing":
             r = pid("router", "Router")
             lines.append(f"    {here}->>{r}: match {_label(d.get('path', ''))}")
-            verdict = f"route {_label(d['route'])}" if d.get("matched") else f"no route ({d.get('status', '?')})"
+            verdict = f"route {_label(d['route'])}" if d.get("matched") else f"no route ({_label(d.get('status', '?'))})"
             lines.append(f"    {r}-->>{here}: {verdict}")
         elif ev.stage == "dependency":
             dep = pid("dep", ev.name)
@@ -64,7 +70,7 @@ def mermaid(events: list[TraceEvent]) -> str:
                 word = "teardown" if d.get("phase") == "teardown" else "call"
                 lines.append(f"    {here}->>{dep}: {word}")
             else:
-                what = f"raised {_label(d['raised'].rsplit('.', 1)[-1])}" if d.get("raised") else _label(d.get("returned", "done"))
+                what = f"raised {_label(str(d['raised']).rsplit('.', 1)[-1])}" if d.get("raised") else _label(d.get("returned", "done"))
                 lines.append(f"    {dep}-->>{here}: {what}")
         elif ev.stage == "validation":
             mark = "ok" if d.get("ok") else "INVALID"
@@ -74,7 +80,7 @@ def mermaid(events: list[TraceEvent]) -> str:
             if ev.kind == "start":
                 lines.append(f"    {here}->>{e}: call{' in threadpool' if d.get('threadpool') else ''}")
             elif ev.kind == "end":
-                what = f"raised {_label(d['raised'].rsplit('.', 1)[-1])}" if d.get("raised") else f"return {_label(d.get('returned', ''))}"
+                what = f"raised {_label(str(d['raised']).rsplit('.', 1)[-1])}" if d.get("raised") else f"return {_label(d.get('returned', ''))}"
                 lines.append(f"    {e}-->>{here}: {what}")
         elif ev.stage == "serialization":
             s = pid("ser", "Serializer")
@@ -85,11 +91,11 @@ def mermaid(events: list[TraceEvent]) -> str:
             else:
                 lines.append(f"    {s}-->>{here}: JSON")
         elif ev.stage == "exception":
-            lines.append(f"    Note over {here}: {_label(ev.name)} to {d.get('status_code')} by {_label(d.get('handler') or 'ServerErrorMiddleware')}")
+            lines.append(f"    Note over {here}: {_label(ev.name)} to {_label(d.get('status_code'))} by {_label(d.get('handler') or 'ServerErrorMiddleware')}")
         elif ev.stage == "response" and ev.kind == "start":
-            lines.append(f"    {here}-->>C: {d.get('status_code')} headers")
+            lines.append(f"    {here}-->>C: {_label(d.get('status_code'))} headers")
         elif ev.stage == "response" and ev.kind == "end":
-            lines.append(f"    {here}-->>C: body {d.get('bytes')} bytes")
+            lines.append(f"    {here}-->>C: body {_label(d.get('bytes'))} bytes")
         elif ev.stage == "background" and ev.kind == "start":
             b = pid("bg", ev.name)
             lines.append(f"    {here}->>{b}: run after the response")

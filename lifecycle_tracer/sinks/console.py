@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..events import TraceEvent
+from ..visible import visible
 from .offthread import OffThreadSink
 
 STAGE_STYLE = {
@@ -29,7 +30,8 @@ _MARK = {"start": "▶", "end": "■", "point": "•"}
 class EventLine:
     """A rich renderable for one event: time, stage, name and explanation.
 
-    Never colour alone: a failure also gets a word (FAILED, ERROR).
+    Never colour alone: a failure also gets a word (FAILED, ERROR). Names and
+    explanations carry request data, so they are shown through ``visible()``.
     """
 
     MAX_INDENT = 4
@@ -53,7 +55,7 @@ class EventLine:
         grid.add_column(ratio=1)
         stage = Text("  " * min(self.indent, self.MAX_INDENT))
         stage.append(f"{_MARK.get(ev.kind, '•')} {ev.stage}", style=style)
-        head = Text(ev.name, style="bold reverse" if self.highlight else "bold")
+        head = Text(visible(ev.name), style="bold reverse" if self.highlight else "bold")
         if ev.stage == "exception":
             head.append("  ✗ ERROR", style="bold red")
         elif failed:
@@ -61,7 +63,7 @@ class EventLine:
         if self.highlight:
             head.append("  ◀ look", style="bold yellow")
         head.append("\n")
-        head.append(ev.explain, style="default")
+        head.append(visible(ev.explain), style="default")
         grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage, head)
         yield grid
 
@@ -105,7 +107,7 @@ class ConsoleSink(OffThreadSink):
         if event.kind == "end":
             depth = max(depth - 1, 0)
         if self.show_request and event.stage == "request" and event.kind == "start":
-            self.console.print(Text(f"── {rid}: {event.name}", style="bold"))
+            self.console.print(Text(visible(f"── {rid}: {event.name}"), style="bold"))
         self.console.print(EventLine(event, t0, depth))
         if event.kind == "start":
             depth += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
@@ -14,6 +15,7 @@ from textual.widgets import Footer, Header, Static
 
 from ..course.format import Outcome, Request
 from ..events import TraceEvent
+from ..visible import visible
 from .bridge import UISink
 from .controllers import Controller
 from .explore_actions import ExploreActions
@@ -55,7 +57,7 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
         self.start_in_step_mode = step_mode
         self.export_dir = export_dir or Path.cwd()
         self.ready = False
-        self.title = controller.title
+        self.title = visible(controller.title)
 
     # -- layout ---------------------------------------------------------------
 
@@ -93,7 +95,12 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
 
     @work(thread=True, exclusive=True, group="controller")
     def start_controller(self) -> None:
-        self.controller.start(self.sink)
+        try:
+            self.controller.start(self.sink)
+        except Exception as exc:  # e.g. the app's lifespan failed: the command says so once the screen is gone
+            self.controller.failure = exc
+            self.call_from_thread(self.exit, return_code=2)
+            return
         self.call_from_thread(self._started)
 
     def _started(self) -> None:
@@ -201,7 +208,8 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
             parts.append(f"time travel: event {self.cursor + 1} of {len(self.current_events())} (End to follow live)")
         if not self.ready and self.controller.can_fire:
             parts.append("starting the app's server…")
-        self.query_one("#status", Static).update(" · ".join(parts))
+        # Event names carry the request's path: plain text, never markup.
+        self.query_one("#status", Static).update(Text(visible(" · ".join(parts))))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Tracing your own app there is no lesson: its keys leave the footer (c composes instead).
@@ -238,7 +246,7 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
         self.post_message(ComposedSent(request.describe(), status))
 
     def on_composed_sent(self, message: ComposedSent) -> None:
-        self.notify(f"{message.description} → {message.status}")
+        self.notify(visible(f"{message.description} → {message.status}"), markup=False)
         self._absorb(self.sink.drain())
 
     def action_export(self) -> None:
@@ -247,7 +255,7 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
         try:
             folder = export_all(self, self.export_dir)
         except OSError as exc:
-            self.notify(f"Export failed: {exc}", severity="error")
+            self.notify(visible(f"Export failed: {exc}"), severity="error", markup=False)
             return
         self.notify(f"Exported JSON Lines, Mermaid, HTML and SVG to {folder}", timeout=8)
         self.last_export = folder

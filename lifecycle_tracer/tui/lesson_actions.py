@@ -6,6 +6,7 @@ from typing import Any
 
 from textual import work
 
+from ..visible import visible
 from .lesson_pane import LessonPane
 from .messages import StepFinished
 
@@ -74,7 +75,7 @@ class LessonActions:
         self.busy = False
         lesson = self.controller.lesson
         if isinstance(message.result, Exception):
-            self.notify(f"The request failed: {message.result}", severity="error")
+            self.notify(visible(f"The request failed: {message.result}"), severity="error", markup=False)
         elif lesson is not None:
             step = lesson.steps[message.step_index]
             self.outcomes[message.step_index] = evaluate(step, message.result)

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ..course.format import Lesson, Outcome
+from ..visible import visible
 
 
 class LessonPane(Static):
@@ -49,7 +50,8 @@ class LessonPane(Static):
         elif outcomes is not None:
             checks = Text("\nWhat the trace shows:\n", style="bold")
             for o in outcomes:
-                checks.append(("✓ " if o.ok else "✗ CHECK FAILED: ") + o.message + "\n", style="green" if o.ok else "bold red")
+                # A check's message can quote what the app answered.
+                checks.append(("✓ " if o.ok else "✗ CHECK FAILED: ") + visible(o.message) + "\n", style="green" if o.ok else "bold red")
             parts.append(checks)
             nxt = "n for the next step" if index + 1 < total else "that was the last step"
             parts.append(Text(f"Enter fires it again, {nxt}.", style="dim"))

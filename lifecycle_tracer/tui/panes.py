@@ -1,4 +1,8 @@
-"""The panes: pipeline, waterfall, detail, history. Each is fed a request's events."""
+"""The panes: pipeline, waterfall, detail, history. Each is fed a request's events.
+
+Everything a client sent can reach a pane, so each shows it as ``rich.text.Text``
+(never markup) of ``visible()`` text (never raw control or bidi characters).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from textual.widgets import Static
 from ..events import TraceEvent
 from ..sinks import STAGE_STYLE
 from ..timeline import bars
+from ..visible import visible
 from .model import FAILED, SKIPPED, SYMBOL, WORD, pipeline
 from .store import RequestView
 
@@ -35,16 +40,17 @@ class Pipeline(Static):
     def show(self, events: list[TraceEvent], title: str = "") -> None:
         text = Text()
         if title:
-            text.append(title + "\n", style="bold")
+            text.append(visible(title) + "\n", style="bold")
         for i, chip in enumerate(pipeline(events)):
             if i:
                 text.append(" → ", style="dim")
             style = STATE_STYLE[chip.state]
-            text.append(f"{SYMBOL[chip.state]} {chip.label}", style=style)
+            text.append(f"{SYMBOL[chip.state]} {visible(chip.label)}", style=style)
+            note = visible(chip.note)
             if chip.state in (FAILED, SKIPPED):
-                text.append(f" [{WORD[chip.state]}{': ' + chip.note if chip.note else ''}]", style=style)
-            elif chip.note:
-                text.append(f" ({chip.note})", style="dim")
+                text.append(f" [{WORD[chip.state]}{': ' + note if note else ''}]", style=style)
+            elif note:
+                text.append(f" ({note})", style="dim")
         if not events:
             text.append("\nNo request yet: press Enter to fire the step's request, or c to compose one.", style="dim")
         self.update(text)
@@ -70,7 +76,7 @@ class Waterfall(Static):
             ev = bar.event
             selected = ev.seq == upto or (bar.end_event is not None and bar.end_event.seq == upto)
             label = Text("│ " * min(bar.depth, 6), style="dim")
-            label.append(ev.name, style="reverse" if selected else "")
+            label.append(visible(ev.name), style="reverse" if selected else "")
             if ev.detail.get("phase") == "teardown":
                 label.append(" teardown", style="italic")
             if bar.failed:
@@ -101,14 +107,16 @@ class DetailPane(Static):
             return
         head = Text()
         head.append(f"{event.stage} · {event.kind} · ", style=STAGE_STYLE.get(event.stage, ""))
-        head.append(event.name, style="bold")
-        head.append(f"   #{event.seq} of {event.request_id}\n", style="dim")
-        head.append(event.explain + "\n")
+        head.append(visible(event.name), style="bold")
+        head.append(f"   #{event.seq} of {visible(event.request_id)}\n", style="dim")
+        head.append(visible(event.explain) + "\n")
         parts: list[Any] = [head]
         detail = dict(event.detail)
         if isinstance(detail.get("file"), str):
             detail["file"] = short_path(detail["file"])
-        parts.append(Text(json.dumps(detail, indent=1, ensure_ascii=False, default=str)[:3000], style="dim"))
+        # JSON escapes C0 controls itself, not C1 or bidi; its newlines are the layout.
+        dumped = json.dumps(detail, indent=1, ensure_ascii=False, default=str)[:3000]
+        parts.append(Text(visible(dumped, newlines=True), style="dim"))
         source = source_snippet(event)
         if source is not None:
             parts.append(Text("\nThe code that ran:", style="bold"))
@@ -196,10 +204,10 @@ class History(ScrollView, can_focus=True):
     def _cells(view: RequestView) -> list[str]:
         status = view.status
         return [
-            view.request_id,
-            view.method or ("LIFESPAN" if view.is_lifespan else ""),
-            view.path,
-            str(status) if status is not None else "…",
+            visible(view.request_id),
+            visible(view.method) or ("LIFESPAN" if view.is_lifespan else ""),
+            visible(view.path),
+            visible(status) if status is not None else "…",
             f"{view.duration_ms:.1f}" if view.duration_ms is not None else "…",
         ]
 
