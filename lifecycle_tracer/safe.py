@@ -159,16 +159,11 @@ def _preview_slow(value: Any, tp: type, depth: int, redact: Any, budget: list[in
         return truncate(str.__str__(value))
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value[: PREVIEW_CHARS * 4]) if tp is not memoryview else value[: PREVIEW_CHARS * 4].tobytes()
-        if redact and raw[:1] in (b"{", b"[") and len(value) <= 1_000_000:
-            try:
-                return preview(json.loads(bytes(value)), depth, redact, budget)
-            except (ValueError, RecursionError):
-                pass
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = repr(raw)
-        if redact:  # a body that is not JSON (a form, a malformed object) is searched as text
+        if redact:  # raw bytes stay text: JSON by key, anything else (a form, a malformed object) by name=value
             text = redact_json_text(text, getattr(redact, "learn", None), getattr(redact, "extra", ()))
         return truncate(text) if len(value) <= PREVIEW_CHARS * 4 else truncate(text + " …", PREVIEW_CHARS)
     if depth >= MAX_DEPTH:
@@ -219,13 +214,21 @@ def _starlette_preview(value: Any, tp: type, redact: bool) -> Any:
     return f"<{tp.__name__}>"
 
 
-def exc_message(exc: BaseException) -> str | None:
+def exc_message(exc: BaseException, redact: Any = False) -> str | None:
     """An exception's message, when reading it runs none of the app's code.
 
     Starlette's and FastAPI's exceptions, and exceptions whose ``__str__`` is
     Python's own over plain arguments, are read; otherwise None (the message
-    is left out rather than calling the app's ``__str__``).
+    is left out rather than calling the app's ``__str__``). With ``redact``,
+    ``name=value`` secrets in it are hidden as in any raw text.
     """
+    message = _exc_message(exc, redact)
+    if redact and message:
+        return redact_json_text(message, getattr(redact, "learn", None), getattr(redact, "extra", ()))
+    return message
+
+
+def _exc_message(exc: BaseException, redact: Any) -> str | None:
     try:
         tp = type(exc)
         owner = next((c for c in tp.__mro__ if "__str__" in c.__dict__), BaseException)
@@ -238,7 +241,7 @@ def exc_message(exc: BaseException) -> str | None:
             if type(detail) is str:
                 return truncate(detail)
             if detail is not None:
-                return truncate(json.dumps(preview(detail)))
+                return truncate(json.dumps(preview(detail, redact=redact)))
             code = exc.__dict__.get("status_code", exc.__dict__.get("code"))
             return None if code is None else str(code)
     except Exception:

@@ -217,3 +217,31 @@ def test_a_value_hidden_once_is_masked_everywhere_else_but_not_short_ones() -> N
     assert detail["output"]["echo"] == "you sent tok-12345"  # the hooks' own (maybe cached) facts are not edited
     untouched = {"a": "b"}
     assert secrets.mask(untouched) is untouched
+
+
+@pytest.mark.anyio
+async def test_secrets_in_exception_messages_are_hidden_by_name() -> None:
+    from fastapi import FastAPI, HTTPException
+    from helpers import Traced
+
+    app = FastAPI()
+
+    @app.get("/login")
+    async def login() -> None:
+        raise ValueError("login failed: password=hunter2-9 for ann")
+
+    @app.get("/deny")
+    async def deny() -> None:
+        raise HTTPException(status_code=403, detail={"reason": "expired", "token": "tok-998877"})
+
+    traced = Traced(app)
+    try:
+        with pytest.raises(ValueError):
+            await traced.request("GET", "/login")
+        _, denied = await traced.request("GET", "/deny")
+    finally:
+        await traced.aclose()
+    dumped = json.dumps([e.to_dict() for e in traced.rec.events])
+    assert "hunter2-9" not in dumped and "tok-998877" not in dumped
+    assert "login failed: password=[redacted] for ann" in dumped
+    assert "expired" in json.dumps([e.to_dict() for e in denied])

@@ -78,7 +78,7 @@ def _wrap_endpoint(fr: Any) -> None:
         except BaseException as exc:
             trace.worker_hook = None
             trace.emit("endpoint", "end", name, {"is_async": is_async, **seen, "raised": exc_type(exc),
-                                                 "raised_name": type(exc).__name__, "message": exc_message(exc)})
+                                                 "raised_name": type(exc).__name__, "message": exc_message(exc, trace.redact)})
             raise
         trace.worker_hook = None
         try:

@@ -123,7 +123,7 @@ def handler_detail(trace: RequestTrace, handler: Any, exc: Exception, response: 
     if type(exc).__name__.endswith("ValidationError") and hasattr(exc, "errors"):
         detail["errors"] = _errors(exc, trace.redact)
     else:
-        detail["message"] = exc_message(exc)
+        detail["message"] = exc_message(exc, trace.redact)
     return detail
 
 

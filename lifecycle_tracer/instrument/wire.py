@@ -85,7 +85,7 @@ def report_unhandled(trace: RequestTrace, exc: BaseException, handler: Any, hand
     detail: dict[str, Any] = {
         "type": exc_type(exc),
         "exc_name": type(exc).__name__,
-        "message": exc_message(exc),
+        "message": exc_message(exc, trace.redact),
         "handler": handler_name,
         "handler_module": getattr(handler, "__module__", None) if handler is not None else None,
         "handled": False,

@@ -80,11 +80,11 @@ def redact_set_cookie(value: str, learn: Learn = None) -> str:
     return f"{name}={REDACTED}{semi}{attrs}"
 
 
-# A name, quoted or not, then ':' or '=', then a value: "password": "x", 'pin'='1', token=abc, "otp": 123.
-_PAIR = re.compile(
-    r"""(?P<key>["']?(?P<name>[A-Za-z_][\w.\-]{0,63})["']?\s*[:=]\s*)"""
-    r"""(?P<value>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|[^\s,&;}\]"'<>]+)"""
-)
+# A name, quoted or not, then ':' or '=': "password": "x", 'pin'='1', token=abc, "otp": 123. Only the
+# name and separator are matched at first, so a pair whose value holds another pair
+# ("failed: password=x") does not swallow it.
+_KEY = re.compile(r"""(?P<name>[A-Za-z_][\w.\-]{0,63})["']?\s*[:=]\s*""")
+_VALUE = re.compile(r""""(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|[^\s,&;}\]"'<>]+""")
 _MAYBE = re.compile(r"passw|pass|pwd|pin|otp|secret|token|jwt|session|credential|cvv|cvc|cookie|auth|key|sig",
                     re.I)
 
@@ -93,18 +93,27 @@ def redact_raw(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAME
     """Hide the value of every ``name: value`` or ``name=value`` pair whose name is secret, in any text."""
     if not _MAYBE.search(text) and not extra:
         return text
-
-    def hide(m: re.Match[str]) -> str:
-        if not _secret(m["name"], extra):
-            return m[0]
-        value = m["value"]
-        quote = value[:1] if value[:1] in "\"'" else ""
-        inner = value[1:-1] if quote and len(value) > 1 and value.endswith(quote) else value[len(quote):]
+    out: list[str] = []
+    done = 0  # text[:done] is in out
+    for m in _KEY.finditer(text):
+        if m.start() < done or not _secret(m["name"], extra):
+            continue
+        value = _VALUE.match(text, m.end())
+        if value is None:
+            continue
+        raw = value[0]
+        quote = raw[:1] if raw[:1] in "\"'" else ""
+        closed = bool(quote) and len(raw) > 1 and raw.endswith(quote)
+        inner = raw[1:-1] if closed else raw[len(quote):]
         if learn is not None and inner:
             learn(inner)
-        return f"{m['key']}{quote}{REDACTED}{quote if value.endswith(quote) and len(value) > 1 else ''}"
-
-    return _PAIR.sub(hide, text)
+        out.append(text[done:m.end()])
+        out.append(f"{quote}{REDACTED}{quote if closed else ''}")
+        done = value.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def redact_json_text(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
