@@ -245,3 +245,15 @@ async def test_secrets_in_exception_messages_are_hidden_by_name() -> None:
     assert "hunter2-9" not in dumped and "tok-998877" not in dumped
     assert "login failed: password=[redacted] for ann" in dumped
     assert "expired" in json.dumps([e.to_dict() for e in denied])
+
+
+def test_a_preview_cut_short_inside_a_secret_hides_the_part_it_kept() -> None:
+    from lifecycle_tracer.redaction import truncate
+
+    token = "tok" + "x9" * 200
+    secrets = RequestSecrets()
+    secrets.learn(token)
+    cut = truncate("you sent " + token)
+    assert token[:50] in cut
+    masked = secrets.mask_str(cut)
+    assert masked.startswith(f"you sent {REDACTED}… (+") and "x9x9" not in masked

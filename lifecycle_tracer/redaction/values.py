@@ -19,6 +19,7 @@ from .text import REDACTED
 # Shorter values are not masked by value: "1" or "en" would hide half the trace.
 MIN_MASKED = 4
 MAX_VALUES = 256
+_CUT = "… (+"  # how truncate() marks a preview cut short
 
 
 class RequestSecrets:
@@ -58,7 +59,24 @@ class RequestSecrets:
     def mask_str(self, text: str) -> str:
         if not self.values or len(text) < MIN_MASKED:
             return text
-        return self._compiled().sub(REDACTED, text)
+        masked = self._compiled().sub(REDACTED, text)
+        cut = masked.rfind(_CUT)
+        if cut > 0 and masked.endswith(" chars)"):  # a preview cut short may end inside a secret
+            masked = self._mask_cut_end(masked[:cut]) + masked[cut:]
+        return masked
+
+    def _mask_cut_end(self, body: str) -> str:
+        """``body`` with a secret's beginning at its very end hidden (the rest was cut off)."""
+        start = len(body)
+        for value in self.values:
+            head = value[:MIN_MASKED]
+            i = body.find(head, max(len(body) - len(value), 0))
+            while i != -1 and i < start:
+                if value.startswith(body[i:]):
+                    start = i
+                    break
+                i = body.find(head, i + 1)
+        return body[:start] + REDACTED if start < len(body) else body
 
     def mask(self, value: Any) -> Any:
         """``value`` with every known secret masked; the same object when nothing changes.
