@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel as _BaseModel
 
-from .redaction import PREVIEW_CHARS, REDACTED, header_pairs, is_secret_name, redact_json_text, truncate
+from .redaction import PREVIEW_CHARS, REDACTED, header_pairs, is_secret_name, redact_json_text, redact_raw, truncate
 
 MAX_ITEMS = 20
 MAX_DEPTH = 8
@@ -34,6 +34,8 @@ def preview(value: Any, depth: int = 0, redact: Any = False, budget: list[int] |
     """
     tp = type(value)
     if tp is str:
+        if redact and ("=" in value or ":" in value):  # 'password=x' inside a string value
+            value = redact_raw(value, getattr(redact, "learn", None), getattr(redact, "extra", ()))
         return value if len(value) <= PREVIEW_CHARS else truncate(value)
     if tp is int or tp is bool or value is None:
         return value
@@ -56,7 +58,8 @@ def preview(value: Any, depth: int = 0, redact: Any = False, budget: list[int] |
             vt = type(v)
             if redact and _hide(key, v, redact):
                 out[key] = REDACTED
-            elif vt is str and len(v) <= PREVIEW_CHARS or vt is int or vt is bool or vt is float and v - v == 0 or v is None:
+            elif (vt is str and len(v) <= PREVIEW_CHARS and not (redact and ("=" in v or ":" in v))
+                  or vt is int or vt is bool or vt is float and v - v == 0 or v is None):
                 out[key] = v
             else:
                 out[key] = preview(v, depth + 1, redact, budget)
@@ -108,12 +111,28 @@ def learn_values(value: Any, secrets: Any) -> None:
         preview(value, redact=secrets)  # hides, and so learns, the fields with secret names
 
 
+TEXT_SCAN_LIMIT = 4096  # past this, only the start is searched (a preview shows 200 characters)
+
+
 def preview_text(value: Any, redact: Any) -> Any:
-    """A preview of text that may hold secrets by name anywhere in it (a frame, a chunk, a raw body)."""
-    shown = preview(value, redact=redact)
-    if redact and type(shown) is str:
-        return redact_json_text(shown, getattr(redact, "learn", None), getattr(redact, "extra", ()))
-    return shown
+    """A preview of text that may hold secrets by name anywhere in it (a frame, a chunk, a raw body).
+
+    The whole text is searched before it is cut to a preview's length: cut
+    first, a JSON frame no longer parses and a secret object under a secret
+    key would show past the cut.
+    """
+    if redact and isinstance(value, str | bytes | bytearray | memoryview):
+        if isinstance(value, str):
+            text = str.__str__(value)[:TEXT_SCAN_LIMIT]
+        else:
+            raw = bytes(value[:TEXT_SCAN_LIMIT])
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return preview(value, redact=redact)  # not text: shown as bytes, searched as such
+        hidden = redact_json_text(text, getattr(redact, "learn", None), getattr(redact, "extra", ()))
+        return preview(hidden, redact=redact)
+    return preview(value, redact=redact)
 
 
 def _key_text(key: Any) -> str:

@@ -180,8 +180,8 @@ def test_names_that_do_not(name: str) -> None:
 
 def test_query_strings_and_urls_keep_everything_but_the_secret() -> None:
     secrets = RequestSecrets()
-    assert redact_query("q=1&token=abc%2Bd&x=", secrets.learn) == f"q=1&token={REDACTED}&x="
-    assert {"abc%2Bd", "abc+d"} <= secrets.values
+    assert redact_query("q=1&token=abc%2Bdef&x=", secrets.learn) == f"q=1&token={REDACTED}&x="
+    assert {"abc%2Bdef", "abc+def"} <= secrets.values
     assert redact_url("/next?a=1&api_key=zz99#access_token=qq88") == f"/next?a=1&api_key={REDACTED}#access_token={REDACTED}"
     assert redact_url("https://ann:hunter22@db.example/x") == f"https://ann:{REDACTED}@db.example/x"
     assert redact_url("/plain/path") == "/plain/path"
@@ -198,22 +198,30 @@ def test_raw_text_that_failed_to_parse_keeps_its_shape() -> None:
 
 def test_headers_keep_the_part_that_teaches() -> None:
     secrets = RequestSecrets(extra=frozenset({"x-tenant-code"}))
-    pairs = header_pairs([(b"authorization", b"Bearer abc.def.ghi"), (b"cookie", b"a=one1; b=two2"),
-                          (b"set-cookie", b"sid=s3ss; Path=/; HttpOnly"), (b"x-tenant-code", b"T-9981"),
-                          (b"location", b"/login?next=/&token=t0k3n"), (b"accept", b"*/*")], secrets)
-    assert pairs == [["authorization", f"Bearer {REDACTED}"], ["cookie", f"a={REDACTED}; b={REDACTED}"],
+    pairs = header_pairs([(b"authorization", b"Bearer abc.def.ghi"),
+                          (b"cookie", b"theme=dark; session=s3ss10n-42; tracker=0123456789abcdef; nameless"),
+                          (b"set-cookie", b"sid=s3ss-5566; Path=/; HttpOnly"), (b"x-tenant-code", b"T-99812"),
+                          (b"location", b"https://app.example/cb#access_token=t0k3n-77&token_type=bearer"),
+                          (b"sec-websocket-protocol", b"graphql-ws, base64url.bearer.authorization.k8s.io.dG9rZW4xMjM"),
+                          (b"accept", b"*/*")], secrets)
+    assert pairs == [["authorization", f"Bearer {REDACTED}"],
+                     ["cookie", f"theme={REDACTED}; session={REDACTED}; tracker={REDACTED}; {REDACTED}"],
                      ["set-cookie", f"sid={REDACTED}; Path=/; HttpOnly"], ["x-tenant-code", REDACTED],
-                     ["location", f"/login?next=/&token={REDACTED}"], ["accept", "*/*"]]
-    assert {"abc.def.ghi", "one1", "two2", "s3ss", "T-9981", "t0k3n"} <= secrets.values
+                     ["location", f"https://app.example/cb#access_token={REDACTED}&token_type=bearer"],
+                     ["sec-websocket-protocol", f"graphql-ws, {REDACTED}"], ["accept", "*/*"]]
+    assert {"abc.def.ghi", "s3ss10n-42", "0123456789abcdef", "s3ss-5566", "T-99812", "t0k3n-77",
+            "dG9rZW4xMjM"} <= secrets.values
+    # Every cookie is hidden, but "dark" (a blanket rule, a short value) is not masked elsewhere.
+    assert "dark" not in secrets.values
 
 
 def test_a_value_hidden_once_is_masked_everywhere_else_but_not_short_ones() -> None:
     secrets = RequestSecrets()
     secrets.learn("tok-12345")
-    secrets.learn("ab")  # too short to mask by value: it would hide half the trace
-    detail: dict[str, Any] = {"output": {"echo": "you sent tok-12345"}, "n": 1, "list": ["ab", "tok-12345"]}
+    secrets.learn("3600")  # too short to mask by value: it would hide innocent text
+    detail: dict[str, Any] = {"output": {"echo": "you sent tok-12345"}, "n": 1, "list": ["3600", "tok-12345"]}
     masked = secrets.mask(detail)
-    assert masked == {"output": {"echo": f"you sent {REDACTED}"}, "n": 1, "list": ["ab", REDACTED]}
+    assert masked == {"output": {"echo": f"you sent {REDACTED}"}, "n": 1, "list": ["3600", REDACTED]}
     assert detail["output"]["echo"] == "you sent tok-12345"  # the hooks' own (maybe cached) facts are not edited
     untouched = {"a": "b"}
     assert secrets.mask(untouched) is untouched

@@ -70,7 +70,10 @@ def _scan(routes: list[Any], names: set[str], paths: list[Any]) -> None:
         if isinstance(convertors, dict) and isinstance(regex, re.Pattern):
             secret = tuple(n for n in convertors if is_secret_name(n))
             if secret:
-                paths.append((re.compile(regex.pattern.lstrip("^")), secret))
+                # Unanchored at the start (a mount's routes see the rest of the path) and with an
+                # optional slash at the end (the request the router redirects to the slashless path).
+                body = regex.pattern.lstrip("^").removesuffix("$").removesuffix("/")
+                paths.append((re.compile(body + "/?$"), secret))
         sub = getattr(route, "app", None)
         for owner in (route, sub, getattr(sub, "router", None)):  # included routers, mounts, mounted apps
             children = getattr(owner, "routes", None) if owner is not None else None

@@ -127,6 +127,11 @@ def install(du: Any) -> None:
     du.get_missing_field_error = get_missing_field_error
 
 
+def _secret_loc(loc: Any, redact: Any) -> bool:
+    """Whether an error's location names a secret field (["body", "pin"]): its input is that secret."""
+    return bool(redact) and isinstance(loc, tuple | list) and any(type(p) is str and is_secret_name(p) for p in loc[1:])
+
+
 def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, missing: tuple[Any, ...]) -> None:
     redact = trace.redact
     special, name, declared, secretish = _field_info(field)
@@ -166,7 +171,7 @@ def report(trace: RequestTrace, field: Any, value: Any, loc: Any, result: Any, m
                 "loc": [p if type(p) is int else str(p) for p in err.get("loc") or ()],
                 "msg": str(err.get("msg", "")),
                 "type": str(err.get("type", "")),
-                "input": REDACTED if secret else preview(err.get("input"), redact=redact),
+                "input": REDACTED if secret or _secret_loc(err.get("loc"), redact) else preview(err.get("input"), redact=redact),
             }
             ctx = err.get("ctx")
             if isinstance(ctx, dict):

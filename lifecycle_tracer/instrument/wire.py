@@ -125,7 +125,7 @@ def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, An
                 last = not message.get("more_body", False)
                 if not last and trace.resp_chunks <= MAX_STREAM_POINTS:
                     trace.emit("response", "point", "chunk",
-                               {"chunk": trace.resp_chunks, "bytes": size, "preview": preview_text(body[:120], redact)})
+                               {"chunk": trace.resp_chunks, "bytes": size, "preview": preview_text(body, redact)})
             elif typ == "http.response.start":
                 headers = message.get("headers")
                 if headers is not None and not isinstance(headers, list | tuple):
@@ -135,8 +135,10 @@ def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, An
                 status = message["status"]
                 trace.status_code = status
                 trace.response_started = True
-                trace.emit("response", "start", str(status),
-                           {"status_code": status, "headers": header_pairs(message.get("headers"), redact)})
+                pairs = header_pairs(message.get("headers"), redact)
+                if redact and trace.tracer.app_secrets.paths:
+                    _hide_location_path(trace, pairs, redact)
+                trace.emit("response", "start", str(status), {"status_code": status, "headers": pairs})
                 if trace.tracer.stepper is not None:
                     await trace.checkpoint()
             elif typ == "http.response.pathsend":
@@ -200,6 +202,14 @@ def ws_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, Any]
 
 _WS_TYPES = frozenset({"websocket.connect", "websocket.accept", "websocket.receive", "websocket.send",
                        "websocket.close", "websocket.disconnect", "websocket.http.response.start"})
+
+
+def _hide_location_path(trace: RequestTrace, pairs: list[list[str]], secrets: Any) -> None:
+    """A redirect to a route with a secret path parameter (``/verify/{token}``) hides that segment."""
+    for pair in pairs:
+        if pair[0].lower() == "location":
+            path, q, rest = pair[1].partition("?")
+            pair[1] = trace.tracer.app_secrets.redact_path(path, secrets.learn) + q + rest
 
 
 def ws_event(trace: RequestTrace, message: dict[str, Any], incoming: bool) -> None:

@@ -39,6 +39,8 @@ def redact_value(name: str, value: str, learn: Learn = None) -> str:
         return redact_set_cookie(value, learn)
     if learn is not None:
         learn(value)
+    if lower == "sec-websocket-protocol":
+        return _subprotocols(value, learn)
     if lower in ("authorization", "proxy-authorization"):
         scheme, _, rest = value.partition(" ")
         if rest:  # the scheme ("Bearer", "Basic") is not a secret and teaches
@@ -46,6 +48,29 @@ def redact_value(name: str, value: str, learn: Learn = None) -> str:
                 learn(rest)
             return f"{scheme} {REDACTED}"
     return REDACTED
+
+
+# A subprotocol name is short ("graphql-ws", "v2.chat"); a longer item is a token carried
+# there because browsers cannot set headers on a WebSocket (Kubernetes, some gateways).
+MAX_SUBPROTOCOL = 24
+
+
+def _subprotocols(value: str, learn: Learn) -> str:
+    items, after_scheme = [], False
+    for item in value.split(","):
+        name = item.strip()
+        if after_scheme or len(name) > MAX_SUBPROTOCOL:
+            if learn is not None:
+                learn(name)
+                learn(name.rpartition(".")[2])
+            name = REDACTED
+        elif name.lower() in _TOKEN_SCHEMES:  # ["bearer", TOKEN]: what follows the scheme is the token
+            after_scheme = True
+        items.append(name)
+    return ", ".join(items)
+
+
+_TOKEN_SCHEMES = frozenset({"bearer", "token", "access_token", "auth", "authorization", "jwt", "apikey", "api-key"})
 
 
 def header_pairs(
@@ -74,7 +99,9 @@ def header_pairs(
         if redact:
             if secret or (extra and name.lower() in extra):
                 value = redact_value(name, value, learn)
-            elif "?" in value or "@" in value:
+            elif name.lower() == "sec-websocket-protocol":
+                value = _subprotocols(value, learn)
+            elif "?" in value or "@" in value or "#" in value:
                 value = redact_url(value, learn, extra)
         out.append([name, value if len(value) <= PREVIEW_CHARS else truncate(value)])
     return out

@@ -37,13 +37,18 @@ def _hide(detail: dict[str, Any], secrets: RequestSecrets) -> dict[str, Any]:
         detail = {**detail, **{k: REDACTED for k in ("raw", "value") if detail.get(k) is not None}}
         if isinstance(detail.get("errors"), list):
             detail["errors"] = [{**e, "input": REDACTED} if isinstance(e, dict) else e for e in detail["errors"]]
+    elif isinstance(detail.get("errors"), list):  # an error at a secret field's location carries its input
+        detail = {**detail, "errors": [
+            {**e, "input": REDACTED} if isinstance(e, dict) and isinstance(e.get("loc"), list)
+            and any(isinstance(p, str) and is_secret_name(p) for p in e["loc"][1:]) else e
+            for e in detail["errors"]]}
     out: dict[str, Any] = {}
     for key, value in detail.items():
         if key == "headers" and isinstance(value, list):
             out[key] = [_pair(p, secrets) for p in value]
         elif key == "query_string" and isinstance(value, str):
             out[key] = redact_query(value, learn)
-        elif key == "location" and isinstance(value, str) and ("?" in value or "@" in value):
+        elif key == "location" and isinstance(value, str) and ("?" in value or "@" in value or "#" in value):
             out[key] = redact_url(value, learn)
         elif key in _TEXT_KEYS and isinstance(value, str):
             out[key] = redact_json_text(value, learn)
@@ -64,7 +69,9 @@ def _pair(pair: Any, secrets: RequestSecrets) -> Any:
         return pair
     if is_secret_header(name):
         return [name, redact_value(name, value, secrets.learn)]
-    if "?" in value or "@" in value:
+    if name.lower() == "sec-websocket-protocol":
+        return [name, redact_value(name, value, secrets.learn)]
+    if "?" in value or "@" in value or "#" in value:
         return [name, redact_url(value, secrets.learn)]
     return pair
 

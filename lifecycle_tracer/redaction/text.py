@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from .names import is_secret_name
 
 REDACTED = "[redacted]"
-Learn = Callable[[str], None] | None
+Learn = Callable[..., None] | None
 _NO_NAMES: frozenset[str] = frozenset()
 
 
@@ -42,20 +42,24 @@ def redact_query(query: str, learn: Learn = None, extra: Collection[str] = _NO_N
 
 
 def redact_url(url: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
-    """A URL (a Location, a Referer) with secret query parameters and any user:password@ hidden."""
-    head, q, rest = url.partition("?")
+    """A URL (a Location, a Referer) with secret query and fragment parameters and its userinfo hidden.
+
+    ``https://ann:pw@host`` keeps the user; ``https://TOKEN@host`` (a token as the user,
+    as Git hosts take them) hides it.
+    """
+    rest, hashmark, fragment = url.partition("#")
+    head, q, query = rest.partition("?")
     if "@" in head and "://" in head:
         scheme, _, after = head.partition("://")
         userinfo, at, host = after.partition("@")
-        if at and ":" in userinfo and "/" not in userinfo:
-            user, _, password = userinfo.partition(":")
-            if learn is not None:
-                learn(password)
-            head = f"{scheme}://{user}:{REDACTED}@{host}"
-    if not q:
-        return head
-    query, hashmark, fragment = rest.partition("#")
-    return f"{head}?{redact_query(query, learn, extra)}{hashmark}{redact_query(fragment, learn, extra)}"
+        if at and "/" not in userinfo:
+            user, colon, password = userinfo.partition(":")
+            secret = password if colon else user
+            if learn is not None and secret:
+                learn(secret)
+            head = f"{scheme}://{user}:{REDACTED}@{host}" if colon else f"{scheme}://{REDACTED}@{host}"
+    shown = head + (f"?{redact_query(query, learn, extra)}" if q else "")
+    return shown + (f"#{redact_query(fragment, learn, extra)}" if hashmark else "")
 
 
 def redact_cookie_header(value: str, learn: Learn = None) -> str:
@@ -63,9 +67,15 @@ def redact_cookie_header(value: str, learn: Learn = None) -> str:
     out = []
     for part in value.split(";"):
         name, eq, val = part.partition("=")
-        if eq and learn is not None:
-            learn(val.strip())
-        out.append(f"{name}={REDACTED}" if eq else part)
+        secret = (val if eq else name).strip()
+        if learn is not None and secret:
+            # A value under a secret name is masked wherever it shows up again; any other
+            # cookie only when it is long enough to be an id ("dark" or "json" would hide text).
+            learn(secret, weak=not (eq and is_secret_name(name.strip())))
+        if eq:
+            out.append(f"{name}={REDACTED}")
+        else:
+            out.append(f" {REDACTED}" if part.startswith(" ") else REDACTED if secret else part)
     return ";".join(out)
 
 
@@ -76,7 +86,7 @@ def redact_set_cookie(value: str, learn: Learn = None) -> str:
     if not eq:
         return REDACTED
     if learn is not None:
-        learn(val.strip())
+        learn(val.strip(), weak=not is_secret_name(name.strip()))
     return f"{name}={REDACTED}{semi}{attrs}"
 
 
@@ -98,7 +108,17 @@ def redact_raw(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAME
     for m in _KEY.finditer(text):
         if m.start() < done or not _secret(m["name"], extra):
             continue
-        value = _VALUE.match(text, m.end())
+        value_end = _bracketed_end(text, m.end())
+        value = None if value_end else _VALUE.match(text, m.end())
+        if value_end:  # an object or list under a secret name: all of it, to its end or the text's
+            inner = text[m.end():value_end]
+            if learn is not None:
+                for piece in re.findall(r"[\w.~+/=-]{6,}", inner):
+                    learn(piece, weak=True)
+            out.append(text[done:m.end()])
+            out.append(REDACTED)
+            done = value_end
+            continue
         if value is None:
             continue
         raw = value[0]
@@ -114,6 +134,30 @@ def redact_raw(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAME
         return text
     out.append(text[done:])
     return "".join(out)
+
+
+def _bracketed_end(text: str, start: int) -> int:
+    """Where the object or list opening at ``start`` closes (or the text ends); 0 if none opens there."""
+    if start >= len(text) or text[start] not in "{[":
+        return 0
+    depth, i, quoted = 0, start, False
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(text)
 
 
 def redact_json_text(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
@@ -150,4 +194,7 @@ def hide_keys(value: object, learn: Learn = None, extra: Collection[str] = _NO_N
     if isinstance(value, list):
         items = [hide_keys(v, learn, extra, depth + 1) for v in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if isinstance(value, str) and ("=" in value or ":" in value):  # 'login(password: "x")' inside a string
+        hidden = redact_raw(value, learn, extra)
+        return value if hidden == value else hidden
     return value

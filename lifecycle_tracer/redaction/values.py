@@ -16,8 +16,11 @@ from urllib.parse import quote, quote_plus
 
 from .text import REDACTED
 
-# Shorter values are not masked by value: "1" or "en" would hide half the trace.
-MIN_MASKED = 4
+# Shorter values are not masked by value: "true", "dark" or "3600" would hide innocent text.
+MIN_MASKED = 6
+# A value hidden by a blanket rule (every cookie) rather than by its secret name is masked
+# elsewhere only when it is long enough to be an id or a token ("admin" is not).
+MIN_MASKED_WEAK = 12
 MAX_VALUES = 256
 _CUT = "… (+"  # how truncate() marks a preview cut short
 
@@ -35,15 +38,18 @@ class RequestSecrets:
     def __bool__(self) -> bool:  # redaction is on, whether or not a value is known yet
         return True
 
-    def learn(self, value: Any) -> None:
+    def learn(self, value: Any, weak: bool = False) -> None:
         if type(value) is not str:
             if not isinstance(value, int | float) or isinstance(value, bool):
                 return
             value = str(value)
         value = value.strip()
-        if len(value) < MIN_MASKED or value == REDACTED or len(self.values) >= MAX_VALUES:
+        if len(value) < (MIN_MASKED_WEAK if weak else MIN_MASKED) or REDACTED in value:
             return
-        forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value, ensure_ascii=False)[1:-1]}
+        if len(self.values) >= MAX_VALUES:
+            return
+        forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value, ensure_ascii=False)[1:-1],
+                 json.dumps(value)[1:-1]}
         new = forms - self.values
         if new:
             self.values |= new
@@ -63,6 +69,8 @@ class RequestSecrets:
         cut = masked.rfind(_CUT)
         if cut > 0 and masked.endswith(" chars)"):  # a preview cut short may end inside a secret
             masked = self._mask_cut_end(masked[:cut]) + masked[cut:]
+        elif masked.endswith(" …"):
+            masked = self._mask_cut_end(masked[:-2]) + " …"
         return masked
 
     def _mask_cut_end(self, body: str) -> str:
