@@ -46,18 +46,23 @@ def _served_driver() -> type:
     return ServedDriver
 
 
-def serve_web(argv: list[str], *, port: int | None) -> int:
-    """Serve the TUI in a browser with textual-serve; each visitor gets their own copy."""
-    from textual_serve.server import Server
+def serve_web(argv: list[str], *, port: int | None, host: str = "127.0.0.1", max_sessions: int | None = None) -> int:
+    """Serve the TUI in a browser with textual-serve; each visitor gets their own copy.
 
+    The server is guarded (see ``web.GuardedServer``): only the printed
+    address, with its per-launch token, opens the page and its sessions.
+    """
     from ..server import free_port
+    from .web import DEFAULT_SESSIONS, GuardedServer, exposure_warning
 
-    web_port = free_port() if port is None else port
+    web_port = free_port(host) if port is None else port
     # textual-serve runs the command through /bin/sh; exec lets the app replace the shell.
     command = "exec " + " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lifecycle_tracer", *argv])
     os.environ["LIFECYCLE_TRACER_TUI"] = "1"
-    print(f"Serving the TUI at http://127.0.0.1:{web_port} — open it in a browser; Ctrl+C stops.", flush=True)
-    Server(command, host="127.0.0.1", port=web_port, title="lifecycle-tracer").serve()
+    if (warning := exposure_warning(host)) is not None:
+        print(warning, file=sys.stderr, flush=True)
+    GuardedServer(command, host=host, port=web_port, max_sessions=max_sessions or DEFAULT_SESSIONS,
+                  title="lifecycle-tracer").serve()
     return 0
 
 
