@@ -106,7 +106,7 @@ class LessonSession:
         if not self.rec.wait_for(lambda evs: self.rec.completed_count() >= before + n, timeout=60):
             raise TimeoutError("the traced request did not finish within 60 s")
         groups = self.rec.by_request()
-        pool_ids = [rid for rid in self.rec.completed()[before:] if rid in groups]
+        pool_ids = [rid for rid in self.rec.completed_since(before) if rid in groups]
         traces = []
         for req in wanted:  # match each request to its trace by method, path and query
             rid = next(
