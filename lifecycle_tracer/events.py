@@ -105,21 +105,78 @@ class TraceEvent(tuple):  # type: ignore[type-arg]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TraceEvent:
+        """An event from its JSON form, every field checked: ``ValueError`` says which one is wrong.
+
+        A recording is data from a file, so anything the displays rely on
+        (a number they compute with, text they split) is checked here, once.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"it is {_what(data)}, not a trace event object")
         missing = [name for name in _FIELDS if name not in data and name != "explain"]
         if missing:
-            raise ValueError(f"trace event is missing {', '.join(missing)}")
-        if data["stage"] not in STAGES:
-            raise ValueError(f"unknown stage {data['stage']!r}")
-        if data["kind"] not in KINDS:
-            raise ValueError(f"unknown kind {data['kind']!r}")
-        explain = data.get("explain")
-        return cls(
-            request_id=str(data["request_id"]),
-            seq=int(data["seq"]),
-            stage=data["stage"],
-            kind=data["kind"],
-            name=str(data["name"]),
-            t_ns=int(data["t_ns"]),
-            detail=dict(data["detail"]),
-            explain=None if explain is None else str(explain),
-        )
+            raise ValueError(f"the trace event is missing {', '.join(missing)}")
+        request_id, stage, kind, name = data["request_id"], data["stage"], data["kind"], data["name"]
+        if type(request_id) is not str or not 0 < len(request_id) <= MAX_ID_CHARS:
+            raise ValueError(f"request_id is {_what(request_id)}, not an id of 1 to {MAX_ID_CHARS} characters")
+        if type(stage) is not str or stage not in STAGES:
+            raise ValueError(f"stage is {_what(stage)}, an unknown stage (they are {', '.join(STAGES)})")
+        if type(kind) is not str or kind not in KINDS:
+            raise ValueError(f"kind is {_what(kind)}, an unknown kind (they are {', '.join(KINDS)})")
+        if type(name) is not str:
+            raise ValueError(f"name is {_what(name)}, not text")
+        seq = _whole(data, "seq", 0, "a count from 0")
+        t_ns = _whole(data, "t_ns", -_INT_LIMIT, "a whole number of nanoseconds")
+        detail, explain = data["detail"], data.get("explain")
+        if type(detail) is not dict:
+            raise ValueError(f"detail is {_what(detail)}, not an object")
+        _check_detail(detail)
+        if explain is not None and type(explain) is not str:
+            raise ValueError(f"explain is {_what(explain)}, not text")
+        return _tuple_new(cls, (request_id, seq, stage, kind, name, t_ns, detail, explain or None))
+
+
+MAX_ID_CHARS = 200
+# Times and counts stay within 64 bits, so arithmetic on them (a duration in ms) cannot overflow a float.
+_INT_LIMIT = 2**63
+_NONE = type(None)
+# The facts that displays and exports compute with or take apart, and the types the tracer writes
+# for them; any other fact is shown as it is.
+_DETAIL_TYPES: dict[str, tuple[type, ...]] = {
+    "status_code": (int, _NONE), "duration_ns": (int, _NONE), "line": (int, _NONE),
+    "raised": (str, _NONE), "raised_name": (str, _NONE), "phase": (str, _NONE),
+    "file": (str, _NONE), "function": (str, _NONE), "ok": (bool, _NONE),
+}
+_EXPECTED = {int: "a whole number or null", str: "text or null", bool: "true, false or null"}
+
+
+def _whole(data: dict[str, Any], field: str, low: int, expected: str) -> int:
+    value = data[field]
+    if type(value) is not int or not low <= value < _INT_LIMIT:
+        raise ValueError(f"{field} is {_what(value)}, not {expected} (below 2**63)")
+    return value
+
+
+def _check_detail(detail: dict[str, Any]) -> None:
+    for key, types in _DETAIL_TYPES.items():
+        if key in detail:
+            value = detail[key]
+            if type(value) not in types or (type(value) is int and not -_INT_LIMIT <= value < _INT_LIMIT):
+                raise ValueError(f"detail.{key} is {_what(value)}, where a recording has {_EXPECTED[types[0]]}")
+    headers = detail.get("headers")
+    if headers is not None and not (type(headers) is list and all(
+            type(pair) is list and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
+            for pair in headers)):
+        raise ValueError(f"detail.headers is {_what(headers)}, where a recording has a list of [name, value] text pairs")
+
+
+def _what(value: Any) -> str:
+    """A value as a few words for an error message, never the whole of it."""
+    if value is None or type(value) is bool:
+        return "null" if value is None else str(value).lower()
+    if type(value) is float:
+        return {"inf": "infinity", "-inf": "minus infinity", "nan": "NaN"}.get(str(value), f"the fraction {value}")
+    if type(value) is int:
+        return "a number of more than 19 digits" if abs(value) >= 10**19 else f"the number {value}"
+    if type(value) is str:
+        return f"the text {value[:40]!r}{'…' if len(value) > 40 else ''}" if value else "empty text"
+    return {list: "a list", dict: "an object"}.get(type(value), type(value).__name__)

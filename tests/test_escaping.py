@@ -299,3 +299,33 @@ async def test_the_tui_shows_escapes_and_never_markup(traced: Traced) -> None:
     assert_clean(svg, "the screenshot")
     assert_clean(status, "the status bar")
     assert r"⏸ paused after request start GET /echo/\x1b]0;PWNED\x07\x1b[2J\u202e\x9b[bold]" in status
+
+
+def test_trace_plain_shows_the_clients_text_as_escapes_in_its_own_and_uvicorns_lines(tmp_path: Path) -> None:
+    """``trace --plain`` prints events, and uvicorn logs the app's exception with its message: both are
+    the client's text, and neither reaches the terminal raw."""
+    (tmp_path / "hostile.py").write_text(
+        "from fastapi import FastAPI\n"
+        "app = FastAPI()\n"
+        "@app.get('/boom/{text:path}')\n"
+        "async def boom(text: str):\n"
+        "    raise ValueError('refused ' + text)\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "lifecycle_tracer", "trace", "hostile:app", "--plain", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=tmp_path,
+                            env=env, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"http://\S+", first)
+        assert url is not None, first + proc.stderr.read() if proc.stderr else first
+        status = httpx.get(url.group(0) + "/boom/" + quote(CONTROLS, safe=""), timeout=WAIT).status_code
+        assert status == 500
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=WAIT)
+    shown = first + out + err
+    assert "refused" in err and "ValueError" in err  # uvicorn's traceback is still there, escaped
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e", "\u2066", "\u200f"):
+        assert raw not in shown, f"{raw!r} reached the terminal"
+    assert "\\x1b]0;PWNED\\x07" in err and "\\x1b]0;PWNED\\x07" in out

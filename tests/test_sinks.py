@@ -369,3 +369,109 @@ def test_recorder_by_request_clear_and_completed() -> None:
     assert rec.completed() == ["r1", "r3"] and rec.completed_count() == 2
     rec.clear()
     assert rec.events == [] and rec.completed() == []
+
+
+def test_recorder_is_bounded_by_default_and_drops_whole_requests() -> None:
+    rec = Recorder()
+    assert rec.max_events == 100_000
+    n = 25_000  # 125,000 events, past the bound
+    rec.emit(ev("x", 0))  # one event of its own, so that a quarter of the list is no whole number of requests
+    for i in range(1, n + 1):
+        for e in request(f"r{i}"):
+            rec.emit(e)
+    assert len(rec.events) <= 100_000
+    assert len(rec.completed()) <= 50_000 and rec.completed()[-1] == f"r{n}"
+    assert rec.completed_count() == n
+    groups = rec.by_request()
+    assert f"r{n}" in groups and "r1" not in groups and "x" not in groups
+    # Cut where no request was under way: every request kept is kept whole.
+    assert all([e.seq for e in evs] == [0, 1, 2, 3, 4] for evs in groups.values())
+
+
+def test_recorder_completed_since_counts_what_was_dropped() -> None:
+    rec = Recorder(max_events=40)
+    for i in range(1, 101):
+        for e in request(f"r{i}"):
+            rec.emit(e)
+    assert len(rec.completed()) <= 20 and rec.completed_count() == 100
+    assert rec.completed_since(98) == ["r99", "r100"]
+    assert rec.completed_since(100) == []
+    assert rec.completed_since(0) == rec.completed()  # what was dropped is gone, the rest is there
+
+
+def test_recorder_bound_holds_when_a_request_never_ends() -> None:
+    rec = Recorder(max_events=1_000)
+    rec.emit(ev("ws1", 0, "request", "start", type="websocket"))  # never ends: no quiet place to cut
+    for seq in range(1, 5_000):
+        rec.emit(ev("ws1", seq))
+    assert 0 < len(rec.events) <= 1_000 and rec.events[-1].seq == 4_999
+
+
+def test_recorder_without_a_bound_keeps_everything() -> None:
+    rec = Recorder(max_events=None)
+    for i in range(2_000):
+        rec.emit(ev("r1", i))
+    assert len(rec.events) == 2_000
+    with pytest.raises(ValueError, match="at least 4"):
+        Recorder(max_events=3)
+
+
+def lines_of(rid: str, n: int) -> list[str]:
+    """The JSON lines ``JsonLinesSink`` writes for ``n`` events of ``rid`` (``é`` in each: two bytes, one char)."""
+    import json
+
+    return [json.dumps(ev(rid, seq, note="é").to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+            for seq in range(n)]
+
+
+def test_jsonl_stops_at_its_limit_on_a_whole_line_and_says_so_once(tmp_path: Path,
+                                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "trace.jsonl"
+    lines = lines_of("r1", 10)
+    limit = sum(len(line.encode()) for line in lines[:3])  # exactly three lines fit, counted in bytes
+    sink = JsonLinesSink(path, max_bytes=limit)
+    for seq in range(10):
+        sink.emit(ev("r1", seq, note="é"))
+    sink.close()
+    assert path.read_text(encoding="utf-8") == "".join(lines[:3])
+    assert [e.seq for e in read_jsonl(path)] == [0, 1, 2]
+    assert sink.full and path.stat().st_size == limit
+    err = capfd.readouterr().err
+    assert err.count(f"{path} reached its {limit:,} bytes limit; later requests are not recorded.") == 1, err
+
+
+def test_jsonl_limit_counts_what_the_file_held_before(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(lines_of("r1", 5)), encoding="utf-8")
+    before = path.read_bytes()
+    sink = JsonLinesSink(path, max_bytes=len(before) + 10)  # room for less than one more line
+    sink.emit(ev("r1", 99))
+    sink.close()
+    assert path.read_bytes() == before and sink.full
+    assert capfd.readouterr().err.count("reached its") == 1
+
+
+def test_jsonl_default_limit_is_100_mb_and_none_lifts_it() -> None:
+    out = io.StringIO()
+    sink = JsonLinesSink(out)
+    assert sink.max_bytes == 100_000_000
+    sink.close()
+    from lifecycle_tracer.sinks.jsonl import _amount
+
+    assert _amount(100_000_000) == "100 MB" and _amount(1_500_000) == "1.5 MB" and _amount(2_000) == "2 KB"
+    unlimited = JsonLinesSink(out, max_bytes=None)
+    for seq in range(100):
+        unlimited.emit(ev("r1", seq))
+    unlimited.close()
+    assert out.getvalue().count("\n") == 100 and not unlimited.full
+
+
+def test_a_lone_surrogate_from_a_client_is_recorded_not_lost(tmp_path: Path) -> None:
+    """A JSON body of {"x": "\\ud800"} reaches the trace as a lone surrogate, which UTF-8 cannot hold."""
+    target = tmp_path / "t.jsonl"
+    sink = JsonLinesSink(target)
+    sink.emit(TraceEvent("r1", 0, "request", "start", "POST /x", 1, {"raw": {"x": "\ud800"}}, "x"))
+    sink.emit(TraceEvent("r1", 1, "request", "end", "request", 2, {}, "y"))
+    sink.close()
+    events = read_jsonl(target)
+    assert [e.seq for e in events] == [0, 1] and events[0].detail["raw"] == {"x": "\ud800"}

@@ -18,10 +18,11 @@ app = typer.Typer(
 )
 
 Plain = Annotated[bool, typer.Option("--plain", help="Print to the terminal with rich instead of opening the TUI.")]
-Secrets = Annotated[bool, typer.Option("--show-secrets", help="Do not redact Authorization, Cookie, Set-Cookie and API-key values.")]
+Secrets = Annotated[bool, typer.Option("--show-secrets", help="Show secrets (credentials, cookies, secret-named fields; see What is hidden in the README) instead of hiding them.")]
 Port = Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")]
-HistorySize = Annotated[int, typer.Option("--history", min=10, help="How many requests the TUI keeps; older ones are dropped.")]
-Record = Annotated[Path | None, typer.Option("--record", help="Also write every event to this JSON Lines file.", dir_okay=False)]
+# Ranges, folders and the like are checked in ``commands``, so each gets the same one-line "Error:" as every other bad input.
+HistorySize = Annotated[int, typer.Option("--history", help="How many requests the TUI keeps (at least 10); older ones are dropped.")]
+Record = Annotated[Path | None, typer.Option("--record", help="Also write every event to this JSON Lines file.")]
 
 
 @app.command()
@@ -32,6 +33,7 @@ def run(
     record: Record = None,
     port: Port = None,
     web: Annotated[bool, typer.Option("--web", help="Serve the TUI in a browser on 127.0.0.1.")] = False,
+    web_sessions: Annotated[int, typer.Option("--web-sessions", min=1, help="With --web: how many browser tabs may run the lesson at once; each runs its own copy.")] = 4,
     reset: Annotated[bool, typer.Option("--reset", help="Forget your progress in this lesson first.")] = False,
     show_secrets: Secrets = False,
     history: HistorySize = 500,
@@ -49,7 +51,7 @@ def run(
       lifecycle-tracer run 3 --plain --record lesson3.jsonl
     """
     raise typer.Exit(commands.run(lesson, plain=plain, step=step, record=record, port=port, web=web,
-                                  reset=reset, show_secrets=show_secrets, history=history))
+                                  reset=reset, show_secrets=show_secrets, history=history, web_sessions=web_sessions))
 
 
 @app.command(name="list")
@@ -67,7 +69,7 @@ def list_lessons() -> None:
 def trace(
     target: Annotated[str, typer.Argument(help="Your app as MODULE:APP, e.g. main:app.", metavar="MODULE:APP")],
     plain: Plain = False,
-    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on; 0 picks a free one.")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Interface to bind; only loopback unless you ask.")] = "127.0.0.1",
     app_dir: Annotated[Path | None, typer.Option("--app-dir", help="Folder to import MODULE from (default: here).")] = None,
     record: Record = None,
@@ -144,4 +146,7 @@ def version() -> None:
 
 
 def main() -> None:
+    from .inputs import survive_any_encoding
+
+    survive_any_encoding()
     app()

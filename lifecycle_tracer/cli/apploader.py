@@ -13,6 +13,13 @@ class AppLoadError(Exception):
     pass
 
 
+def stopped_by(exc: BaseException) -> str:
+    """How an import that stopped the interpreter stopped it: ``sys.exit(3)``, ``KeyboardInterrupt``."""
+    if isinstance(exc, SystemExit):
+        return f"sys.exit({exc.code!r})" if exc.code is not None else "sys.exit()"
+    return type(exc).__name__
+
+
 def load_app(target: str, app_dir: Path | None = None) -> Any:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
@@ -23,6 +30,8 @@ def load_app(target: str, app_dir: Path | None = None) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
+        if module_name.endswith(".py"):
+            raise AppLoadError(f"Name the module without .py: pass {module_name[:-3]}:{attr}, not {target}.") from None
         if exc.name and module_name.startswith(exc.name):
             raise AppLoadError(
                 f"There is no module '{module_name}' in {folder}; run the command from the folder that holds "
@@ -33,6 +42,11 @@ def load_app(target: str, app_dir: Path | None = None) -> Any:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")]
         where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
         raise AppLoadError(f"Importing '{module_name}' failed{where}: {type(exc).__name__}: {exc}") from None
+    except (SystemExit, KeyboardInterrupt) as exc:  # the module ran like a script: say so instead of exiting silently
+        raise AppLoadError(
+            f"Importing {module_name} exited ({stopped_by(exc)}) before it defined {attr}; "
+            "put the code that exits under `if __name__ == \"__main__\":`."
+        ) from None
     try:
         obj: Any = module
         for part in attr.split("."):

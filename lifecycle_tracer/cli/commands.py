@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ class Format(enum.StrEnum):
     html = "html"
 
 
-def fail(message: str) -> int:
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     Console(stderr=True, highlight=False, soft_wrap=True).print(Text("Error: ", style="bold red") + Text(message))
-    return EXIT_BAD_INPUT
+    return code
 
 
 def _interactive() -> bool:
@@ -36,15 +36,19 @@ def _tui_wanted(plain: bool) -> bool:
 
 
 def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int | None, web: bool,
-        reset: bool, show_secrets: bool, history: int = 500) -> int:
+        reset: bool, show_secrets: bool, history: int = 500, web_sessions: int | None = None) -> int:
     from ..course.loader import LessonError, find, load
-    from ..course.plain import run_plain
     from ..course.progress import Progress
-    from ..server import PortInUseError
+    from ..server import BindError, ServerStartError, check_port
+    from .inputs import BadInput, check_history, check_record
 
     try:
+        check_history(history)
+        if port is not None:
+            check_port("127.0.0.1", port)
+        check_record(record)
         loaded = load(find(lesson))
-    except LessonError as exc:
+    except (BadInput, BindError, LessonError) as exc:
         return fail(str(exc))
     progress = Progress()
     if reset:
@@ -57,16 +61,17 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
             return fail("--port and --record do not work with --web: each browser tab runs its own copy of the lesson.")
         argv = ["run", lesson, "--history", str(history)] + (["--step"] if step else []) + (
             ["--show-secrets"] if show_secrets else [])
-        return serve_web(argv, port=None)
+        return serve_web(argv, port=None, max_sessions=web_sessions)
     if _tui_wanted(plain):
-        from ..server import PortInUseError as _Busy
-        from ..tui.launch import lesson_controller, run_tui
+        from ..tui.launch import lesson_controller
 
         try:
             controller = lesson_controller(loaded, port=port, record=record, show_secrets=show_secrets)
-        except _Busy as exc:
+        except BindError as exc:
             return fail(str(exc))
-        return run_tui(controller, step_mode=step, max_requests=history)
+        return _run_tui(controller, step_mode=step, max_requests=history)
+    from ..course.plain import run_plain
+
     console = Console()
     if step:
         console.print(Text("Step mode needs the TUI; in plain mode every stage is printed instead.", style="dim"))
@@ -74,11 +79,24 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
     try:
         ok = run_plain(loaded, console, port=port, record=record, show_secrets=show_secrets, ask=ask,
                        progress=progress)
-    except PortInUseError as exc:
+    except (BindError, ServerStartError) as exc:
         return fail(str(exc))
     except OSError as exc:
         return fail(f"Could not serve the lesson's app: {exc}.")
     return EXIT_OK if ok else EXIT_CHECKS_FAILED
+
+
+def _run_tui(controller: Any, **options: Any) -> int:
+    from ..server import BindError, ServerStartError
+    from ..tui.launch import run_tui
+
+    code = run_tui(controller, **options)
+    failure = controller.failure
+    if failure is None:
+        return code
+    if isinstance(failure, BindError | ServerStartError):
+        return fail(str(failure))
+    return fail(f"Serving the app failed: {type(failure).__name__}: {failure}.")
 
 
 def _ask(question: Any) -> int | None:
@@ -92,12 +110,15 @@ def _ask(question: Any) -> int | None:
 def list_lessons() -> int:
     from rich.table import Table
 
-    from ..course.loader import LessonError, discover, load
+    from ..course.loader import LessonError, discover, lessons_dir, load
     from ..course.progress import Progress
 
     progress = Progress()
     files = discover()
     if not files:
+        if os.environ.get("LIFECYCLE_TRACER_LESSONS"):
+            return fail(f"LIFECYCLE_TRACER_LESSONS is set to {lessons_dir()}, which holds no lesson files "
+                        "(lessonNN_name.py); point it at a folder of lessons, or unset it.")
         return fail("No lessons were found; reinstall lifecycle-tracer.")
     table = Table("id", "title", "topics", "progress", title="Lessons", title_justify="left")
     marks = {"done": "✓ done", "current": "▶ current", "new": "· new"}
@@ -116,113 +137,101 @@ def list_lessons() -> int:
 
 def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | None, record: Path | None,
           show_secrets: bool, history: int = 500) -> int:
-    import uvicorn
-
-    from ..instrument.tracer import instrument
-    from ..server import PortInUseError, check_port
-    from ..sinks import ConsoleSink, JsonLinesSink
+    from ..server import BindError, ServerStartError, check_port
     from .apploader import AppLoadError, load_app
+    from .inputs import BadInput, check_app_dir, check_history, check_record, exposure_warning
 
     try:
+        check_history(history)
+        check_port(host, port)  # before the import: the user's module may take a while, or print
+        check_record(record)
+        check_app_dir(app_dir)
         app = load_app(target, app_dir)
-        check_port(host, port)
-    except AppLoadError as exc:
+    except (AppLoadError, BadInput, BindError) as exc:
         return fail(str(exc))
-    except PortInUseError as exc:
-        return fail(str(exc))
+    warning = exposure_warning(host)
+    warn = Console(stderr=True, highlight=False, soft_wrap=True)
+    if warning:
+        warn.print(Text(warning, style="bold yellow"))
     if _tui_wanted(plain):
         from ..tui.controllers import AppController
-        from ..tui.launch import run_tui
 
-        return run_tui(AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets),
-                       max_requests=history)
-    console = Console()
-    sinks: list[Any] = [ConsoleSink(console, show_request=True)]
-    tracer = instrument(app, sink=sinks[0], redact=not show_secrets)
-    if record:
-        sinks.insert(0, JsonLinesSink(record))  # closed first: the recording matters most if Ctrl+C comes again
-        tracer.add_sink(sinks[0])
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(Text(f"Warning: binding {host} exposes the app beyond this machine.", style="bold yellow"))
-    console.print(Text(f"Tracing {target} at http://{host}:{port} — send it requests (browser, curl, httpie); "
-                       "Ctrl+C stops.", style="bold"))
+        try:
+            controller = AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets)
+        except BindError as exc:
+            return fail(str(exc))
+        if warning:
+            controller.title = f"{controller.title} — reachable beyond this machine on {host}"
+        try:
+            return _run_tui(controller, max_requests=history)
+        finally:  # the TUI's screen hid the first one
+            if warning:
+                warn.print(Text(warning, style="bold yellow"))
+    from .serve import trace_plain
+
     try:
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
-    finally:  # uvicorn re-raises Ctrl+C once it has shut down: print and write what is still queued
-        for sink in sinks:
-            tracer.remove_sink(sink)
-            sink.close()
-    return EXIT_OK
+        return trace_plain(app, target, host=host, port=port, record=record, show_secrets=show_secrets,
+                           console=Console())
+    except (BindError, ServerStartError) as exc:
+        return fail(str(exc))
 
 
-def _read(file: Path) -> list[Any]:
-    from ..sinks import read_jsonl
+def _read(file: Path, show_secrets: bool) -> Any:
+    """The recording's requests as they are read (see ``cli.recorded``); a bad path or file raises ``RecordingError``."""
+    from .recorded import requests
 
-    if not file.exists():
-        raise ValueError(f"There is no file {file}; record one with `lifecycle-tracer run LESSON --record {file}`.")
-    if file.is_dir():
-        raise ValueError(f"{file} is a folder; give the JSON Lines file written with --record.")
-    events = read_jsonl(file)
-    if not events:
-        raise ValueError(f"{file} holds no events.")
-    return events
+    return requests(file, show_secrets)
 
 
 def replay(file: Path, *, plain: bool, show_secrets: bool) -> int:
-    from ..export import group, redacted
-    from ..sinks import nested
+    from ..recording import RecordingError
+    from .recorded import latest, print_plain
 
+    tui = _tui_wanted(plain)
     try:
-        events = _read(file)
-    except ValueError as exc:
-        return fail(str(exc))
-    if not show_secrets:
-        events = redacted(events)
-    if _tui_wanted(plain):
-        from ..tui.controllers import ReplayController
-        from ..tui.launch import run_tui
+        groups = _read(file, show_secrets)
+        if not tui:
+            print_plain(groups, Console())
+            return EXIT_OK
+        from ..tui.store import DEFAULT_MAX_REQUESTS
 
-        return run_tui(ReplayController(events, title=f"replay of {file.name}"))
-    console = Console()
-    for rid, evs in group(events).items():
-        first, last = evs[0], evs[-1]
-        took = (last.detail.get("duration_ns") or last.t_ns - first.t_ns) / 1e6
-        console.rule(f"{rid}: {first.name} → {last.detail.get('status_code')}  ({took:.1f} ms)")
-        for line in nested(evs):
-            console.print(line)
-    return EXIT_OK
+        events, kept, seen = latest(groups, DEFAULT_MAX_REQUESTS)
+    except RecordingError as exc:
+        return fail(str(exc))
+    from ..tui.controllers import ReplayController
+    from ..tui.launch import run_tui
+
+    title = f"replay of {file.name}" + (f" (the latest {kept} of {seen} requests)" if kept < seen else "")
+    return run_tui(ReplayController(events, title=title))
 
 
 def export(file: Path, fmt: Format, *, output: Path | None, request: str | None, show_secrets: bool) -> int:
-    from ..export import group, html_page, mermaid, pick_request, redacted
+    from ..recording import RecordingError, read_requests
+    from ..visible import visible
+    from .recorded import NoRequest, mermaid_of, write_html
 
     try:
-        events = _read(file)
-    except ValueError as exc:
+        if fmt is Format.mermaid:
+            text = mermaid_of(read_requests(file), request, show_secrets)
+            target = output or file.with_suffix(".mmd")
+            target.write_text(text, encoding="utf-8")
+        else:
+            groups = _read(file, show_secrets)
+            target = output or file.with_suffix(".html")
+            write_html(groups, target, title=f"lifecycle-tracer: {file.name}")
+    except RecordingError as exc:
         return fail(str(exc))
-    if not show_secrets:
-        events = redacted(events)
-    groups = group(events)
-    if fmt is Format.mermaid:
-        try:
-            text = mermaid(pick_request(groups, request))
-        except KeyError as exc:
-            return fail(str(exc.args[0]))
-        target = output or file.with_suffix(".mmd")
-    else:
-        text = html_page(groups, title=f"lifecycle-tracer: {file.name}")
-        target = output or file.with_suffix(".html")
-    try:
-        target.write_text(text, encoding="utf-8")
+    except NoRequest as exc:
+        return fail(str(exc))
     except OSError as exc:
         return fail(f"Could not write {target}: {exc.strerror}.")
-    Console().print(Text(f"Wrote {target}"))
+    Console().print(Text(visible(f"Wrote {target}")))
     return EXIT_OK
 
 
 def check(path: Path) -> int:
-    from ..course.loader import LessonError, LessonFile, discover, load
-    from ..course.plain import run_plain
+    from ..course.loader import LessonFile, discover
+    from .lessoncheck import check_one
 
     if not path.exists():
         return fail(f"There is no file or folder {path}.")
@@ -230,60 +239,20 @@ def check(path: Path) -> int:
     if not files:
         return fail(f"No lesson files (lessonNN_name.py) in {path}.")
     console = Console(soft_wrap=True)  # file:line must stay on one line for editors to jump to it
-    problems = 0
+    problems = broken = 0
     for file in files:
-        try:
-            loaded = load(file)
-            problems += _lint(loaded, console)
-            buffer = io.StringIO()
-            ok = run_plain(loaded, Console(file=buffer, width=120), failures=(failures := []))
-        except LessonError as exc:
-            console.print(Text(f"✗ {exc}", style="red"))
-            problems += 1
-            continue
-        except Exception as exc:
-            console.print(Text(f"✗ {file.path}: running the lesson failed: {type(exc).__name__}: {exc}", style="red"))
-            problems += 1
-            continue
-        for step_no, message in failures:
-            console.print(Text(f"✗ {file.path}:{_step_line(file.path, step_no)}: step {step_no}: {message}", style="red"))
-        problems += len(failures)
-        if ok and not failures:
-            console.print(Text(f"✓ {file.path}: {loaded.lesson.id}, {len(loaded.lesson.steps)} steps, every check holds",
-                               style="green"))
-    console.print(Text(f"{len(files)} lesson(s) checked, {problems} problem(s).", style="bold"))
-    return EXIT_OK if problems == 0 else EXIT_CHECKS_FAILED
-
-
-def _lint(loaded: Any, console: Console) -> int:
-    lesson, path = loaded.lesson, loaded.file.path
-    problems = []
-    if loaded.file.number and lesson.id != loaded.file.id:
-        problems.append(f"{path}:1: LESSON.id is {lesson.id!r} but the file name makes it {loaded.file.id!r}")
-    for n, step in enumerate(lesson.steps, 1):
-        if step.request is not None and not step.checks:
-            problems.append(f"{path}:{_step_line(path, n)}: step {n} fires a request but checks nothing")
-        q = step.question
-        if q is not None and not 0 <= q.answer < len(q.choices):
-            problems.append(f"{path}:{_step_line(path, n)}: step {n}'s question answer {q.answer} is not a choice index")
-    for p in problems:
-        console.print(Text(f"✗ {p}", style="red"))
-    return len(problems)
-
-
-def _step_line(path: Path, step_no: int) -> int:
-    """The line of the step_no-th ``Step(`` call in the file (1 if it cannot be found)."""
-    import ast
-
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return 1
-    lines = sorted(
-        node.lineno for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Step"
-    )
-    return lines[step_no - 1] if 0 < step_no <= len(lines) else 1
+        found, verdict = check_one(file)
+        for problem in found:
+            console.print(Text(f"✗ {problem}", style="red"))
+        if not found:  # one verdict per file: ✓ only when nothing at all is wrong with it
+            console.print(Text(f"✓ {verdict}", style="green"))
+        problems += len(found)
+        broken += bool(found)
+    if problems:
+        return fail(f"{broken} of {len(files)} lesson file(s) checked have problems ({problems} in all); "
+                    "fix the lines marked ✗ above.", EXIT_CHECKS_FAILED)
+    console.print(Text(f"{len(files)} lesson(s) checked, no problems.", style="bold"))
+    return EXIT_OK
 
 
 def version() -> int:

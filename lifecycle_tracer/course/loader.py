@@ -98,6 +98,13 @@ def load(file: LessonFile) -> LoadedLesson:
         frame = _last_frame_in(exc, file.path)
         where = f"{file.path}:{frame}" if frame else str(file.path)
         raise LessonError(f"{where}: the lesson failed to import: {type(exc).__name__}: {exc}") from exc
+    except (SystemExit, KeyboardInterrupt) as exc:  # else `check` would stop, silently, with its exit code
+        sys.modules.pop(module_name, None)
+        frame = _last_frame_in(exc, file.path)
+        where = f"{file.path}:{frame}" if frame else str(file.path)
+        how = f"sys.exit({'' if exc.code is None else repr(exc.code)})" if isinstance(exc, SystemExit) else type(exc).__name__
+        raise LessonError(f"{where}: importing the lesson exited ({how}) before it defined LESSON; "
+                          "a lesson module must not exit.") from None
     lesson = getattr(module, "LESSON", None)
     if not isinstance(lesson, Lesson):
         raise LessonError(f"{file.path}:1: the lesson module must define LESSON = Lesson(...).")

@@ -60,7 +60,7 @@ def mermaid(events: list[TraceEvent]) -> str:
         elif ev.stage == "routing":
             r = pid("router", "Router")
             lines.append(f"    {here}->>{r}: match {_label(d.get('path', ''))}")
-            verdict = f"route {_label(d['route'])}" if d.get("matched") else f"no route ({_label(d.get('status', '?'))})"
+            verdict = f"route {_label(d.get('route'))}" if d.get("matched") else f"no route ({_label(d.get('status', '?'))})"
             lines.append(f"    {r}-->>{here}: {verdict}")
         elif ev.stage == "dependency":
             dep = pid("dep", ev.name)

@@ -24,6 +24,7 @@ class Controller:
 
     def __init__(self) -> None:
         self.stepper: Stepper | None = None
+        self.failure: Exception | None = None  # what stopped start(), for the command to report
 
     def start(self, sink: Any) -> None:
         """Called on a worker thread once the UI is up."""
