@@ -34,7 +34,9 @@ class EventLine:
     explanations carry request data, so they are shown through ``visible()``.
     """
 
-    MAX_INDENT = 4
+    # Deep enough for a stack of a dozen layers at one column a level; deeper still, the level
+    # is written as a number, so depth can always be read (lesson 6 asks for it).
+    MAX_INDENT = 12
 
     def __init__(self, event: TraceEvent, t0: int, indent: int = 0, highlight: bool = False) -> None:
         self.event = event
@@ -51,9 +53,12 @@ class EventLine:
         style = STAGE_STYLE.get(ev.stage, "")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(justify="right", width=10, no_wrap=True)
-        grid.add_column(no_wrap=True, width=2 * self.MAX_INDENT + 15)
+        grid.add_column(no_wrap=True, width=self.MAX_INDENT + 16)
         grid.add_column(ratio=1)
-        stage = Text("  " * min(self.indent, self.MAX_INDENT))
+        if self.indent <= self.MAX_INDENT:
+            stage = Text("·" * self.indent, style="dim")
+        else:
+            stage = Text(f"{self.indent}:".rjust(self.MAX_INDENT), style="dim")
         stage.append(f"{_MARK.get(ev.kind, '•')} {ev.stage}", style=style)
         head = Text(visible(ev.name), style="bold reverse" if self.highlight else "bold")
         if ev.stage == "exception":
