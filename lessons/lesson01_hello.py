@@ -42,7 +42,8 @@ travel **in** through the middleware layers, get **routed** to
 **serialized** into JSON through `response_model=Greeting`, and travel
 back **out** as the **response**.
 
-Lines marked ▶ start a stage, ■ end it, • are single moments.
+Lines marked ▶ start a stage, ■ end it, • are single moments; each `·`
+before them is one level deeper inside the layers.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
             look_for=["routing", "validation", "endpoint", "serialization", "response"],
@@ -67,11 +68,11 @@ Lines marked ▶ start a stage, ■ end it, • are single moments.
         Step(
             title="The layers you did not write",
             narration="""
-This app declares no middleware, yet the trace shows several layers.
-Starlette always wraps your app in `ServerErrorMiddleware` (outermost: it
-turns crashes into a 500) and `ExceptionMiddleware` (it runs your exception
-handlers); FastAPI adds a few of its own. A request passes through every
-layer on the way **in**, and again, in reverse order, on the way **out**.
+This app declares no middleware, yet the trace shows several layers:
+Starlette always wraps your app in `ServerErrorMiddleware` and
+`ExceptionMiddleware`, and FastAPI adds a few of its own. A request passes
+through every layer on the way **in**, and again, in reverse order, on the
+way **out**.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware"],

@@ -38,11 +38,13 @@ class EventLine:
     # is written as a number, so depth can always be read (lesson 6 asks for it).
     MAX_INDENT = 12
 
-    def __init__(self, event: TraceEvent, t0: int, indent: int = 0, highlight: bool = False) -> None:
+    def __init__(self, event: TraceEvent, t0: int, indent: int = 0, highlight: bool = False,
+                 explain: bool = True) -> None:
         self.event = event
         self.t0 = t0
         self.indent = indent
         self.highlight = highlight
+        self.explain = explain  # False: the same sentence was shown already, just above
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
         from rich.table import Table
@@ -67,14 +69,21 @@ class EventLine:
             head.append("  ✗ FAILED", style="bold red")
         if self.highlight:
             head.append("  ◀ look", style="bold yellow")
-        head.append("\n")
-        head.append(visible(ev.explain), style="default")
+        if self.explain:
+            head.append("\n")
+            head.append(visible(ev.explain), style="default")
         grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage, head)
         yield grid
 
 
-def nested(events: list[TraceEvent], look_for: tuple[str, ...] = ()) -> list[EventLine]:
-    """One request's events as lines indented by how deeply they nest."""
+def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
+           said: set[str] | None = None) -> list[EventLine]:
+    """One request's events as lines indented by how deeply they nest.
+
+    Given ``said`` (the sentences shown so far, which it adds to), a sentence
+    already shown is not repeated: the built-in layers are explained once per
+    lesson, not once per request.
+    """
     if not events:
         return []
     t0 = events[0].t_ns
@@ -83,7 +92,13 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = ()) -> list[Eve
     for ev in events:
         if ev.kind == "end":
             depth = max(depth - 1, 0)
-        lines.append(EventLine(ev, t0, depth, highlight=ev.stage in look_for))
+        look = ev.stage in look_for
+        fresh = True
+        if said is not None:
+            sentence = ev.explain
+            fresh = sentence not in said
+            said.add(sentence)
+        lines.append(EventLine(ev, t0, depth, highlight=look, explain=fresh))
         if ev.kind == "start":
             depth += 1
     return lines
