@@ -15,6 +15,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException
+from pydantic import BaseModel
 
 app = FastAPI(title="Notes")
 
@@ -128,6 +129,15 @@ async def add_note(
     return {"user": user, "count": len(db.notes_of(user))}
 
 
+class Draft(BaseModel):
+    text: str
+
+
+@app.post("/me/drafts")
+async def save_draft(draft: Draft, db: Annotated[Session, Depends(get_db)]):
+    return {"saved": draft.text}
+
+
 # ---------------------------------------------------------------------------
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
@@ -227,6 +237,7 @@ LESSON = Lesson(
         "Declare a dependency with Depends and see FastAPI call it before the endpoint.",
         "Follow a sub-dependency chain, and see the per-request cache reuse a result.",
         "Opt out of the cache with use_cache=False when each use needs a fresh value.",
+        "See dependencies solved before the endpoint's own parameters are validated.",
         "Know exactly when the code after yield runs: after the response is sent, "
         'before it with scope="function", and before the error response when something fails.',
     ],
@@ -234,10 +245,8 @@ LESSON = Lesson(
         Step(
             title="Depends: a function FastAPI calls for you",
             narration="""
-`list_notes` asks for `page: Annotated[dict, Depends(pagination)]`. Before
-calling the endpoint, FastAPI looks at `pagination`'s own parameters
-(`skip` and `limit`), **validates them from the query string** exactly as
-in lesson 2, calls `pagination`, and passes what it returns as `page`.
+`list_notes` asks for `page: Annotated[dict, Depends(pagination)]`, and
+`pagination(skip: int = 0, limit: int = 10)` returns a dict.
 
 `GET /notes?skip=1&limit=2`: watch the **dependency** lines.
 """,
@@ -251,8 +260,9 @@ in lesson 2, calls `pagination`, and passes what it returns as `page`.
                     "list_notes has to read request.query_params itself",
                 ],
                 answer=1,
-                why="A dependency's parameters are part of the request's inputs: FastAPI validates them "
-                "and calls pagination with skip=1 and limit=2.",
+                why="A dependency's parameters are part of the request's inputs: before calling the endpoint, "
+                "FastAPI validates skip and limit from the query string exactly as in lesson 2, calls pagination "
+                "with skip=1 and limit=2, and passes what it returns as page.",
             ),
             checks=[
                 status(200),
@@ -364,9 +374,9 @@ parameters get the **same** value.
             narration="""
 `get_db` **yields** the session. The code before `yield` runs while
 dependencies are solved; the code after it (`db.close()`) waits. FastAPI
-wraps each route in an exit stack and only closes it once the response
-has been **sent**: the endpoint returns, the result is serialized, the
-body goes out, and *then* `get_db` resumes after its `yield`.
+keeps an **exit stack** for the request (Python's `contextlib.AsyncExitStack`:
+a list of pending cleanups that it runs in reverse order when it is closed),
+and each yield dependency's cleanup goes onto it.
 
 Again `GET /me/notes` as Ada; watch the last dependency lines.
 """,
@@ -381,7 +391,8 @@ Again `GET /me/notes` as Ada; watch the last dependency lines.
                 ],
                 answer=2,
                 why="On the installed FastAPI the default scope of a yield dependency is the whole request: "
-                "its cleanup runs after the response's last byte went out.",
+                "the exit stack is closed only once the response has been sent, so the endpoint returns, the "
+                "result is serialized, the body goes out, and then get_db resumes after its yield.",
             ),
             hints=[
                 "Find the two get_db lines after the response lines.",
@@ -490,13 +501,62 @@ Without `try/finally` around the `yield`, `db.close()` would be skipped.
                 _all_sessions_closed(),
             ],
         ),
+        Step(
+            title="Dependencies first, then the endpoint's own parameters",
+            narration="""
+`save_draft(draft: Draft, db: Annotated[Session, Depends(get_db)])` needs a
+JSON body with a `text` field, and a session. We send `POST /me/drafts`
+with the body `{}`: the `text` field is missing.
+
+Predict first: does `get_db` open a session for a request whose body is
+invalid?
+""",
+            request=Request("POST", "/me/drafts", json={}),
+            look_for=["dependency", "validation"],
+            question=Question(
+                prompt="What happens, in order?",
+                choices=[
+                    "422 straight away: get_db never runs",
+                    "get_db opens a session, the body fails validation, get_db closes it, then the 422 is sent",
+                    "get_db opens a session, the 422 is sent, and the session is closed after it",
+                ],
+                answer=1,
+                why="FastAPI solves the dependencies before it validates the endpoint's own parameters, so the "
+                "session is opened even though the body is invalid. The RequestValidationError then unwinds the "
+                "exit stack, as the 401 did in step 6, so get_db's cleanup runs before the 422 goes out.",
+            ),
+            hints=[
+                "Where is the failed validation line relative to get_db's setup line?",
+                "Then find get_db's teardown: before or after the response lines?",
+            ],
+            checks=[
+                status(422),
+                has("validation", name="draft", location="body", ok=False),
+                lacks("endpoint"),
+                _in_order(
+                    ("dependency", "start", "get_db", SETUP),
+                    ("dependency", "end", "get_db", SETUP),
+                    ("validation", "point", "draft"),
+                    ("dependency", "start", "get_db", TEARDOWN),
+                    ("response", "start"),
+                ),
+                order(
+                    ("dependency", "start", "get_db"),
+                    ("validation", "point", "draft"),
+                    ("exception", "point", "RequestValidationError"),
+                    ("response", "start"),
+                ),
+                _all_sessions_closed(),
+            ],
+        ),
     ],
     summary="""
 `Depends(f)` makes FastAPI validate `f`'s own parameters, call it before
 the endpoint and pass its result in; dependencies can depend on others,
 and are solved innermost first. Within one request each dependency runs
 **once** and is then served from the cache, unless you declare it with
-`use_cache=False`.
+`use_cache=False`. Dependencies are solved **before** the endpoint's own
+parameters are validated, so an invalid request still opens them.
 
 A `yield` dependency's cleanup runs **after the response is sent** by
 default, **before** it with `scope="function"`, and **before the error

@@ -4,8 +4,9 @@ A client sends data in the request **body**, usually as JSON. Declare a
 parameter whose type is a Pydantic model and FastAPI reads the body,
 parses the JSON, validates it against the model and hands your endpoint a
 ready-made object. When the body is missing a field, has a wrong type, is
-not JSON at all, or is not labelled as JSON, FastAPI answers 422 with a
-`loc` that starts with `"body"`, and your endpoint never runs.
+malformed JSON, or is not labelled as JSON, FastAPI answers 422 with a
+`loc` that starts with `"body"`, and your endpoint never runs. Only a body
+FastAPI cannot read at all gets a 400.
 """
 
 import inspect
@@ -146,7 +147,7 @@ LESSON = Lesson(
         "Declare a body with a Pydantic model and see FastAPI validate it before the endpoint.",
         "Tell where each parameter comes from: path, query or body.",
         "Read a body 422: a missing field and a wrong type, with loc starting at 'body'.",
-        "Know that malformed JSON and a missing JSON Content-Type are also 422s.",
+        "Know that malformed JSON and a missing JSON Content-Type are also 422s, and when a body gets a 400.",
     ],
     steps=[
         Step(
@@ -237,11 +238,9 @@ list. FastAPI reports **every** problem at once, as in lesson 2, and the
         Step(
             title="Malformed JSON: still a 422",
             narration="""
-Now the body is not JSON at all: `{"name": "Pen", "price": 2,}` has a
-trailing comma. FastAPI fails while **parsing**, before it looks at a
-single field. The answer is still **422** with the error `type`
-`json_invalid`, and the `loc` is `["body", <position>]`: the character
-offset where the parser gave up.
+Now the body, sent as `application/json`, is not valid JSON:
+`{"name": "Pen", "price": 2,}` has a trailing comma. FastAPI fails while
+**parsing**, before it looks at a single field.
 """,
             request=Request("POST", "/items", content=BROKEN, headers=JSON),
             look_for=["validation", "exception"],
@@ -249,8 +248,9 @@ offset where the parser gave up.
                 prompt="Which status does a syntactically broken JSON body get?",
                 choices=["400 Bad Request", "422", "500: the JSON parser crashed"],
                 answer=1,
-                why="FastAPI reports JSON decode errors as a RequestValidationError, so they get the same 422 "
-                "as any other invalid input.",
+                why="FastAPI catches the json.JSONDecodeError and raises a RequestValidationError, so it gets "
+                "the same 422 as any other invalid input, with the error type json_invalid and the loc "
+                "['body', <position>]: the character offset where the parser gave up.",
             ),
             hints=[
                 "Is there a validation line for the field `item` this time?",
@@ -280,9 +280,10 @@ offset where the parser gave up.
             narration="""
 FastAPI only parses the body as JSON when the `Content-Type` header says
 so (`application/json`). `curl -d '{...}'` sends
-`application/x-www-form-urlencoded` unless told otherwise, so FastAPI
-keeps the body as raw text, and text is not an `Item`: a 422 whose `loc`
-is just `["body"]` and whose `type` is `model_attributes_type`.
+`application/x-www-form-urlencoded` unless told otherwise, so FastAPI does
+not parse it: it hands the body on as the raw **bytes** it received, and
+bytes are not an `Item`: a 422 whose `loc` is just `["body"]` and whose
+`type` is `model_attributes_type`. (Not a 400: nothing failed to parse.)
 """,
             request=Request(
                 "POST",
@@ -292,14 +293,43 @@ is just `["body"]` and whose `type` is `model_attributes_type`.
             ),
             look_for=["validation"],
             hints=[
-                "Look at the `raw` value in the validation line: is it a dict or a string?",
+                "Look at the validation line: was the body parsed (a dict), or handed on unparsed?",
                 "Send the header `Content-Type: application/json` (curl: `-H 'Content-Type: application/json'`, "
                 "or use `--json`).",
             ],
             checks=[
                 status(422),
                 has("validation", name="item", location="body", raw='{"name": "Pen", "price": 2.5}', ok=False),
+                has("validation", name="item", body_not_parsed=True),
                 _error_at(["body"], "model_attributes_type"),
+                lacks("endpoint"),
+            ],
+        ),
+        Step(
+            title="A body FastAPI cannot read: 400",
+            narration="""
+Labelled `application/json` again, but the bytes are not valid UTF-8
+(`\\xff` where a letter should be), so they cannot even be decoded into
+text for the JSON parser.
+""",
+            request=Request("POST", "/items", content=b'{"name": "\xffen", "price": 2}', headers=JSON),
+            look_for=["validation", "exception"],
+            question=Question(
+                prompt="Which status does this body get?",
+                choices=["422 json_invalid, like the trailing comma", "400 Bad Request", "500"],
+                answer=1,
+                why="FastAPI turns only a json.JSONDecodeError into a 422. Any other exception while it reads "
+                "and parses the body (here a UnicodeDecodeError) becomes HTTPException(400, \"There was an "
+                "error parsing the body\").",
+            ),
+            checks=[
+                status(400),
+                body(
+                    lambda b: b == {"detail": "There was an error parsing the body"},
+                    'the body is {"detail": "There was an error parsing the body"}',
+                ),
+                has("exception", name="HTTPException", status_code=400, handled=True),
+                lacks("validation", name="item"),
                 lacks("endpoint"),
             ],
         ),
@@ -349,7 +379,9 @@ A parameter typed with a Pydantic model is read from the **body**: FastAPI
 parses the JSON, fills in defaults and validates every field before your
 endpoint runs. Every problem, whether a missing field, a wrong type,
 broken JSON or a body not labelled `application/json`, becomes a **422**
-whose `loc` starts with `"body"`. A plain `str` or `int` that is not in
+whose `loc` starts with `"body"`; a body not labelled as JSON is validated
+as raw bytes. Only a body that cannot be read or decoded at all is a
+**400**. A plain `str` or `int` that is not in
 the path is a query parameter, even on a POST.
 
 Next lesson: the way **out**: `response_model` filters what you return,

@@ -55,6 +55,22 @@ app.add_middleware(
 )
 
 
+def _user_middleware_order(r) -> bool | str:
+    names = [m.cls.__name__ for m in app.user_middleware]
+    return names == ["CORSMiddleware", "RequestIDMiddleware", "BaseHTTPMiddleware"] or f"it lists {names}"
+
+
+def _add_after_start_fails(r) -> bool | str:
+    if app.middleware_stack is None:
+        return "app.middleware_stack is still None"
+    before = len(app.user_middleware)
+    try:
+        app.add_middleware(RequestIDMiddleware)
+    except RuntimeError as exc:
+        return ("after an application has started" in str(exc) and len(app.user_middleware) == before) or str(exc)
+    return "add_middleware succeeded after the first request"
+
+
 def _first(events, stage, kind, name):
     return next(e for e in events if e.stage == stage and e.kind == kind and e.name == name)
 
@@ -140,8 +156,9 @@ Starlette class that `@app.middleware("http")` wraps your function in.
             title="Which middleware runs first?",
             narration="""
 The app added three middlewares, in this order: the timing one, then
-`RequestIDMiddleware`, then `CORSMiddleware`. Each `add_middleware` call
-wraps the app built so far, so **the one added last is the outermost**.
+`RequestIDMiddleware`, then `CORSMiddleware` (`@app.middleware("http")`
+is an `add_middleware` call too). Nothing is wrapped yet when they are
+added: Starlette builds the whole stack at the **first request**.
 
 This request comes from the shop's web page (it has an `Origin` header) and
 carries its own `X-Request-ID`. Follow the ▶ lines down and the ■ lines back
@@ -158,11 +175,15 @@ up: on the way out each layer adds its header. Starlette's own
                     "CORSMiddleware, added last",
                 ],
                 answer=2,
-                why="Every add_middleware wraps what was there before, so the last one added is the outermost: "
-                "first in, last out.",
+                why="add_middleware does not wrap anything: it inserts the middleware at the front of "
+                "app.user_middleware (position 0), so the list runs from the last added to the first. At the first "
+                "request build_middleware_stack wraps the router in reversed(list): the first entry, the one added "
+                "last, is wrapped last and so is the outermost: first in, last out. After that the stack is built, "
+                "and add_middleware raises RuntimeError.",
             ),
             hints=[
-                "Think of each add_middleware call as putting a new layer of wrapping paper around the app.",
+                "Each add_middleware call puts its middleware at the front of a list; the stack is built from "
+                "that list, back to front, at the first request.",
                 "Look at the depth of each middleware start event: a smaller depth is further out.",
             ],
             checks=[
@@ -190,6 +211,15 @@ up: on the way out each layer adds its header. Starlette's own
                 header("X-Request-ID", value="req-42"),
                 header("Access-Control-Allow-Origin", value="https://shop.example"),
                 header("X-Process-Time"),
+                custom(
+                    "app.user_middleware lists them last-added first: CORSMiddleware, RequestIDMiddleware, "
+                    "BaseHTTPMiddleware",
+                    _user_middleware_order,
+                ),
+                custom(
+                    "the stack was built at the first request, and add_middleware now raises RuntimeError",
+                    _add_after_start_fails,
+                ),
             ],
         ),
         Step(
@@ -260,9 +290,11 @@ classic surprise when testing CORS by hand with curl.
         ),
     ],
     summary="""
-A middleware wraps everything added before it: code before `call_next`
-runs on the way in, code after it on the way out. The middleware added
-**last** is the **outermost**: first to see the request, last to touch the
+A middleware runs around the request: code before `call_next` runs on the
+way in, code after it on the way out. `add_middleware` puts each one at
+the front of `app.user_middleware`, and Starlette builds the stack from
+that list at the first request (adding one later raises `RuntimeError`),
+so the middleware added **last** is the **outermost**: first to see the request, last to touch the
 response. `CORSMiddleware` answers a preflight (`OPTIONS` with `Origin` and
 `Access-Control-Request-Method`) by itself without calling the app; a bare
 `OPTIONS` goes through to the router. Next lesson: routing and `APIRouter`,

@@ -7,6 +7,7 @@ your routes can change which endpoint answers.
 """
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI
 
@@ -50,6 +51,11 @@ app.include_router(users)
 app.include_router(accounts)
 
 
+@app.get("/items")
+async def list_items() -> list[str]:
+    return ["pen", "stapler"]
+
+
 def _routing(events):
     return next(e for e in events if e.stage == "routing")
 
@@ -84,6 +90,22 @@ def _not_tried(path):
     return test
 
 
+def _redirects_to(path):
+    def test(r):
+        loc = r.response.headers.get("location", "")
+        return urlsplit(loc).path == path or f"Location was {loc!r}"
+
+    return test
+
+
+def _redirect_checked(path):
+    def test(r):
+        checked = [c for c in _routing(r.events).detail["candidates"] if c.get("redirect_check")]
+        return any(c["path"] == path and c["match"] != "none" for c in checked) or f"the redirect check saw {checked}"
+
+    return test
+
+
 def _tags(schema, path):
     return schema["paths"][path]["get"]["tags"]
 
@@ -91,22 +113,22 @@ def _tags(schema, path):
 LESSON = Lesson(
     id="lesson7",
     title="Routing and routers",
-    topics=["routing", "APIRouter", "route order", "404", "405"],
+    topics=["routing", "APIRouter", "route order", "404", "405", "redirect_slashes", "307"],
     goals=[
         "Group routes with APIRouter(prefix=..., tags=...) and include_router.",
         "Read the router's candidates: it tries routes in order and stops at the first full match.",
         "Explain why /users/me must be declared before /users/{user_id}.",
         "Tell a 404 (no route has this path) from a 405 (the path exists, not with this method).",
+        "See redirect_slashes answer /items/ with a 307 to /items.",
     ],
     steps=[
         Step(
             title="A router with a prefix",
             narration="""
 `users = APIRouter(prefix="/users", tags=["users"])` collects the user
-routes; `app.include_router(users)` adds them to the app. Inside the router
-the route is written `/{user_id}`, but the prefix is part of its path, and
-the router matches the full path. The path parameter it captures is still
-text (`'2'`); validation converts it to an `int` afterwards.
+routes; `app.include_router(users)` makes the app serve them under that
+prefix. Inside the router the route is written `/{user_id}`. We send
+`GET /users/2` and read the routing event.
 """,
             request=Request("GET", "/users/2"),
             look_for=["routing", "validation", "endpoint"],
@@ -114,7 +136,9 @@ text (`'2'`); validation converts it to an `int` afterwards.
                 prompt="Which path template does the routing event report for GET /users/2?",
                 choices=["/{user_id}", "/users/{user_id}", "/users/2"],
                 answer=1,
-                why="include_router puts the prefix in front of every route's path, so the route is /users/{user_id}.",
+                why="The prefix is part of the route's full path, and the full path is what the router matches "
+                "and reports: /users/{user_id}. The path parameter it captures is still text ('2'); validation "
+                "converts it to an int afterwards.",
             ),
             checks=[
                 status(200),
@@ -241,10 +265,7 @@ event says `none`, the router gives up, and the answer is **404 Not Found**.
             title="405: the path exists, the method does not",
             narration="""
 `DELETE /users/2`: the path matches `/users/{user_id}`, but that route only
-accepts `GET`. The router records a **partial** match (right path, wrong
-method) and keeps looking for a full one; finding none, it answers
-**405 Method Not Allowed** instead of 404, with an `Allow` header naming
-the methods that would work.
+accepts `GET`.
 """,
             request=Request("DELETE", "/users/2"),
             look_for=["routing", "exception"],
@@ -252,7 +273,9 @@ the methods that would work.
                 prompt="DELETE /users/2: what comes back?",
                 choices=["404 Not Found", "405 Method Not Allowed", "422 Unprocessable Entity"],
                 answer=1,
-                why="A route has this path but not this method: that partial match makes it a 405, not a 404.",
+                why="The router records a partial match (right path, wrong method) and keeps looking for a full "
+                "one; finding none, it answers 405 Method Not Allowed instead of 404, with an Allow header naming "
+                "the methods that would work.",
             ),
             hints=["Compare the candidates' match values with the 404 step: is any of them not none?"],
             checks=[
@@ -268,6 +291,43 @@ the methods that would work.
                 lacks("endpoint"),
             ],
         ),
+        Step(
+            title="redirect_slashes: /items/ is not /items",
+            narration="""
+The app has `GET /items`, with no trailing slash. A client asks for
+`GET /items/`. No route's path is `/items/`.
+""",
+            request=Request("GET", "/items/"),
+            look_for=["routing"],
+            question=Question(
+                prompt="GET /items/ when only /items exists: what comes back?",
+                choices=["404 Not Found", "200 from list_items", "307 Temporary Redirect to /items"],
+                answer=2,
+                why="When no route matches, the router (redirect_slashes=True by default) tries the path again "
+                "with the trailing slash removed (or added); if a route matches that, the router itself answers "
+                "307 with a Location header, and the client has to send a second request. "
+                "FastAPI(redirect_slashes=False) turns this off.",
+            ),
+            hints=[
+                "Look at the routing event's candidates: some are marked as the redirect check.",
+                "Which status and location does the routing event report?",
+            ],
+            checks=[
+                status(307),
+                header("location"),
+                custom("the Location header points at /items", _redirects_to("/items")),
+                has("routing", matched=False, status=307, answered=True),
+                custom(
+                    "the routing event records the redirect check: /items matched the slashless path",
+                    _redirect_checked("/items"),
+                ),
+                custom(
+                    "the app's router has redirect_slashes=True: FastAPI's default",
+                    lambda r: app.router.redirect_slashes is True or "redirect_slashes is off",
+                ),
+                lacks("endpoint"),
+            ],
+        ),
     ],
     summary="""
 `APIRouter(prefix=..., tags=...)` groups routes: the prefix becomes part of
@@ -275,7 +335,9 @@ every path, the tags only label the docs. The router tries routes **in the
 order they were declared** and stops at the first full match, so a fixed
 path such as `/users/me` must come **before** `/users/{user_id}`, or the
 parameter route captures it (a 422 when the parameter is an `int`). No path
-matches: **404**. The path matches but not the method: **405**. Next lesson:
+matches: **404**. The path matches but not the method: **405**. Only the
+trailing slash differs: the router answers **307** to the other spelling
+(`redirect_slashes`). Next lesson:
 `async def` versus `def`, and what blocking the event loop costs.
 """,
 )

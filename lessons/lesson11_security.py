@@ -16,7 +16,13 @@ from typing import Annotated
 
 import fastapi
 from fastapi import Depends, FastAPI, HTTPException
-from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from fastapi.security import (
+    APIKeyHeader,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+    OAuth2PasswordBearer,
+    OAuth2PasswordRequestForm,
+)
 
 from lifecycle_tracer.course import Lesson, Question, Request, Step, custom, has, header, lacks, order, status
 
@@ -38,6 +44,7 @@ TOKENS = {issue_token(name): name for name in USERS}  # token -> username
 
 api_key_header = APIKeyHeader(name="X-API-Key")
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
+http_bearer = HTTPBearer()  # also reads "Authorization: Bearer ...", for comparison
 
 
 def get_api_client(api_key: Annotated[str, Depends(api_key_header)]) -> str:
@@ -78,6 +85,11 @@ async def my_notes(username: Annotated[str, Depends(get_current_user)]) -> dict[
     return {"owner": username, "notes": list(NOTES.values())}
 
 
+@app.get("/reports")
+async def reports(credentials: Annotated[HTTPAuthorizationCredentials, Depends(http_bearer)]) -> dict[str, str]:
+    return {"owner": TOKENS.get(credentials.credentials, "unknown")}
+
+
 @app.delete("/notes/{note_id}")
 async def delete_note(note_id: int, admin: Annotated[str, Depends(require_admin)]) -> dict[str, int]:
     NOTES.pop(note_id, None)
@@ -92,7 +104,8 @@ ADA_TOKEN = issue_token("ada")
 GRACE_TOKEN = issue_token("grace")
 
 # FastAPI 0.122.0 changed what the security classes answer when credentials
-# are missing (PR #13786): APIKeyHeader went from 403 to 401 + WWW-Authenticate.
+# are missing (PR #13786): APIKeyHeader and HTTPBearer went from 403 to
+# 401 + WWW-Authenticate; OAuth2PasswordBearer answered 401 already.
 _VERSION = tuple(int(part) for part in fastapi.__version__.split(".")[:2])
 KEY_401 = _VERSION >= (0, 122)
 MISSING_KEY_STATUS = 401 if KEY_401 else 403
@@ -121,6 +134,13 @@ def raised_http_exception(dependency: str):
         return any(str(x).endswith(".HTTPException") for x in raised) or f"it ended with raised={raised}"
 
     return test
+
+
+class _Only:
+    """One trace of a multi-request step, shaped like a step result for the checks above."""
+
+    def __init__(self, events):
+        self.events = events
 
 
 def header_sent_redacted(name: str, shown: str):
@@ -231,18 +251,25 @@ form fields, the endpoint's return value and the serialized output.
             title="No bearer token",
             narration="""
 `GET /notes` depends on `get_current_user`, which depends on
-`oauth2_scheme`. We call it **without** an `Authorization` header.
-
-`OAuth2PasswordBearer` answers by itself, like `APIKeyHeader` did, and
-adds `WWW-Authenticate: Bearer` to tell the client how to authenticate.
+`oauth2_scheme` (an `OAuth2PasswordBearer`). We call it **without** an
+`Authorization` header. At the same moment we call `GET /reports`, which
+reads the same header through `HTTPBearer`, also without one.
 """,
-            request=Request("GET", "/notes"),
+            request=[Request("GET", "/notes"), Request("GET", "/reports")],
             look_for=["dependency", "exception", "response"],
             question=Question(
-                prompt="What status does the client get without a token?",
+                prompt="What status does GET /notes (OAuth2PasswordBearer) get without a token?",
                 choices=["401 Unauthorized", "403 Forbidden", "422 Unprocessable Content"],
                 answer=0,
-                why="No credentials means 'who are you?': 401, with WWW-Authenticate saying which scheme to use.",
+                why="No credentials means 'who are you?': OAuth2PasswordBearer answers by itself, like APIKeyHeader "
+                "did, with 401 and WWW-Authenticate: Bearer saying which scheme to use, on every supported FastAPI. "
+                + (
+                    "HTTPBearer (GET /reports) answers the same 401 + WWW-Authenticate: Bearer since FastAPI 0.122.0;"
+                    " before, it answered 403 without that header."
+                    if KEY_401
+                    else "HTTPBearer (GET /reports) answers 403 Forbidden without WWW-Authenticate on this FastAPI; "
+                    "since 0.122.0 it answers 401 + WWW-Authenticate: Bearer."
+                ),
             ),
             hints=[
                 "401 means 'we do not know who you are', 403 means 'we know, and the answer is no'.",
@@ -254,6 +281,23 @@ adds `WWW-Authenticate: Bearer` to tell the client how to authenticate.
                 custom("OAuth2PasswordBearer raises an HTTPException", raised_http_exception("OAuth2PasswordBearer")),
                 has("exception", name="HTTPException", status_code=401, handled=True),
                 lacks("endpoint"),
+                custom(
+                    f"GET /reports (HTTPBearer) answers {MISSING_KEY_STATUS}"
+                    + (" with WWW-Authenticate: Bearer" if KEY_401 else " without WWW-Authenticate"),
+                    lambda r: (
+                        r.responses[1].status_code == MISSING_KEY_STATUS
+                        and r.responses[1].headers.get("www-authenticate") == ("Bearer" if KEY_401 else None)
+                    )
+                    or f"it answered {r.responses[1].status_code} {dict(r.responses[1].headers)}",
+                ),
+                custom(
+                    "in GET /reports, HTTPBearer raised the HTTPException and reports never ran",
+                    lambda r: (
+                        raised_http_exception("HTTPBearer")(_Only(r.traces[1])) is True
+                        and not any(e.stage == "endpoint" for e in r.traces[1])
+                    )
+                    or "HTTPBearer did not raise, or the endpoint ran",
+                ),
             ],
         ),
         Step(
@@ -323,8 +367,10 @@ Security schemes are dependencies: `APIKeyHeader` and `OAuth2PasswordBearer`
 read the credential, and answer by themselves when it is missing, so the
 endpoint never runs. **401** means "who are you?" (missing or invalid
 credentials) and comes with `WWW-Authenticate`; **403** means "I know who
-you are, and no". A missing API key gave 403 before FastAPI 0.122.0 and
-401 since (you have {fastapi.__version__}); a missing bearer token is 401 on both.
+you are, and no". A missing bearer token is 401 with `OAuth2PasswordBearer`
+on every supported FastAPI; a missing API key (`APIKeyHeader`) or bearer
+token with `HTTPBearer` gave 403 before FastAPI 0.122.0 and 401 since (you
+have {fastapi.__version__}).
 The tracer redacts keys, passwords and tokens everywhere by default
 (`--show-secrets` turns that off on your own machine).
 

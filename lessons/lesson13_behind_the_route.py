@@ -7,9 +7,10 @@ endpoint and serializes the result into a `Response`. A custom
 `route_class` can wrap that handler for every route at once.
 
 Not everything in a FastAPI app goes through a route handler, though: a
-mounted sub-application gets the request from the router and handles it
-all by itself. And around all the requests, the app's lifespan runs once
-at startup and once at shutdown.
+mounted sub-application gets the request from the router (inside the
+app's middleware) and handles the rest itself, and its own lifespan never
+runs. Around all the requests, the app's lifespan runs once at startup and
+once at shutdown.
 """
 
 import time
@@ -20,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from lifecycle_tracer.course import Lesson, Question, Step, custom, has, header, lacks, order, status
@@ -69,7 +70,21 @@ async def legacy_status(request: Request) -> PlainTextResponse:
     return PlainTextResponse("legacy ok")
 
 
-legacy = Starlette(routes=[Route("/status", legacy_status)])  # an older, plain Starlette app
+async def legacy_ready(request: Request) -> JSONResponse:
+    # request.app is the sub-app here: Starlette sets scope["app"] to itself.
+    return JSONResponse({"lifespan_ran": getattr(request.app.state, "started", False)})
+
+
+@asynccontextmanager
+async def legacy_lifespan(app: Starlette) -> AsyncIterator[None]:
+    app.state.started = True  # what this app would do if it ran on its own
+    yield
+
+
+legacy = Starlette(  # an older, plain Starlette app
+    routes=[Route("/status", legacy_status), Route("/ready", legacy_ready)],
+    lifespan=legacy_lifespan,
+)
 app.mount("/legacy", legacy)
 
 
@@ -124,7 +139,8 @@ LESSON = Lesson(
     goals=[
         "Know what an APIRoute's handler does, and wrap it for every route with a custom route_class.",
         "See which part of the request a route-class wrapper covers, and what it cannot catch.",
-        "Mount a plain Starlette app and see that it gets routing but none of FastAPI's own stages.",
+        "Mount a plain Starlette app: it runs inside the app's middleware, without FastAPI's route stages, "
+        "and its own lifespan never runs.",
         "See the lifespan startup run once, before the first request.",
     ],
     steps=[
@@ -254,9 +270,7 @@ route handler, so outside your wrapper.
             narration="""
 `app.mount("/legacy", legacy)` hands every path under `/legacy` to a plain
 Starlette app. FastAPI's router matches the **mount**, strips `/legacy`, and
-the sub-app routes `/status` itself. It is not an `APIRoute`, so there is
-no FastAPI route handler: no dependencies, no validation, no endpoint
-stage, no serialization, and no `TimedRoute` header.
+the sub-app routes `/status` itself. `legacy_status` is not an `APIRoute`.
 """,
             request=TracedRequest("GET", "/legacy/status"),
             look_for=["routing", "response"],
@@ -264,15 +278,24 @@ stage, no serialization, and no `TimedRoute` header.
                 prompt="Which of FastAPI's stages does GET /legacy/status go through?",
                 choices=[
                     "All of them, like any route",
-                    "Routing only: the main router picks the mount, then the sub-app does the rest",
-                    "None, not even routing",
+                    "The app's middleware and routing; none of the route handler's stages",
+                    "None: the sub-app bypasses the whole FastAPI app",
                 ],
                 answer=1,
-                why="The main router matches the mount and hands over; the rest happens inside the Starlette app.",
+                why="The mount is a route of the main router, so the request passes through the app's middleware "
+                "stack first, exactly like any other. The router then hands it to the Starlette app: there is no "
+                "FastAPI route handler, so no dependencies, no validation, no endpoint stage, no serialization, "
+                "and no TimedRoute header.",
             ),
             checks=[
                 status(200),
                 has("routing", matched=True, route="/legacy/status", endpoint="legacy_status"),
+                order(
+                    ("middleware", "start", "ServerErrorMiddleware"),
+                    ("middleware", "start", "ExceptionMiddleware"),
+                    ("routing",),
+                    ("response", "start"),
+                ),
                 custom(
                     "the routing event names the mount under /legacy",
                     lambda r: any(
@@ -288,14 +311,47 @@ stage, no serialization, and no `TimedRoute` header.
                 custom("the body is the sub-app's plain text", lambda r: r.response.text == "legacy ok"),
             ],
         ),
+        Step(
+            title="A mounted app's lifespan never runs",
+            narration="""
+`legacy` has a lifespan of its own: `legacy_lifespan` sets
+`app.state.started = True`. Run on its own, the server would start it. Here
+the server only talks to the FastAPI app, and `legacy` is one of its
+routes. `GET /legacy/ready` answers whether that lifespan ran.
+""",
+            request=TracedRequest("GET", "/legacy/ready"),
+            look_for=["routing"],
+            question=Question(
+                prompt="Did legacy_lifespan run when the server started?",
+                choices=["Yes: every app's lifespan runs at startup", "No: only the main app's lifespan runs"],
+                answer=1,
+                why="The server sends the lifespan events to the main app only, and its router runs only its own "
+                "lifespan_context: Starlette does not pass them on to a mounted app. Put startup work a mounted app "
+                "needs in the main app's lifespan.",
+            ),
+            checks=[
+                status(200),
+                has("routing", matched=True, route="/legacy/ready", endpoint="legacy_ready"),
+                custom(
+                    "the sub-app answers lifespan_ran=false: legacy_lifespan never ran",
+                    lambda r: r.response.json() == {"lifespan_ran": False} or f"it answered {r.response.text}",
+                ),
+                custom(
+                    "the session has exactly one lifespan startup, the main app's, and it filled PRICES",
+                    lambda r: (len(_lifespan_traces(r.session, "startup")) == 1 and PRICES.get("apple") == 0.5)
+                    or f"{len(_lifespan_traces(r.session, 'startup'))} startups, PRICES={PRICES}",
+                ),
+            ],
+        ),
     ],
     summary="""
 A route's **handler** (`APIRoute.get_route_handler()`) is where FastAPI's own
 stages live: dependencies, validation, your endpoint and serialization. A
 custom `route_class` wraps that handler for every route that uses it, but
 it sees exceptions fly past, not the responses the exception handlers make
-later. A **mounted** app gets the request from the router and nothing else
-from FastAPI. The **lifespan** startup ran once before the first request;
+later. A **mounted** app gets the request from the router, inside the app's
+middleware, and none of the route handler's stages; its own lifespan never
+runs. The **lifespan** startup ran once before the first request;
 when this lesson ends and uvicorn stops, the code after `yield` runs once
 (the shutdown), after the last request, where no step can check it.
 
