@@ -37,6 +37,7 @@ def run(
     reset: Annotated[bool, typer.Option("--reset", help="Forget your progress in this lesson first.")] = False,
     show_secrets: Secrets = False,
     history: HistorySize = 500,
+    watch: Annotated[bool, typer.Option("--watch", help="Reload the lesson file each time you save it (same port) and run the current step again; in plain mode every step, until Ctrl+C.")] = False,
 ) -> None:
     """Run a lesson: serve its app on 127.0.0.1, fire its requests, show every stage.
 
@@ -49,9 +50,12 @@ def run(
       lifecycle-tracer run lesson1
 
       lifecycle-tracer run 3 --plain --record lesson3.jsonl
+
+      lifecycle-tracer run 1 --watch
     """
     raise typer.Exit(commands.run(lesson, plain=plain, step=step, record=record, port=port, web=web,
-                                  reset=reset, show_secrets=show_secrets, history=history, web_sessions=web_sessions))
+                                  reset=reset, show_secrets=show_secrets, history=history, web_sessions=web_sessions,
+                                  watch=watch))
 
 
 @app.command(name="list")
@@ -63,6 +67,22 @@ def list_lessons() -> None:
       lifecycle-tracer list
     """
     raise typer.Exit(commands.list_lessons())
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="The folder to copy the lessons into; it is yours to edit.")] = Path(
+        "lifecycle-lessons"),
+) -> None:
+    """Copy every lesson into a folder you own; inside it, run, list and check use your copies.
+
+    Run again on the same folder to get back lessons you deleted: your files are never overwritten.
+
+    [bold]Example[/]
+
+      lifecycle-tracer init && cd lifecycle-lessons
+    """
+    raise typer.Exit(commands.init(directory))
 
 
 @app.command()
@@ -126,7 +146,9 @@ def export(
 
 @app.command()
 def check(
-    path: Annotated[Path, typer.Argument(help="A lesson file or a folder of lessons.")] = Path("lessons"),
+    path: Annotated[Path | None, typer.Argument(
+        help="A lesson file or a folder of lessons (default: your workspace's, or the packaged ones).",
+        show_default=False)] = None,
 ) -> None:
     """Check lesson files for authors: they load, their app imports, every request runs and every check holds.
 

@@ -36,7 +36,8 @@ def _tui_wanted(plain: bool) -> bool:
 
 
 def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int | None, web: bool,
-        reset: bool, show_secrets: bool, history: int = 500, web_sessions: int | None = None) -> int:
+        reset: bool, show_secrets: bool, history: int = 500, web_sessions: int | None = None,
+        watch: bool = False) -> int:
     from ..course.loader import LessonError, find, load
     from ..course.progress import Progress
     from ..server import BindError, ServerStartError, check_port
@@ -60,7 +61,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
             # Every browser tab gets its own copy of the app: one port or one file cannot serve them all.
             return fail("--port and --record do not work with --web: each browser tab runs its own copy of the lesson.")
         argv = ["run", lesson, "--history", str(history)] + (["--step"] if step else []) + (
-            ["--show-secrets"] if show_secrets else [])
+            ["--show-secrets"] if show_secrets else []) + (["--watch"] if watch else [])
         return serve_web(argv, port=None, max_sessions=web_sessions)
     if _tui_wanted(plain):
         from ..tui.launch import lesson_controller
@@ -69,6 +70,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
             controller = lesson_controller(loaded, port=port, record=record, show_secrets=show_secrets)
         except BindError as exc:
             return fail(str(exc))
+        controller.watch = watch
         return _run_tui(controller, step_mode=step, max_requests=history)
     from ..course.plain import run_plain
 
@@ -78,7 +80,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
     ask = _ask if _interactive() else None
     try:
         ok = run_plain(loaded, console, port=port, record=record, show_secrets=show_secrets, ask=ask,
-                       progress=progress)
+                       progress=progress, watch=watch)
     except (BindError, ServerStartError) as exc:
         return fail(str(exc))
     except OSError as exc:
@@ -110,7 +112,7 @@ def _ask(question: Any) -> int | None:
 def list_lessons() -> int:
     from rich.table import Table
 
-    from ..course.loader import LessonError, discover, lessons_dir, load
+    from ..course.loader import LessonError, discover, lessons_dir, load, origin, workspace
     from ..course.progress import Progress
 
     progress = Progress()
@@ -119,6 +121,9 @@ def list_lessons() -> int:
         if os.environ.get("LIFECYCLE_TRACER_LESSONS"):
             return fail(f"LIFECYCLE_TRACER_LESSONS is set to {lessons_dir()}, which holds no lesson files "
                         "(lessonNN_name.py); point it at a folder of lessons, or unset it.")
+        if workspace():
+            return fail(f"Your workspace {workspace()} holds no lesson files; run `lifecycle-tracer init {workspace()}` "
+                        "to copy the missing ones back.")
         return fail("No lessons were found; reinstall lifecycle-tracer.")
     table = Table("id", "title", "topics", "progress", title="Lessons", title_justify="left")
     marks = {"done": "✓ done", "current": "▶ current", "new": "· new"}
@@ -131,7 +136,22 @@ def list_lessons() -> int:
         status = progress.status(loaded.lesson.id)
         table.add_row(file.id, loaded.lesson.title, ", ".join(loaded.lesson.topics), marks[status])
     Console().print(table)
+    Console(soft_wrap=True).print(Text(f"Lessons from {lessons_dir()} ({origin(files[0].path)})", style="dim"))
     Console().print(Text("Run one with: lifecycle-tracer run lesson1", style="dim"))
+    return EXIT_OK
+
+
+def init(directory: Path) -> int:
+    from ..course.workspace import WorkspaceError
+    from ..course.workspace import init as copy_lessons
+
+    try:
+        copied = copy_lessons(directory)
+    except WorkspaceError as exc:
+        return fail(str(exc))
+    console = Console(highlight=False, soft_wrap=True)  # a path cut in two cannot be pasted
+    for line in copied.lines(directory):
+        console.print(Text(line))
     return EXIT_OK
 
 
@@ -229,10 +249,11 @@ def export(file: Path, fmt: Format, *, output: Path | None, request: str | None,
     return EXIT_OK
 
 
-def check(path: Path) -> int:
-    from ..course.loader import LessonFile, discover
+def check(path: Path | None) -> int:
+    from ..course.loader import LessonFile, discover, lessons_dir
     from .lessoncheck import check_one
 
+    path = path or lessons_dir()
     if not path.exists():
         return fail(f"There is no file or folder {path}.")
     files = discover(path) if path.is_dir() else [LessonFile(0, path.stem, path)]

@@ -22,10 +22,39 @@ class LessonError(Exception):
     """A lesson that cannot be found or loaded; the message says what to do."""
 
 
+MARKER = ".lifecycle-tracer"  # the file `init` writes into a learner's workspace
+
+
 def lessons_dir() -> Path:
+    """LIFECYCLE_TRACER_LESSONS, else the workspace around the current folder, else the packaged lessons."""
     override = os.environ.get("LIFECYCLE_TRACER_LESSONS")
     if override:
         return Path(override)
+    return workspace() or packaged_dir()
+
+
+def workspace(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` (default: here) that `init` made, so `cd sub/` still works."""
+    try:
+        here = (start or Path.cwd()).resolve()
+    except OSError:  # the current folder was deleted under us
+        return None
+    return next((d for d in (here, *here.parents) if (d / MARKER).is_file()), None)
+
+
+def origin(path: Path) -> str:
+    """Whose lesson file this is, for every screen that names the file running."""
+    if workspace(path.parent) is not None:
+        return "your copy"
+    if path.resolve().is_relative_to(packaged_dir().resolve()):
+        return "packaged"
+    override = os.environ.get("LIFECYCLE_TRACER_LESSONS")
+    if override and path.resolve().is_relative_to(Path(override).resolve()):
+        return "from LIFECYCLE_TRACER_LESSONS"
+    return "a file you named"
+
+
+def packaged_dir() -> Path:
     package = Path(__file__).resolve().parent.parent
     packaged = package / "_lessons"  # where the wheel puts them
     if packaged.is_dir():

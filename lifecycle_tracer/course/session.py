@@ -3,16 +3,18 @@ wait for their traces. Plain mode and the TUI both run lessons through it."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from ..instrument.tracer import instrument
-from ..server import ServerThread
+from ..server import LifespanFailed, ServerThread
 from ..sinks import JsonLinesSink, Recorder
 from .format import Outcome, Request, Step, StepResult, WebSocketRequest, WebSocketResponse
-from .loader import LoadedLesson
+from .loader import LessonError, LoadedLesson, load
+from .swap import SwappableApp
 
 
 def fire(client: httpx.Client, request: Request | WebSocketRequest) -> Any:
@@ -59,8 +61,12 @@ class LessonSession:
         self.jsonl = JsonLinesSink(record) if record else None
         if self.jsonl:
             self.tracer.add_sink(self.jsonl)
-        self.server = ServerThread(loaded.app, port=port)
+        # uvicorn serves a dispatcher, so reload() can hand it a new app without a new server or port.
+        self.app = SwappableApp(loaded.app)
+        self.server = ServerThread(self.app, port=port)
         self.client: httpx.Client | None = None
+        self._reloading = threading.Lock()  # a save and an r at once: one reload after the other
+        self.source = read_source(loaded.file.path)  # what the served version was loaded from, for --watch
 
     def __enter__(self) -> LessonSession:
         self.server.start()
@@ -79,6 +85,35 @@ class LessonSession:
             if self.jsonl:
                 self.tracer.remove_sink(self.jsonl)
                 self.jsonl.close()
+
+    def reload(self) -> LoadedLesson:
+        """Load the lesson file again and serve its new app; return it.
+
+        Raises ``LessonError`` (the file does not load) or ``LifespanFailed``
+        (its new lifespan did not start); either way the old app keeps serving.
+        """
+        with self._reloading:
+            return self._reload()
+
+    def _reload(self) -> LoadedLesson:
+        path = self.loaded.file.path
+        self.source = read_source(path)  # read first: a save during the load is then a change still to come
+        _forget_bytecode(path)
+        fresh = load(self.loaded.file)
+        tracer = instrument(fresh.app, redact=self.tracer.redact)
+        for sink in self.tracer.sinks:
+            tracer.add_sink(sink)
+        tracer.stepper = self.tracer.stepper
+        # Request ids go on from the old app's: the recorder and the TUI's history key requests by id.
+        tracer._ids = self.tracer._ids
+        failed = self.app.swap_from_thread(fresh.app)
+        if failed is not None:
+            for sink in tracer.sinks:
+                tracer.remove_sink(sink)
+            last = failed.strip().splitlines()[-1] if failed.strip() else failed
+            raise LifespanFailed(f"{path}: the new version's lifespan startup failed ({last})")
+        self.loaded, self.tracer = fresh, tracer
+        return fresh
 
     def run_step(self, step: Step) -> StepResult:
         """Fire the step's request(s), several at once if there are several.
@@ -118,6 +153,28 @@ class LessonSession:
             pool_ids.remove(rid)
             traces.append(groups[rid])
         return StepResult(responses, traces, elapsed, session=groups)
+
+
+def read_source(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:  # mid-save, or moved away: the next change tells
+        return None
+
+
+def _forget_bytecode(path: Path) -> None:
+    """Python checks a cached .pyc by the source's size and mtime in whole seconds: a quick save
+    that keeps the size would run the old code."""
+    import contextlib
+    import importlib.util
+
+    with contextlib.suppress(OSError, NotImplementedError, ValueError):
+        Path(importlib.util.cache_from_source(str(path))).unlink(missing_ok=True)
+
+
+def reload_error(exc: LessonError | LifespanFailed) -> str:
+    """The one sentence shown when a save cannot be served."""
+    return f"{str(exc).rstrip().rstrip('.')} — the previous version keeps serving."
 
 
 def _same_request(start: dict[str, Any], req: Request | WebSocketRequest) -> bool:

@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from ..course.format import Outcome, Request
+from ..course.loader import origin
 from ..events import TraceEvent
 from ..visible import visible
 from .bridge import UISink
@@ -24,13 +25,14 @@ from .lesson_actions import LessonActions
 from .lesson_pane import LessonPane
 from .messages import ComposedSent, EventsArrived, StepPaused
 from .panes import DetailPane, History, Pipeline, Waterfall
+from .reload_actions import ReloadActions
 from .store import DEFAULT_MAX_REQUESTS, TraceStore
 from .themes import THEMES, register_themes
 
 FRAME = 1 / 30  # the UI absorbs events at most once a frame
 
 
-class TracerApp(LessonActions, ExploreActions, App[None]):
+class TracerApp(LessonActions, ExploreActions, ReloadActions, App[None]):
     CSS_PATH = "tracer.tcss"
     TITLE = "lifecycle-tracer"
     ENABLE_COMMAND_PALETTE = True
@@ -106,7 +108,13 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
     def _started(self) -> None:
         self.ready = True
         self.sub_title = self.controller.subtitle
+        loaded = getattr(self.controller, "loaded", None)
+        if loaded is not None:  # which copy runs, the learner's or the packaged one; short when it is under here
+            path = loaded.file.path.resolve()
+            shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+            self.sub_title = visible(f"{self.sub_title} · {shown} ({origin(path)})")
         self.refresh_status()
+        self.start_watching()
 
     def on_unmount(self) -> None:
         try:
@@ -141,7 +149,10 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
             if latest is not None and latest.request_id != self.selected:
                 self.selected, self.cursor = latest.request_id, None
                 changed = True
-        history = self.query_one(History)
+        found = self.query(History)
+        if not found:  # the app is closing and its panes are gone; a late batch has nowhere to go
+            return
+        history = found.first()
         history.select(self.selected)
         history.sync(follow=self.follow_latest)
         if changed or self.selected in new or self.selected in updated:
@@ -216,6 +227,8 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
 
         A replay keeps every key, each saying politely what it cannot do there.
         """
+        if action == "reload":  # only a lesson has a file to reload
+            return self.controller.can_reload
         return not (action in self._LESSON_ACTIONS and self.controller.lesson is None and self.controller.can_fire)
 
     def _in_dialog(self) -> None:
@@ -275,6 +288,8 @@ class TracerApp(LessonActions, ExploreActions, App[None]):
         rows = []
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
+            if binding.action == "reload" and not self.controller.can_reload:
+                continue
             key = self._key_for(binding)
             rows.append((key, binding.description, binding.id or ""))
         self.push_screen(HelpScreen(rows, str(keymap_path())))

@@ -21,6 +21,8 @@ class Controller:
     title = "lifecycle-tracer"
     subtitle = ""
     can_fire = False
+    can_reload = False
+    watch = False  # `run --watch`: the TUI reloads the lesson file on every save
 
     def __init__(self) -> None:
         self.stepper: Stepper | None = None
@@ -35,6 +37,9 @@ class Controller:
     def fire(self, request: Request) -> Any:
         raise RuntimeError("this view cannot send requests")
 
+    def reload(self) -> Any:
+        raise RuntimeError("only a lesson can be reloaded")
+
     def stop(self) -> None:
         pass
 
@@ -44,6 +49,7 @@ class Controller:
 
 class LessonController(Controller):
     can_fire = True
+    can_reload = True
 
     def __init__(self, loaded: Any, *, port: int | None = None, record: Path | None = None,
                  show_secrets: bool = False) -> None:
@@ -64,6 +70,16 @@ class LessonController(Controller):
 
     def fire_step(self, index: int) -> StepResult:
         return self.session.run_step(self.lesson.steps[index])  # type: ignore[union-attr]
+
+    def reload(self) -> Any:
+        """Load the lesson file again and serve its new app on the same port (see ``LessonSession.reload``).
+
+        Raises ``LessonError`` or ``LifespanFailed`` and keeps the old app serving when the new one cannot.
+        """
+        self.loaded = self.session.reload()
+        self.lesson = self.loaded.lesson
+        self.title = f"{self.lesson.id}: {self.lesson.title}"
+        return self.loaded
 
     def fire(self, request: Request) -> Any:
         from ..course.session import fire
