@@ -1,4 +1,4 @@
-"""The endpoint, serialization and background tasks, as they really ran."""
+"""The endpoint and serialization, as they really ran (background tasks: background.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ..redaction import REDACTED, is_secret_header, is_secret_name
 from ..safe import exc_message, exc_type, learn_values, preview, qualname, type_name
+from .background import wrap_background
 from .source import kind_of, mentions_model, safe_source, type_label
 from .threads import watch_iterate_in_threadpool, watch_run_in_threadpool, where
 from .trace import RequestTrace, current, report_fault
@@ -25,7 +26,7 @@ def install(fr: Any, bg: Any) -> None:
         watch_iterate_in_threadpool(fr, _body_iterator)
     _wrap_endpoint(fr)
     _wrap_serialize(fr)
-    _wrap_background(bg)
+    wrap_background(bg)
 
 
 _FACTS: dict[int, tuple[Any, tuple[str, str | None, int | None]]] = {}
@@ -256,47 +257,3 @@ def _wrap_serialize(fr: Any) -> None:
         return content
 
     fr.serialize_response = serialize_response
-
-
-def _wrap_background(bg: Any) -> None:
-    cls = bg.BackgroundTask
-    orig_call = cls.__call__
-
-    @functools.wraps(orig_call)
-    async def __call__(self: Any) -> None:
-        trace = current.get()
-        if trace is None or type(self) is not cls and hasattr(self, "tasks"):
-            return await orig_call(self)
-        try:
-            func = self.__dict__.get("func")
-            name = qualname(func)
-            is_async = bool(self.__dict__.get("is_async", False))
-            file, line = safe_source(func)
-            detail: dict[str, Any] = {"is_async": is_async, "file": file, "line": line,
-                                      "response_started": trace.response_started, "response_done": trace.resp_done}
-            seen: dict[str, Any] = {}
-
-            def started() -> None:
-                seen.update(where(trace))
-                trace.emit("background", "start", name, {**detail, **seen})
-
-            if is_async:
-                started()
-            else:
-                trace.worker_hook = (func, started)
-        except Exception as exc:
-            report_fault("background", exc)
-            return await orig_call(self)
-        if trace.tracer.stepper is not None and is_async:
-            await trace.checkpoint()
-        try:
-            await orig_call(self)
-        except BaseException as exc:
-            trace.worker_hook = None
-            trace.emit("background", "end", name, {**detail, **seen, "raised": exc_type(exc),
-                                                   "raised_name": type(exc).__name__})
-            raise
-        trace.worker_hook = None
-        trace.emit("background", "end", name, {**detail, **seen})
-
-    cls.__call__ = __call__

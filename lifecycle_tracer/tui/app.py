@@ -14,7 +14,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from ..course.format import Outcome, Request
-from ..course.loader import origin
 from ..events import TraceEvent
 from ..visible import visible
 from .bridge import UISink
@@ -107,12 +106,7 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, App[None]):
 
     def _started(self) -> None:
         self.ready = True
-        self.sub_title = self.controller.subtitle
-        loaded = getattr(self.controller, "loaded", None)
-        if loaded is not None:  # which copy runs, the learner's or the packaged one; short when it is under here
-            path = loaded.file.path.resolve()
-            shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
-            self.sub_title = visible(f"{self.sub_title} · {shown} ({origin(path)})")
+        self.sub_title = visible(self.controller.subtitle)
         self.refresh_status()
         self.start_watching()
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from ..course.format import Lesson, Request, StepResult
+from ..course.loader import origin
 from ..events import TraceEvent
 from ..instrument.stepper import Stepper
 
@@ -66,7 +67,10 @@ class LessonController(Controller):
     def start(self, sink: Any) -> None:
         self.session.tracer.add_sink(sink)
         self.session.__enter__()
-        self.subtitle = f"app served at {self.session.server.url}"
+        # Which copy runs, the learner's or the packaged one; short when it is under here.
+        path = self.loaded.file.path.resolve()
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        self.subtitle = f"app served at {self.session.server.url} · {shown} ({origin(path)})"
 
     def fire_step(self, index: int) -> StepResult:
         return self.session.run_step(self.lesson.steps[index])  # type: ignore[union-attr]
