@@ -6,8 +6,8 @@ and when the text does not fit, it answers 422 before your function runs,
 with an error that says where the problem is (`loc`), what went wrong
 (`msg`) and a machine-readable code (`type`).
 
-The app below is a tiny item catalogue. One thing in it is wrong on
-purpose; step 5 finds it.
+The app below is a tiny item catalogue. Two things in it are wrong on
+purpose: step 5 finds one, and the exercise at the end is yours to fix.
 """
 
 from fastapi import FastAPI
@@ -35,9 +35,14 @@ async def search(q: str, page: int = 1):
     return {"q": q, "page": page, "hits": hits}
 
 
-# Declared in the wrong order on purpose (step 5): FastAPI tries routes in
-# the order they are declared, so /users/{user_id} also catches /users/me.
-# Swap the two functions to fix it.
+# Declared after /items/{item_id} on purpose (step 5): FastAPI tries routes in
+# the order they are declared, so /items/{item_id} also catches /items/featured.
+@app.get("/items/featured")
+async def featured_items():
+    return {"featured": list(ITEMS.values())}
+
+
+# ── exercise users-me: your code starts here ──
 @app.get("/users/{user_id}")
 async def read_user(user_id: int):
     return {"user_id": user_id}
@@ -46,6 +51,7 @@ async def read_user(user_id: int):
 @app.get("/users/me")
 async def read_current_user():
     return {"user_id": "the current user"}
+# ── exercise users-me: your code ends here ──
 
 
 # ---------------------------------------------------------------------------
@@ -54,6 +60,7 @@ async def read_current_user():
 
 from lifecycle_tracer.course import (  # noqa: E402
     Check,
+    Exercise,
     Lesson,
     Question,
     Request,
@@ -119,7 +126,7 @@ LESSON = Lesson(
         "Predict when FastAPI answers 422, and know that your endpoint never runs then.",
         "Read a 422: what `loc`, `msg`, `type` and `input` tell you.",
         "Tell required query parameters from optional ones.",
-        "Understand why route order matters: `/users/{user_id}` can swallow `/users/me`.",
+        "Understand why route order matters: `/users/{user_id}` can swallow `/users/me`, and fix it.",
     ],
     steps=[
         Step(
@@ -248,34 +255,57 @@ its `loc` is `["query", "q"]`, and its `input` is `null`: nothing came.
             ],
         ),
         Step(
-            title="Route order: /users/{user_id} swallows /users/me",
+            title="Route order: /items/{item_id} swallows /items/featured",
             narration="""
-`GET /users/me` should reach `read_current_user`. But the app declares
-`/users/{user_id}` **first**, and the router tries routes in the order
-they were declared, stopping at the first that fits. `me` fits the shape
-`/users/{anything}`, so `read_user` wins, and `"me"` is not an `int`.
+`GET /items/featured` should reach `featured_items`. But the app declares
+`/items/{item_id}` **first**, and the router tries routes in the order
+they were declared, stopping at the first that fits.
 """,
-            request=Request("GET", "/users/me"),
+            request=Request("GET", "/items/featured"),
             look_for=["routing", "validation"],
             question=Question(
-                prompt="What does GET /users/me answer?",
-                choices=["200 from read_current_user", "404", "422"],
+                prompt="What does GET /items/featured answer?",
+                choices=["200 from featured_items", "404", "422"],
                 answer=2,
-                why="/users/{user_id} is tried first and matches, so 'me' must be an int: 422. "
-                "Declare /users/me before /users/{user_id} to fix it.",
+                why="/items/{item_id} is tried first and its shape fits, so 'featured' must be an int: 422. "
+                "featured_items is never tried.",
             ),
             hints=[
                 "Which route does the routing line say matched?",
-                "The routing line's candidates are in declaration order; /users/me comes after the match, "
+                "The routing line's candidates are in declaration order; /items/featured comes after the match, "
                 "so it is never tried.",
             ],
             checks=[
                 status(422),
-                has("routing", matched=True, route="/users/{user_id}", path_params={"user_id": "me"}),
-                _no_candidate("/users/me"),
-                has("validation", name="user_id", location="path", raw="me", ok=False),
-                _error_at(["path", "user_id"], "int_parsing", "me"),
+                has("routing", matched=True, route="/items/{item_id}", path_params={"item_id": "featured"}),
+                _no_candidate("/items/featured"),
+                has("validation", name="item_id", location="path", raw="featured", ok=False),
+                _error_at(["path", "item_id"], "int_parsing", "featured"),
                 lacks("endpoint"),
+            ],
+        ),
+        Exercise(
+            title="Make /users/me answer with the current user",
+            narration="""
+Your turn. `GET /users/me` answers **422** today, for the same reason as
+step 5. Change the app so that `/users/me` answers **200** from
+`read_current_user`, while `/users/7` still reaches `read_user`.
+""",
+            region="users-me",
+            request=[Request("GET", "/users/me"), Request("GET", "/users/7")],
+            look_for=["routing"],
+            hints=[
+                "Run it once and read the routing line: which route matched /users/me?",
+                "The router takes the first route whose shape fits, in the order the decorators ran.",
+                "Move the whole `read_current_user` function (decorator included) above `read_user`.",
+            ],
+            checks=[
+                status(200),
+                has("routing", matched=True, route="/users/me"),
+                has("endpoint", "start", name="read_current_user"),
+                custom("GET /users/7 still answers 200 with user_id 7",
+                       lambda r: (r.responses[1].status_code == 200 and r.responses[1].json() == {"user_id": 7})
+                       or f"it answered {r.responses[1].status_code}: {r.responses[1].text[:80]}"),
             ],
         ),
     ],

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from . import commands
+from . import commands, learner
 
 app = typer.Typer(
     help="See how FastAPI handles a request, stage by stage.",
@@ -66,7 +66,7 @@ def list_lessons() -> None:
 
       lifecycle-tracer list
     """
-    raise typer.Exit(commands.list_lessons())
+    raise typer.Exit(learner.list_lessons())
 
 
 @app.command()
@@ -159,6 +159,52 @@ def check(
       lifecycle-tracer check lessons/
     """
     raise typer.Exit(commands.check(path))
+
+
+Which = Annotated[int | None, typer.Option("--exercise", help="Which exercise of the lesson (default: the first).",
+                                          show_default=False)]
+
+
+@app.command()
+def hint(
+    lesson: Annotated[str, typer.Argument(help="The lesson: lesson3, 3, or its name.")],
+    exercise: Which = None,
+) -> None:
+    """Show the next hint for a lesson's exercise: one more each time you ask.
+
+    [bold]Example[/]
+
+      lifecycle-tracer hint lesson2
+    """
+    raise typer.Exit(learner.hint(lesson, exercise))
+
+
+@app.command()
+def solution(
+    lesson: Annotated[str, typer.Argument(help="The lesson: lesson3, 3, or its name.")],
+    exercise: Which = None,
+) -> None:
+    """Show one way to solve a lesson's exercise (try the hints first).
+
+    [bold]Example[/]
+
+      lifecycle-tracer solution lesson2
+    """
+    raise typer.Exit(learner.solution(lesson, exercise))
+
+
+@app.command()
+def glossary(
+    term: Annotated[str | None, typer.Argument(help="One term, e.g. teardown; leave out to see them all.",
+                                               show_default=False)] = None,
+) -> None:
+    """The words this tool uses, each with its one meaning.
+
+    [bold]Example[/]
+
+      lifecycle-tracer glossary threadpool
+    """
+    raise typer.Exit(learner.glossary(term))
 
 
 @app.command()

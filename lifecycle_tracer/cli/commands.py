@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +70,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
         except BindError as exc:
             return fail(str(exc))
         controller.watch = watch
+        controller.progress = progress
         return _run_tui(controller, step_mode=step, max_requests=history)
     from ..course.plain import run_plain
 
@@ -79,8 +79,9 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
         console.print(Text("Step mode needs the TUI; in plain mode every stage is printed instead.", style="dim"))
     ask = _ask if _interactive() else None
     try:
+        # Nobody at the keyboard (a script, CI, a pipe): nothing was learnt, so nothing is marked.
         ok = run_plain(loaded, console, port=port, record=record, show_secrets=show_secrets, ask=ask,
-                       progress=progress, watch=watch)
+                       progress=progress if ask else None, watch=watch)
     except (BindError, ServerStartError) as exc:
         return fail(str(exc))
     except OSError as exc:
@@ -107,38 +108,6 @@ def _ask(question: Any) -> int | None:
     n = len(question.choices)
     answer = typer.prompt(f"Your prediction (1-{n}, Enter to skip)", default="", show_default=False)
     return int(answer) - 1 if answer.strip().isdigit() and 1 <= int(answer) <= n else None
-
-
-def list_lessons() -> int:
-    from rich.table import Table
-
-    from ..course.loader import LessonError, discover, lessons_dir, load, origin, workspace
-    from ..course.progress import Progress
-
-    progress = Progress()
-    files = discover()
-    if not files:
-        if os.environ.get("LIFECYCLE_TRACER_LESSONS"):
-            return fail(f"LIFECYCLE_TRACER_LESSONS is set to {lessons_dir()}, which holds no lesson files "
-                        "(lessonNN_name.py); point it at a folder of lessons, or unset it.")
-        if workspace():
-            return fail(f"Your workspace {workspace()} holds no lesson files; run `lifecycle-tracer init {workspace()}` "
-                        "to copy the missing ones back.")
-        return fail("No lessons were found; reinstall lifecycle-tracer.")
-    table = Table("id", "title", "topics", "progress", title="Lessons", title_justify="left")
-    marks = {"done": "✓ done", "current": "▶ current", "new": "· new"}
-    for file in files:
-        try:
-            loaded = load(file)
-        except LessonError as exc:
-            table.add_row(file.id, Text(f"broken: {exc}", style="red"), "", "")
-            continue
-        status = progress.status(loaded.lesson.id)
-        table.add_row(file.id, loaded.lesson.title, ", ".join(loaded.lesson.topics), marks[status])
-    Console().print(table)
-    Console(soft_wrap=True).print(Text(f"Lessons from {lessons_dir()} ({origin(files[0].path)})", style="dim"))
-    Console().print(Text("Run one with: lifecycle-tracer run lesson1", style="dim"))
-    return EXIT_OK
 
 
 def init(directory: Path) -> int:
@@ -260,19 +229,24 @@ def check(path: Path | None) -> int:
     if not files:
         return fail(f"No lesson files (lessonNN_name.py) in {path}.")
     console = Console(soft_wrap=True)  # file:line must stay on one line for editors to jump to it
-    problems = broken = 0
+    problems = broken = verified = solved = 0
     for file in files:
-        found, verdict = check_one(file)
-        for problem in found:
+        checked = check_one(file)
+        for problem in checked.problems:
             console.print(Text(f"✗ {problem}", style="red"))
-        if not found:  # one verdict per file: ✓ only when nothing at all is wrong with it
-            console.print(Text(f"✓ {verdict}", style="green"))
-        problems += len(found)
-        broken += bool(found)
+        if not checked.problems:  # one verdict per file: ✓ only when nothing at all is wrong with it
+            console.print(Text(f"✓ {checked.verdict}", style="green"))
+        problems += len(checked.problems)
+        broken += bool(checked.problems)
+        verified += checked.verified
+        solved += checked.solved
     if problems:
         return fail(f"{broken} of {len(files)} lesson file(s) checked have problems ({problems} in all); "
                     "fix the lines marked ✗ above.", EXIT_CHECKS_FAILED)
     console.print(Text(f"{len(files)} lesson(s) checked, no problems.", style="bold"))
+    console.print(Text(f"{verified} exercises verified", style="bold"))
+    if solved:
+        console.print(Text(f"{solved} exercise(s) solved in your copies.", style="bold green"))
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ lesson's app and fires its steps, plain mode, and the learner's progress."""
 
 from .format import (
     Check,
+    Exercise,
     Lesson,
     Outcome,
     Question,
@@ -24,6 +25,7 @@ from .format import (
 
 __all__ = [
     "Check",
+    "Exercise",
     "Lesson",
     "Outcome",
     "Question",

@@ -26,12 +26,16 @@ class Request:
     content: str | bytes | None = None
     # Fire this many copies at once (to show concurrency); the checks see the first.
     concurrent: int = 1
+    # "http": through uvicorn, as a browser would. "testclient": in-process, through
+    # fastapi.testclient.TestClient on the same (traced) app, as a test would.
+    via: str = "http"
 
     def describe(self) -> str:
         from urllib.parse import urlencode
 
         qs = f"?{urlencode(self.query, doseq=True)}" if self.query else ""
-        return f"{self.method} {self.path}{qs}"
+        how = " (TestClient)" if self.via == "testclient" else ""
+        return f"{self.method} {self.path}{qs}{how}"
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,8 @@ def has(stage: str, kind: str | None = None, name: str | None = None, **detail: 
                 return True
         return f"found {len(found)} such event(s) but none with {extra}"
 
-    return Check(f"a {label} event{' with ' + extra if extra else ''} happens", test)
+    article = "an" if label[:1] in "aeiou" else "a"
+    return Check(f"{article} {label} event{' with ' + extra if extra else ''} happens", test)
 
 
 def lacks(stage: str, kind: str | None = None, name: str | None = None) -> Check:
@@ -250,6 +255,21 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Exercise(Step):
+    """A step the learner solves by changing the lesson's app.
+
+    The starting code sits in the lesson file between two marker lines
+    (``# ── exercise NAME: your code starts here ──`` and ``… ends here ──``);
+    ``region`` is NAME. The exercise is solved when every check holds. The
+    reference solution for the region is kept beside the lesson, in
+    ``solutions/<the lesson's file name>``, and shown only when asked.
+    ``narration`` is the task, in the learner's words.
+    """
+
+    region: str = ""
+
+
+@dataclass(frozen=True)
 class Lesson:
     id: str
     title: str
@@ -257,3 +277,12 @@ class Lesson:
     topics: Sequence[str]
     steps: Sequence[Step]
     summary: str = ""
+
+    @property
+    def exercises(self) -> list[tuple[int, Exercise]]:
+        """(step number, exercise) for every exercise, in order; step numbers count from 1."""
+        return [(n, s) for n, s in enumerate(self.steps, 1) if isinstance(s, Exercise)]
+
+    @property
+    def questions(self) -> int:
+        return sum(1 for s in self.steps if s.question is not None)

@@ -15,23 +15,28 @@ from rich.text import Text
 
 from ..sinks import nested
 from ..visible import visible
-from .format import Outcome, Question, Request, StepResult, WebSocketRequest
+from .exercises import where_to_edit
+from .format import Exercise, Outcome, Question, Request, StepResult, WebSocketRequest
 from .loader import LoadedLesson, origin
 from .session import LessonSession, evaluate, step_requests
-from .watch import Marks, watch_plain
+from .watch import Marks, lesson_ok, watch_plain
 
 Ask = Callable[[Question], int | None]
 
 
 def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None, record: Path | None = None,
               show_secrets: bool = False, ask: Ask | None = None, progress: Any = None,
-              failures: list[tuple[int, str]] | None = None, watch: bool = False) -> bool:
-    """Run every step and print it; True if every check passed.
+              failures: list[tuple[int, str]] | None = None, watch: bool = False,
+              solved: dict[int, bool] | None = None) -> bool:
+    """Run every step and print it; True if every check of every step passed.
 
-    Failed checks are also appended to ``failures`` as (step number, message),
-    and completed steps are saved to ``progress`` when given. With ``watch``,
-    every save of the lesson file reloads it and runs the steps again, until
-    Ctrl+C; the result is then the last run's.
+    An exercise's checks say whether the learner has solved it, not whether
+    the lesson is right, so they never make the result False. Failed step
+    checks are also appended to ``failures`` as (step number, message), and
+    completed steps, answers and solved exercises are saved to ``progress``
+    when given. With ``watch``, every save of the lesson file reloads it and
+    runs the steps again, until Ctrl+C; the result is then the last run's.
+    ``solved`` gets, for each exercise's step number, whether it is solved.
     """
     lesson = loaded.lesson
     console.print(Panel(Text(lesson.title, style="bold"), subtitle=lesson.id, expand=False))
@@ -43,45 +48,73 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
             console.print(f"  • {goal}")
     with LessonSession(loaded, port=port, record=record, show_secrets=show_secrets) as session:
         console.print(Text(f"The lesson's app is served by uvicorn at {session.server.url}", style="dim"))
-        marks = run_steps(session, console, ask=ask, progress=progress, failures=failures)
-        all_ok = all(o.ok for o in marks.values())
+        marks = run_steps(session, console, ask=ask, progress=progress, failures=failures, solved=solved)
+        all_ok = lesson_ok(lesson, marks)
+        if progress is not None:
+            progress.update_done(lesson)
         if lesson.summary:
             console.print(Rule("Summary"))
             console.print(Markdown(lesson.summary.strip()))
-        if progress is not None and all_ok:
-            progress.lesson_done(lesson.id)
         verdict = "Every check passed." if all_ok else "Some checks failed: this lesson does not match the installed FastAPI."
         console.print(Text(verdict, style="bold green" if all_ok else "bold red"))
+        console.print(Text(exercises_verdict(lesson, marks), style="bold"))
         if watch:
-            all_ok = watch_plain(session, console, marks, lambda: run_steps(session, console))
+            def again() -> Marks:
+                marks = run_steps(session, console, progress=progress, asked=False)
+                if progress is not None:
+                    progress.update_done(session.loaded.lesson)
+                console.print(Text(exercises_verdict(session.loaded.lesson, marks), style="bold"))
+                return marks
+
+            all_ok = watch_plain(session, console, marks, again)
     if record:
         console.print(Text(f"Events recorded to {record}", style="dim"))
     return all_ok
 
 
 def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = None, progress: Any = None,
-              failures: list[tuple[int, str]] | None = None) -> Marks:
-    """Run and print every step of the lesson the session serves now; each check's outcome by (step, check)."""
+              failures: list[tuple[int, str]] | None = None, asked: bool = True,
+              solved: dict[int, bool] | None = None) -> Marks:
+    """Run and print every step of the lesson the session serves now; each check's outcome by (step, check).
+
+    ``asked=False`` is a run again after a save: the questions were asked and answered the first time.
+    """
     lesson = session.loaded.lesson
     marks: Marks = {}
+    exercises = {n: k for k, (n, _) in enumerate(lesson.exercises, 1)}
 
     def judge(number: int, outcomes: list[Outcome]) -> None:
+        exercise = number in exercises
         for i, outcome in enumerate(outcomes):
             marks[(number, i)] = outcome
-            console.print(_outcome_line(outcome))
-            if not outcome.ok and failures is not None:
+            console.print(_outcome_line(outcome, exercise))
+            if not outcome.ok and failures is not None and not exercise:
                 failures.append((number, outcome.message))
+        if exercise:
+            done = all(o.ok for o in outcomes)
+            console.print(_exercise_verdict(session, done))
+            if solved is not None:
+                solved[number] = done
+            if progress is not None and done:
+                progress.exercise_solved(lesson.id, number)
 
     said: set[str] = set()  # sentences shown already: a built-in layer is explained once
     for number, step in enumerate(lesson.steps, 1):
-        console.print(Rule(f"Step {number}/{len(lesson.steps)}: {step.title}"))
+        if number in exercises:
+            console.print(Rule(f"Exercise {exercises[number]}/{len(exercises)} "
+                               f"(step {number}/{len(lesson.steps)}): {step.title}"))
+        else:
+            console.print(Rule(f"Step {number}/{len(lesson.steps)}: {step.title}"))
         console.print(Markdown(step.narration.strip()))
+        if isinstance(step, Exercise):
+            console.print(Text(visible(f"Your code: {where_to_edit(session.loaded.file.path, step.region)}"),
+                               style="bold"), soft_wrap=True)
         chosen = None
         if step.question:
             console.print(Text(f"\n? {step.question.prompt}", style="bold cyan"))
             for i, choice in enumerate(step.question.choices, 1):
                 console.print(f"  {i}. {choice}")
-            chosen = ask(step.question) if ask else None
+            chosen = ask(step.question) if ask and asked else None
         if step.request is None:  # a reading step; its checks look at the session so far
             result = StepResult([], [], 0.0, session=session.rec.by_request())
             for rid, trace in result.session.items():  # what happened outside requests: the lifespan
@@ -96,9 +129,15 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         result = session.run_step(step)
         shown: list[Request | WebSocketRequest] = []
         several = len(result.responses) > 1
+        clock = None
         if several:
             console.print(Text(f"\n{len(result.responses)} requests fired at once; all answered after "
                                f"{result.elapsed:.2f} s (wall time, as the clients saw it).", style="bold"))
+            clock = min(trace[0].t_ns for trace in result.traces if trace)
+            console.print(Text("On one clock, from the first request's arrival (█ your endpoint running, "
+                               "─ the rest of the request):", style="bold"))
+            for line in one_clock(result.traces, clock):
+                console.print(Text(visible(line)), soft_wrap=True)
         for req, resp, trace in zip(step_requests(step), result.responses, result.traces, strict=True):
             took = (trace[-1].detail.get("duration_ns") or 0) / 1e6
             inside = " inside the app" if several else ""
@@ -106,7 +145,7 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
             if req in shown:  # an identical copy fired at the same time: its summary is enough
                 continue
             shown.append(req)
-            for line in nested(trace, tuple(step.look_for), said):
+            for line in nested(trace, tuple(step.look_for), said, t0=clock):
                 console.print(line)
         if step.question:
             q = step.question
@@ -118,10 +157,68 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
     return marks
 
 
-def _outcome_line(outcome: Outcome) -> Text:
-    mark, style = ("✓", "green") if outcome.ok else ("✗ CHECK FAILED:", "bold red")
+def one_clock(traces: Any, t0: int, width: int = 40) -> list[str]:
+    """One line per request: a bar from its arrival to its end on a shared scale, and the times.
+
+    Every time is read from the events' own clock (``t_ns``), so what overlaps
+    here overlapped in the app.
+    """
+    spans = [t for t in traces if t]
+    if not spans:
+        return []
+    last = max(t[-1].t_ns for t in spans)
+    scale = max(last - t0, 1) / width
+
+    def col(t_ns: int) -> int:
+        return min(int((t_ns - t0) / scale), width - 1)
+
+    lines = []
+    for trace in spans:
+        start, end = trace[0].t_ns, trace[-1].t_ns
+        bar = [" "] * width
+        for i in range(col(start), col(end) + 1):
+            bar[i] = "─"
+        ran = [e.t_ns for e in trace if e.stage == "endpoint" and e.kind in ("start", "end")]
+        body = ""
+        if len(ran) >= 2:
+            for i in range(col(ran[0]), col(ran[-1]) + 1):
+                bar[i] = "█"
+            body = f" · endpoint {(ran[0] - t0) / 1e6:.1f}–{(ran[-1] - t0) / 1e6:.1f} ms"
+        rid = trace[0].request_id
+        lines.append(f"  {rid:>6} |{''.join(bar)}| arrived {(start - t0) / 1e6:.1f} ms{body} · "
+                     f"done {(end - t0) / 1e6:.1f} ms")
+    return lines
+
+
+def _outcome_line(outcome: Outcome, exercise: bool = False) -> Text:
+    # An exercise's unmet check is the learner's work still to do, not a fault in the lesson.
+    failed = ("✗ not yet:", "yellow") if exercise else ("✗ CHECK FAILED:", "bold red")
+    mark, style = ("✓", "green") if outcome.ok else failed
     # A check's message can quote what the app answered.
     return Text(f"  {mark} {visible(outcome.message)}", style=style)
+
+
+def _exercise_verdict(session: LessonSession, solved: bool) -> Text:
+    lesson_id, path = session.loaded.lesson.id, session.loaded.file.path
+    if solved:
+        return Text("✓ Solved: every check of this exercise holds.", style="bold green")
+    if origin(path) == "packaged":
+        how = ("This is the packaged copy, which you cannot usefully edit: run `lifecycle-tracer init` "
+               "for a copy of your own, then change it there.")
+    else:
+        how = "Change your code there, save, and run the lesson again (with --watch, every save runs it again)."
+    stuck = f"Stuck? `lifecycle-tracer hint {lesson_id}` gives one hint at a time; " \
+            f"`lifecycle-tracer solution {lesson_id}` shows one way to solve it."
+    return Text(f"Not solved yet. {how} {stuck}", style="yellow")
+
+
+def exercises_verdict(lesson: Any, marks: Marks) -> str:
+    """``Exercises solved: 1 of 2.`` (or that the lesson has none)."""
+    numbers = [n for n, _ in lesson.exercises]
+    if not numbers:
+        return "This lesson has no exercise."
+    solved = sum(1 for n in numbers if all(o.ok for (s, _), o in marks.items() if s == n))
+    return f"Exercises solved: {solved} of {len(numbers)}."
 
 
 def stdin_is_interactive() -> bool:

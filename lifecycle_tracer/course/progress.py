@@ -17,7 +17,11 @@ def progress_file() -> Path:
 
 
 class Progress:
-    """``{lesson_id: {"steps": [1, 2], "answers": {"2": 1}, "done": bool}}`` on disk."""
+    """``{lesson_id: {"steps": [1, 2], "answers": {"2": 1}, "exercises": [6], "hints": {"6": 2}, "done": bool}}``.
+
+    A lesson is done when every step has run and every exercise is solved;
+    only runs with a person at the keyboard write here (``cli.commands.run``).
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or progress_file()
@@ -30,7 +34,50 @@ class Progress:
             self.data = {}
 
     def _lesson(self, lesson_id: str) -> dict[str, Any]:
-        return self.data.setdefault(lesson_id, {"steps": [], "answers": {}, "done": False})
+        entry = self.data.setdefault(lesson_id, {})
+        if not isinstance(entry, dict):  # a hand-edited file: start this lesson over rather than fail
+            entry = self.data[lesson_id] = {}
+        for key, empty in (("steps", list), ("answers", dict), ("exercises", list), ("hints", dict)):
+            if not isinstance(entry.get(key), empty):
+                entry[key] = empty()
+        entry.setdefault("done", False)
+        return entry
+
+    def exercise_solved(self, lesson_id: str, step: int) -> None:
+        entry = self._lesson(lesson_id)
+        if step not in entry["exercises"]:
+            entry["exercises"].append(step)
+        self.save()
+
+    def next_hint(self, lesson_id: str, step: int, available: int) -> int:
+        """How many hints of this step are shown now: one more than before, up to ``available``."""
+        entry = self._lesson(lesson_id)
+        shown = min(int(entry["hints"].get(str(step), 0)) + 1, available)
+        entry["hints"][str(step)] = shown
+        self.save()
+        return shown
+
+    def update_done(self, lesson: Any) -> bool:
+        """Mark the lesson done once every step has run and every exercise is solved; True if it is."""
+        entry = self._lesson(lesson.id)
+        steps = set(range(1, len(lesson.steps) + 1))
+        exercises = {n for n, _ in lesson.exercises}
+        if steps <= set(entry["steps"]) and exercises <= set(entry["exercises"]):
+            entry["done"] = True
+            self.save()
+        return bool(entry["done"])
+
+    def counts(self, lesson: Any) -> tuple[int, int, int]:
+        """(steps run, questions answered, exercises solved) for ``list``."""
+        entry = self.data.get(lesson.id)
+        if not isinstance(entry, dict):
+            return 0, 0, 0
+        entry = self._lesson(lesson.id)
+        asked = {n for n, s in enumerate(lesson.steps, 1) if s.question is not None}
+        exercises = {n for n, _ in lesson.exercises}
+        return (len(set(entry["steps"]) & set(range(1, len(lesson.steps) + 1))),
+                len({int(k) for k in entry["answers"] if str(k).isdigit()} & asked),
+                len(set(entry["exercises"]) & exercises))
 
     def step_done(self, lesson_id: str, step: int, answer: int | None = None) -> None:
         entry = self._lesson(lesson_id)
@@ -40,17 +87,13 @@ class Progress:
             entry["answers"][str(step)] = answer
         self.save()
 
-    def lesson_done(self, lesson_id: str) -> None:
-        self._lesson(lesson_id)["done"] = True
-        self.save()
-
     def reset(self, lesson_id: str) -> None:
         self.data.pop(lesson_id, None)
         self.save()
 
     def status(self, lesson_id: str) -> str:
         entry = self.data.get(lesson_id)
-        if not entry:
+        if not entry or not isinstance(entry, dict):
             return "new"
         return "done" if entry.get("done") else "current"
 

@@ -17,9 +17,19 @@ from .loader import LessonError, LoadedLesson, load
 from .swap import SwappableApp
 
 
-def fire(client: httpx.Client, request: Request | WebSocketRequest) -> Any:
+def fire(client: httpx.Client, request: Request | WebSocketRequest, app: Any = None) -> Any:
+    """Send one request; ``app`` is the app served now, for a request made through TestClient."""
     if isinstance(request, WebSocketRequest):
         return fire_websocket(str(client.base_url), request)
+    if request.via == "testclient":
+        from fastapi.testclient import TestClient
+
+        if app is None:
+            raise ValueError("a TestClient request needs the app")
+        # No `with`: a test that does not enter the client does not run the lifespan either.
+        client = TestClient(app, raise_server_exceptions=False)
+    elif request.via != "http":
+        raise ValueError(f"Request.via must be 'http' or 'testclient', not {request.via!r}")
     kwargs: dict[str, Any] = {"params": request.query or None, "headers": request.headers or None}
     if request.json is not None:
         kwargs["json"] = request.json
@@ -130,11 +140,12 @@ class LessonSession:
         before = self.rec.completed_count()
         client = self.client
         t0 = time.perf_counter()
+        app = self.loaded.app
         if n == 1:
-            responses = [fire(client, wanted[0])]
+            responses = [fire(client, wanted[0], app)]
         else:
             with concurrent.futures.ThreadPoolExecutor(n) as pool:
-                responses = list(pool.map(lambda req: fire(client, req), wanted))
+                responses = list(pool.map(lambda req: fire(client, req, app), wanted))
         elapsed = time.perf_counter() - t0
         # The client has its answer before background tasks and cleanup finish;
         # wait for each request's own end event.

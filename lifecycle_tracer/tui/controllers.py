@@ -59,6 +59,7 @@ class LessonController(Controller):
 
         self.loaded = loaded
         self.lesson = loaded.lesson
+        self.progress: Any = None  # the learner's Progress, when a person is at the keyboard
         self.title = f"{loaded.lesson.id}: {loaded.lesson.title}"
         self.session = LessonSession(loaded, port=port, record=record, show_secrets=show_secrets)
         self.stepper = Stepper()
@@ -71,6 +72,11 @@ class LessonController(Controller):
         path = self.loaded.file.path.resolve()
         shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         self.subtitle = f"app served at {self.session.server.url} · {shown} ({origin(path)})"
+
+    @property
+    def source(self) -> Path:
+        """The lesson file being served, for an exercise's "your code" line and its solution."""
+        return self.loaded.file.path
 
     def fire_step(self, index: int) -> StepResult:
         return self.session.run_step(self.lesson.steps[index])  # type: ignore[union-attr]

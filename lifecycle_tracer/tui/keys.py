@@ -49,6 +49,8 @@ BINDINGS: list[BindingType] = [
     Binding("3", "answer(2)", "Answer 3", id="answer_3", show=False),
     Binding("4", "answer(3)", "Answer 4", id="answer_4", show=False),
     Binding("h", "hint", "Hint", id="hint", show=False),
+    Binding("o", "solution", "Solution", id="solution", show=False),
+    Binding("g", "glossary", "Glossary", id="glossary", show=False),
     Binding("s", "toggle_step_mode", "Step mode", id="step_mode"),
     Binding("space", "step_forward", "Step", id="step_forward", priority=True),
     Binding("left", "travel(-1)", "Back", id="travel_back", show=False, priority=True),

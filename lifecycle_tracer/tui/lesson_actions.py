@@ -6,6 +6,8 @@ from typing import Any
 
 from textual import work
 
+from ..course.exercises import where_to_edit
+from ..course.format import Exercise
 from ..visible import visible
 from .lesson_pane import LessonPane
 from .messages import StepFinished
@@ -28,13 +30,16 @@ class LessonActions:
         if lesson is None:
             return
         i = self.step_index
+        step = lesson.steps[i]
+        source = getattr(self.controller, "source", None)
+        where = where_to_edit(source, step.region) if isinstance(step, Exercise) and source else None
         self.query_one(LessonPane).show(
             lesson, i, answer=self.answers.get(i), revealed=i in self.revealed, hints=self.hints.get(i, 0),
-            outcomes=self.outcomes.get(i), busy=self.busy, can_fire=self.controller.can_fire,
+            outcomes=self.outcomes.get(i), busy=self.busy, can_fire=self.controller.can_fire, where=where,
         )
 
     # The actions below; the app hides their keys when there is no lesson.
-    _LESSON_ACTIONS = frozenset({"fire", "next_step", "previous_step", "answer", "hint"})
+    _LESSON_ACTIONS = frozenset({"fire", "next_step", "previous_step", "answer", "hint", "solution"})
 
     def action_fire(self) -> None:
         self._in_dialog()
@@ -78,11 +83,46 @@ class LessonActions:
             self.notify(visible(f"The request failed: {message.result}"), severity="error", markup=False)
         elif lesson is not None:
             step = lesson.steps[message.step_index]
-            self.outcomes[message.step_index] = evaluate(step, message.result)
+            outcomes = self.outcomes[message.step_index] = evaluate(step, message.result)
             self.revealed.add(message.step_index)
+            self._remember(message.step_index, outcomes)
             self.selected = message.result.events[-1].request_id if message.result.events else self.selected
         self._absorb(self.sink.drain())
         self.refresh_all()
+
+    def _remember(self, index: int, outcomes: list[Any]) -> None:
+        """The learner's progress: this step ran, its answer, and an exercise solved."""
+        progress, lesson = getattr(self.controller, "progress", None), self.controller.lesson
+        if progress is None or lesson is None:
+            return
+        progress.step_done(lesson.id, index + 1, self.answers.get(index))
+        if isinstance(lesson.steps[index], Exercise) and all(o.ok for o in outcomes):
+            progress.exercise_solved(lesson.id, index + 1)
+        if progress.update_done(lesson) and not getattr(self, "_said_done", False):
+            self._said_done = True
+            self.notify(f"{lesson.id} done: every step run and every exercise solved.")
+
+    def action_solution(self) -> None:
+        from ..course.exercises import ExerciseError, solution_path, solution_shown
+        from .reading import ReadingScreen, solution_body
+
+        lesson, source = self.controller.lesson, getattr(self.controller, "source", None)
+        step = lesson.steps[self.step_index] if lesson is not None else None
+        if not isinstance(step, Exercise) or source is None:
+            self.notify("o shows a solution on an exercise step; exercises end each lesson (n to get there).")
+            return
+        try:
+            code = solution_shown(source, step.region)
+        except ExerciseError as exc:
+            self.notify(visible(str(exc)), severity="error", markup=False)
+            return
+        self.push_screen(ReadingScreen(solution_body(step.title, code, where_to_edit(source, step.region),
+                                                     str(solution_path(source)))))
+
+    def action_glossary(self) -> None:
+        from .reading import ReadingScreen, glossary_body
+
+        self.push_screen(ReadingScreen(glossary_body()))
 
     def action_next_step(self) -> None:
         self._move_step(1)

@@ -7,21 +7,28 @@ from rich.markdown import Markdown
 from rich.text import Text
 from textual.widgets import Static
 
-from ..course.format import Lesson, Outcome
+from ..course.format import Exercise, Lesson, Outcome
 from ..visible import visible
 
 
 class LessonPane(Static):
     def show(self, lesson: Lesson, index: int, *, answer: int | None, revealed: bool, hints: int,
-             outcomes: list[Outcome] | None, busy: bool, can_fire: bool = True) -> None:
+             outcomes: list[Outcome] | None, busy: bool, can_fire: bool = True, where: str | None = None) -> None:
+        """``where`` is the file and lines an exercise's code is in."""
         step = lesson.steps[index]
         total = len(lesson.steps)
         bar = "▓" * (index + 1) + "░" * (total - index - 1)
+        exercise = isinstance(step, Exercise)
+        numbers = [n for n, _ in lesson.exercises]
+        heading = (f"Exercise {numbers.index(index + 1) + 1}/{len(numbers)} (step {index + 1}/{total}) {bar}  {step.title}"
+                   if exercise else f"Step {index + 1}/{total} {bar}  {step.title}")
         parts: list = [
             Text(lesson.title, style="bold"),
-            Text(f"Step {index + 1}/{total} {bar}  {step.title}", style="bold cyan"),
+            Text(heading, style="bold magenta" if exercise else "bold cyan"),
             Markdown(step.narration.strip()),
         ]
+        if exercise and where:
+            parts.append(Text(visible(f"Your code: {where}"), style="bold"))
         q = step.question
         if q is not None:
             qt = Text(f"\n? {q.prompt}\n", style="bold")
@@ -43,16 +50,25 @@ class LessonPane(Static):
             parts.append(Text(f"Hint {i + 1}: {step.hints[i]}", style="yellow"))
         if step.hints and hints < len(step.hints):
             parts.append(Text(f"(h for a hint, {len(step.hints) - hints} left)", style="dim"))
+        elif exercise:
+            parts.append(Text("(o shows one way to solve it)", style="dim"))
         if step.look_for:
             parts.append(Text("Look at: " + ", ".join(step.look_for), style="italic"))
         if busy:
             parts.append(Text("\n… the request is on its way", style="bold yellow"))
         elif outcomes is not None:
             checks = Text("\nWhat the trace shows:\n", style="bold")
+            # An exercise's unmet check is the learner's work still to do, not a fault in the lesson.
+            failed, failed_style = ("✗ not yet: ", "yellow") if exercise else ("✗ CHECK FAILED: ", "bold red")
             for o in outcomes:
                 # A check's message can quote what the app answered.
-                checks.append(("✓ " if o.ok else "✗ CHECK FAILED: ") + visible(o.message) + "\n", style="green" if o.ok else "bold red")
+                checks.append(("✓ " if o.ok else failed) + visible(o.message) + "\n", style="green" if o.ok else failed_style)
             parts.append(checks)
+            if exercise and all(o.ok for o in outcomes):
+                parts.append(Text("✓ Solved: every check of this exercise holds.", style="bold green"))
+            elif exercise:
+                parts.append(Text("Not solved yet: change your code, save, and press r to reload "
+                                  "(with --watch a save is enough), then Enter.", style="yellow"))
             nxt = "n for the next step" if index + 1 < total else "that was the last step"
             parts.append(Text(f"Enter fires it again, {nxt}.", style="dim"))
         elif step.request is not None and can_fire:
