@@ -77,16 +77,18 @@ class EventLine:
 
 
 def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
-           said: set[str] | None = None) -> list[EventLine]:
+           said: set[str] | None = None, t0: int | None = None) -> list[EventLine]:
     """One request's events as lines indented by how deeply they nest.
 
     Given ``said`` (the sentences shown so far, which it adds to), a sentence
     already shown is not repeated: the built-in layers are explained once per
-    lesson, not once per request.
+    lesson, not once per request. Times count from ``t0`` (a ``t_ns``), by
+    default the request's first event; requests that ran at the same time
+    share one ``t0`` so their times can be compared.
     """
     if not events:
         return []
-    t0 = events[0].t_ns
+    t0 = events[0].t_ns if t0 is None else t0
     depth = 0
     lines = []
     for ev in events:
