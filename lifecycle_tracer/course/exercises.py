@@ -6,8 +6,10 @@ A lesson file marks each exercise's starting code with two comment lines::
     ...
     # ── exercise users-me: your code ends here ──
 
-The reference solution lives beside the packaged lesson, in
-``solutions/<the lesson's file name>``, holding the same markers around the
+The reference solution lives beside the lesson, in
+``solutions/<the lesson's file name>``, or for a learner's copy (which `init`
+makes without the solutions, so they stay unseen until asked) beside the
+packaged lesson, holding the same markers around the
 solved code (text outside the markers is commentary for the reader). The
 solved lesson is the lesson file with each marked region's inside replaced by
 the solution's: so a learner's copy, edited elsewhere, can still be checked
@@ -65,8 +67,9 @@ def regions(text: str, where: str = "the lesson") -> dict[str, Region]:
 
 
 def solution_path(lesson_file: Path) -> Path:
-    """The packaged reference solution for a lesson file, whichever copy of the lesson that is."""
-    return packaged_dir() / "solutions" / lesson_file.name
+    """The reference solution for a lesson file: beside it (an author's lessons), else the packaged one."""
+    beside = lesson_file.parent / "solutions" / lesson_file.name
+    return beside if beside.is_file() else packaged_dir() / "solutions" / lesson_file.name
 
 
 def solution_regions(lesson_file: Path) -> tuple[str, dict[str, Region]]:
