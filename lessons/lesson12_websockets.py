@@ -15,7 +15,18 @@ from typing import Annotated
 
 from fastapi import Cookie, Depends, FastAPI, WebSocket, WebSocketDisconnect, WebSocketException, status
 
-from lifecycle_tracer.course import Lesson, Question, Step, WebSocketRequest, count, custom, has, lacks, order
+from lifecycle_tracer.course import (
+    Exercise,
+    Lesson,
+    Question,
+    Step,
+    WebSocketRequest,
+    count,
+    custom,
+    has,
+    lacks,
+    order,
+)
 
 app = FastAPI(title="Chat")
 
@@ -41,7 +52,25 @@ async def chat(websocket: WebSocket, room: str, user: Annotated[str, Depends(get
                 return
             await websocket.send_text(f"{user}@{room}: {text}")
     except WebSocketDisconnect:
-        pass  # the client left; nothing to clean up here
+        pass  # the client left; there is nothing more to do
+
+
+ECHO_TOKEN = "t-5e1f2a"  # the one token /echo lets in; a real app checks tokens against a store
+
+
+# ── exercise echo-token: your code starts here ──
+@app.websocket("/echo")
+async def echo(websocket: WebSocket, token: str | None = None) -> None:
+    await websocket.accept()
+    if token != ECHO_TOKEN:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="a token is required")
+        return
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass  # the client left
+# ── exercise echo-token: your code ends here ──
 
 
 # --- the lesson -----------------------------------------------------------
@@ -57,6 +86,20 @@ def client_saw(status_code, received, close_code):
         return got == (status_code, received, close_code) or f"the client saw status, messages, close code = {got}"
 
     return test
+
+
+def refused(r):
+    """The first client (no token) never got a WebSocket: an HTTP 403 instead of 101."""
+    seen = r.responses[0]
+    return (seen.status_code, seen.close_code) == (403, None) or (
+        f"the client saw status {seen.status_code} and close code {seen.close_code}"
+    )
+
+
+def echoed(r):
+    seen = r.responses[1]
+    got = (seen.status_code, seen.received, seen.close_code)
+    return got == (101, ["hi"], 1000) or f"the client with the token saw status, messages, close code = {got}"
 
 
 def cookie_hidden(r):
@@ -194,6 +237,40 @@ to its HTTP handshake. What does it get?
                 has("websocket", name="close", direction="out", code=1008, reason="log in first"),
                 lacks("websocket", name="accept"),
                 lacks("websocket", name="receive"),
+            ],
+        ),
+        Exercise(
+            title="Keep clients without a token out of /echo",
+            narration=f"""
+Your turn. `/echo` sends each message back, but only to clients that bring
+the token: `ws://…/echo?token={ECHO_TOKEN}`. Today a client **without**
+the token gets in first: its handshake succeeds, and only afterwards is the
+WebSocket closed. Change `echo` so that such a client is refused the way
+step 3 refused a client without a session: no WebSocket at all, an HTTP 403
+for its handshake, and the app's close with code 1008 (policy violation)
+in the trace. A client with the token must still get its message back.
+
+The step opens two connections at once: one without the token, one with it.
+""",
+            region="echo-token",
+            request=[
+                WebSocketRequest("/echo", send=["hi"]),
+                WebSocketRequest(f"/echo?token={ECHO_TOKEN}", send=["hi"]),
+            ],
+            look_for=["validation", "websocket"],
+            hints=[
+                "Read the first trace (no token): which comes first, the • accept line or the • close line?",
+                "A close sent before accept refuses the handshake (step 3); after accept, a close can only end "
+                "a WebSocket the client already has.",
+                "Decide about the token before `await websocket.accept()`: move the `if token != ECHO_TOKEN:` "
+                "block above it.",
+            ],
+            checks=[
+                custom("without the token, the client gets HTTP 403 and no WebSocket", refused),
+                lacks("websocket", name="accept"),
+                has("websocket", name="close", direction="out", code=1008),
+                custom("with the token, the client is accepted (101), gets its message back and closes normally",
+                       echoed),
             ],
         ),
     ],

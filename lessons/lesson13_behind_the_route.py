@@ -1,12 +1,12 @@
 """Lesson 13: Behind the route.
 
 Every `@app.get(...)` creates an `APIRoute`. When the router picks it, the
-route calls its *route handler*, the function `APIRoute.get_route_handler()`
+route calls its *handler*, the function `APIRoute.get_route_handler()`
 returns: it solves the dependencies, validates the inputs, calls your
 endpoint and serializes the result into a `Response`. A custom
 `route_class` can wrap that handler for every route at once.
 
-Not everything in a FastAPI app goes through a route handler, though: a
+Not every request reaches one of the app's own `APIRoute`s, though: a
 mounted sub-application gets the request from the router (inside the
 app's middleware) and handles the rest itself, and its own lifespan never
 runs. Around all the requests, the app's lifespan runs once at startup and
@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from lifecycle_tracer.course import Lesson, Question, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import Exercise, Lesson, Question, Step, custom, has, header, lacks, order, status
 from lifecycle_tracer.course import Request as TracedRequest
 
 PRICES: dict[str, float] = {}  # filled at startup, read by every request
@@ -87,15 +87,28 @@ legacy = Starlette(  # an older, plain Starlette app
 )
 app.mount("/legacy", legacy)
 
+# ── exercise v2-mount: your code starts here ──
+v2 = FastAPI(title="Fruit shop, version 2")  # the next version of the API, as an app of its own
+
+
+@v2.get("/v2/ping")
+async def ping() -> dict[str, str]:
+    return {"ping": "pong", "version": "2"}
+
+
+app.mount("/v2", v2)
+# ── exercise v2-mount: your code ends here ──
+
 
 # --- the lesson -----------------------------------------------------------
 
 
-def _lifespan_traces(session, phase):
+def _lifespan_traces(session, which):
+    """The session's lifespan traces of one kind, "startup" or "shutdown"."""
     return [
         evs
         for evs in session.values()
-        if evs and evs[0].detail.get("type") == "lifespan" and evs[0].detail.get("phase") == phase
+        if evs and evs[0].detail.get("type") == "lifespan" and evs[0].name == f"lifespan {which}"
     ]
 
 
@@ -132,6 +145,21 @@ def handler_time_fits(r):
     return f"handler {handler_ms} ms, validation→serialization {inside_ms:.3f} ms, whole request {total_ms:.3f} ms"
 
 
+def v2_routed(r):
+    """Some routing event, of a router under the mount /v2, chose ping's route /v2/ping."""
+    routing = [e for e in r.events if e.stage == "routing"]
+    for e in routing:
+        d = e.detail
+        if d.get("matched") and (d.get("route"), d.get("endpoint"), d.get("mount")) == ("/v2/ping", "ping", "/v2"):
+            return True
+    seen = [
+        f"{e.name} (a mount)" if e.detail.get("route_kind") == "Mount"
+        else e.name + (f" (inside the mount {e.detail['mount']})" if e.detail.get("mount") else "")
+        for e in routing
+    ]
+    return "the routing lines were: " + ("; ".join(seen) or "none")
+
+
 LESSON = Lesson(
     id="lesson13",
     title="Behind the route",
@@ -142,6 +170,7 @@ LESSON = Lesson(
         "Mount a plain Starlette app: it runs inside the app's middleware, without FastAPI's route stages, "
         "and its own lifespan never runs.",
         "See the lifespan startup run once, before the first request.",
+        "Know that a mounted app routes only the part of the path after the mount's prefix.",
     ],
     steps=[
         Step(
@@ -150,7 +179,7 @@ LESSON = Lesson(
 No request has been sent yet, but the app has already done something. When
 uvicorn started, it ran the app's **lifespan**: the code before `yield` in
 `lifespan()` filled `PRICES`. The tracer recorded it as a short trace of its
-own, whose start says `{"type": "lifespan", "phase": "startup"}`.
+own, named `lifespan startup`.
 
 This step sends nothing; its checks read the session's traces so far.
 """,
@@ -194,7 +223,7 @@ The price comes from `PRICES`, which the lifespan startup filled.
                 prompt="Which part of the request does X-Handler-Time measure?",
                 choices=[
                     "Only the endpoint function",
-                    "Validation, the endpoint and serialization: everything the route handler does",
+                    "Validation, the endpoint and serialization: everything the route's handler does",
                     "The whole request, middleware included",
                 ],
                 answer=1,
@@ -236,7 +265,7 @@ returning a `Response`. The exception flies straight through
 `timed_handler`, past the line that adds the header. The 422 is made
 afterwards by FastAPI's handler for validation errors
 (`request_validation_exception_handler`), which Starlette runs *around* the
-route handler, so outside your wrapper.
+route's handler, so outside your wrapper.
 """,
             request=TracedRequest("GET", "/orders/abc"),
             look_for=["validation", "exception", "response"],
@@ -278,14 +307,14 @@ the sub-app routes `/status` itself. `legacy_status` is not an `APIRoute`.
                 prompt="Which of FastAPI's stages does GET /legacy/status go through?",
                 choices=[
                     "All of them, like any route",
-                    "The app's middleware and routing; none of the route handler's stages",
+                    "The app's middleware and routing; none of the stages of a route's handler",
                     "None: the sub-app bypasses the whole FastAPI app",
                 ],
                 answer=1,
                 why="The mount is a route of the main router, so the request passes through the app's middleware "
                 "stack first, exactly like any other. The router then hands it to the Starlette app: there is no "
-                "FastAPI route handler, so no dependencies, no validation, no endpoint stage, no serialization, "
-                "and no TimedRoute header.",
+                "APIRoute, so no handler of FastAPI's: no dependencies, no validation, no endpoint stage, no "
+                "serialization, and no TimedRoute header.",
             ),
             checks=[
                 status(200),
@@ -343,6 +372,35 @@ routes. `GET /legacy/ready` answers whether that lifespan ran.
                 ),
             ],
         ),
+        Exercise(
+            title="Make GET /v2/ping reach the mounted v2 app",
+            narration="""
+Your turn. The shop's next API version is an app of its own, `v2`,
+mounted at `/v2`, and its clients call `GET /v2/ping`. Today they get
+**404**. Change the code so that `GET /v2/ping` answers **200** from `ping`,
+with `v2` still a separate app mounted at `/v2`.
+""",
+            region="v2-mount",
+            request=TracedRequest("GET", "/v2/ping"),
+            look_for=["routing"],
+            hints=[
+                "This request has two • routing lines: the main router matched the mount, then `v2`'s own router "
+                "found no route. So the mount works; what does `v2`'s router compare with its routes?",
+                "A mounted app routes only what comes after the mount's prefix (step 4: `legacy` routes `/status`, "
+                "not `/legacy/status`). In the TUI, the detail of `v2`'s routing line lists the routes it tried, "
+                "shown with the mount's prefix in front.",
+                "The `/v2` comes from the mount already: declare `v2`'s route as `/ping`, not `/v2/ping`.",
+            ],
+            checks=[
+                status(200),
+                custom("inside the mount /v2, v2's own router matched /v2/ping to ping", v2_routed),
+                has("endpoint", "start", name="ping"),
+                custom(
+                    "the body is v2's pong",
+                    lambda r: r.response.json() == {"ping": "pong", "version": "2"} or f"it was {r.response.text[:80]}",
+                ),
+            ],
+        ),
     ],
     summary="""
 A route's **handler** (`APIRoute.get_route_handler()`) is where FastAPI's own
@@ -350,11 +408,14 @@ stages live: dependencies, validation, your endpoint and serialization. A
 custom `route_class` wraps that handler for every route that uses it, but
 it sees exceptions fly past, not the responses the exception handlers make
 later. A **mounted** app gets the request from the router, inside the app's
-middleware, and none of the route handler's stages; its own lifespan never
-runs. The **lifespan** startup ran once before the first request;
-when this lesson ends and uvicorn stops, the code after `yield` runs once
-(the shutdown), after the last request, where no step can check it.
+middleware, routes only the part of the path after the mount's prefix, and
+handles the rest itself: a plain Starlette app has none of FastAPI's route
+stages. A mounted app's own lifespan never runs. The **lifespan** startup
+ran once before the first request; when this lesson ends and uvicorn stops,
+the code after `yield` runs once (the shutdown), after the last request,
+where no step can check it.
 
-You have now followed a request through every stage FastAPI has.
+Next lesson: **forms and files**: request bodies that arrive as HTML form
+fields and uploaded files instead of JSON.
 """,
 )

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from ..instrument.tracer import instrument
+from ..redaction.text import REDACTED
 from ..server import LifespanFailed, ServerThread
 from ..sinks import JsonLinesSink, Recorder
 from .format import Outcome, Request, Step, StepResult, WebSocketRequest, WebSocketResponse
@@ -192,12 +193,15 @@ def _same_request(start: dict[str, Any], req: Request | WebSocketRequest) -> boo
     from urllib.parse import parse_qsl, urlencode
 
     method = start.get("method") or ("WEBSOCKET" if start.get("type") == "websocket" else None)
-    if method != req.method.upper() or start.get("path") != req.path:
+    path, _, in_path = req.path.partition("?")  # a WebSocket's query can only be written in its path
+    if method != req.method.upper() or start.get("path") != path:
         return False
     query = getattr(req, "query", None) or {}
-    return sorted(parse_qsl(str(start.get("query_string", "")), keep_blank_values=True)) == sorted(
-        parse_qsl(urlencode(query, doseq=True), keep_blank_values=True)
-    )
+    wanted = parse_qsl(in_path, keep_blank_values=True) + parse_qsl(urlencode(query, doseq=True), keep_blank_values=True)
+    seen = parse_qsl(str(start.get("query_string", "")), keep_blank_values=True)
+    # A secret's value is recorded hidden (`token=[redacted]`): its name still tells the requests apart.
+    return len(seen) == len(wanted) and all(
+        k1 == k2 and (v1 == v2 or REDACTED in v1) for (k1, v1), (k2, v2) in zip(sorted(seen), sorted(wanted), strict=True))
 
 
 def step_requests(step: Step) -> list[Request | WebSocketRequest]:
