@@ -4,10 +4,11 @@ A dependency is a function you declare with `Depends(...)` and FastAPI
 calls for you, before your endpoint, handing its result to a parameter.
 Dependencies can have dependencies of their own, FastAPI remembers each
 one's result for the rest of the request, and a dependency that uses
-`yield` gets to run cleanup code afterwards. *When* that cleanup runs is
+`yield` gets to run teardown code afterwards. *When* that teardown runs is
 the part most people get wrong, so this lesson reads it off the trace.
 
-The app below is a small notes service with a fake database session.
+The app below is a small notes service with a fake database session. The
+two exercises at the end are yours to fix.
 """
 
 import asyncio
@@ -52,7 +53,7 @@ def pagination(skip: int = 0, limit: int = 10) -> dict[str, int]:
     return {"skip": skip, "limit": limit}
 
 
-# 2. A dependency with yield: setup before yield, cleanup after it.
+# 2. A dependency with yield: setup before yield, teardown after it.
 def get_db():
     db = Session()
     try:
@@ -138,12 +139,61 @@ async def save_draft(draft: Draft, db: Annotated[Session, Depends(get_db)]):
     return {"saved": draft.text}
 
 
+# For the exercises: an id for each new record, and a limit on exports.
+def new_id() -> str:
+    return secrets.token_hex(4)
+
+
+class ExportSlots:
+    free = 2  # at most two exports at once
+
+
+async def take_export_slot():
+    if ExportSlots.free == 0:
+        raise HTTPException(status_code=503, detail="Too many exports at once; try again in a moment")
+    ExportSlots.free -= 1
+    try:
+        yield
+    finally:
+        ExportSlots.free += 1
+
+
+# ── exercise fresh-ids: your code starts here ──
+def audit_entry(
+    user: Annotated[str, Depends(get_current_user)],
+    entry_id: Annotated[str, Depends(new_id)],
+) -> dict[str, str]:
+    return {"id": entry_id, "by": user}
+
+
+@app.post("/me/reminders")
+async def add_reminder(
+    text: str,
+    reminder_id: Annotated[str, Depends(new_id)],
+    audit: Annotated[dict[str, str], Depends(audit_entry)],
+):
+    return {"reminder": {"id": reminder_id, "text": text}, "audit": audit}
+# ── exercise fresh-ids: your code ends here ──
+
+
+# ── exercise export-slot: your code starts here ──
+@app.get("/me/export")
+async def export_notes(
+    user: Annotated[str, Depends(get_current_user)],
+    db: Annotated[Session, Depends(get_db)],
+    _slot: Annotated[None, Depends(take_export_slot)],
+):
+    return {"user": user, "notes": db.notes_of(user), "slots_free": ExportSlots.free}
+# ── exercise export-slot: your code ends here ──
+
+
 # ---------------------------------------------------------------------------
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
 
 from lifecycle_tracer.course import (  # noqa: E402
     Check,
+    Exercise,
     Lesson,
     Question,
     Request,
@@ -189,6 +239,26 @@ def _runs(name: str, n: int) -> Check:
         return got == n or f"it ran {got} time(s)"
 
     return custom(f"{name} is called exactly {n} time(s) in this request", test)
+
+
+def _starts(name: str, part: str, **detail: object) -> Check:
+    """A dependency's setup or teardown starts with this detail; said in the glossary's words."""
+
+    def test(r: StepResult) -> bool | str:
+        found = [
+            e
+            for e in r.events
+            if e.stage == "dependency" and e.kind == "start" and e.name == name and e.detail.get("phase") == part
+        ]
+        if not found:
+            return f"{name}'s {part} never runs"
+        if any(all(e.detail.get(k) == v for k, v in detail.items()) for e in found):
+            return True
+        seen = "; ".join(", ".join(f"{k}={e.detail.get(k)!r}" for k in detail) for e in found)
+        return f"it ran {len(found)} time(s), with {seen}"
+
+    extra = ", ".join(f"{k}={v!r}" for k, v in detail.items())
+    return custom(f"{name}'s {part} runs{' with ' + extra if extra else ''}", test)
 
 
 def _in_order(*specs: tuple, trace: int = 0) -> Check:
@@ -309,9 +379,7 @@ the endpoint gets the very same session `get_current_user` used.
             checks=[
                 status(200),
                 _runs("get_db", 1),
-                has(
-                    "dependency", "start", name="get_db", phase="setup", needed_by="get_current_user", is_generator=True
-                ),
+                _starts("get_db", "setup", needed_by="get_current_user", is_generator=True),
                 has("dependency", "point", name="get_db", cached=True, needed_by="my_notes"),
                 _in_order(
                     ("dependency", "start", "get_db", SETUP),
@@ -370,13 +438,13 @@ parameters get the **same** value.
             ],
         ),
         Step(
-            title="yield: when does the cleanup run?",
+            title="yield: when does the teardown run?",
             narration="""
 `get_db` **yields** the session. The code before `yield` runs while
 dependencies are solved; the code after it (`db.close()`) waits. FastAPI
 keeps an **exit stack** for the request (Python's `contextlib.AsyncExitStack`:
-a list of pending cleanups that it runs in reverse order when it is closed),
-and each yield dependency's cleanup goes onto it.
+a list of pending teardowns that it runs in reverse order when it is closed),
+and each yield dependency's teardown goes onto it.
 
 Again `GET /me/notes` as Ada; watch the last dependency lines.
 """,
@@ -396,12 +464,12 @@ Again `GET /me/notes` as Ada; watch the last dependency lines.
             ),
             hints=[
                 "Find the two get_db lines after the response lines.",
-                "A commit in that cleanup code runs after the client already has its 200: "
+                "A commit in that teardown code runs after the client already has its 200: "
                 "if it fails, the client will not hear about it.",
             ],
             checks=[
                 status(200),
-                has("dependency", "start", name="get_db", phase="teardown"),
+                _starts("get_db", "teardown"),
                 _in_order(
                     ("endpoint", "end", "my_notes"),
                     ("serialization", "end"),
@@ -415,9 +483,9 @@ Again `GET /me/notes` as Ada; watch the last dependency lines.
             ],
         ),
         Step(
-            title='scope="function": clean up before the response',
+            title='scope="function": teardown before the response',
             narration="""
-Some cleanup should not wait for a slow client. `add_note` holds
+Some teardown should not wait for a slow client. `add_note` holds
 `notes_lock` through `Depends(hold_notes_lock, scope="function")`: a
 **function-scoped** yield dependency is closed as soon as the endpoint's
 result is ready (after serialization), **before** the response is sent.
@@ -429,7 +497,7 @@ response.
             request=Request("POST", "/me/notes", query={"text": "Buy eggs"}, headers=TOKEN),
             look_for=["dependency", "response"],
             question=Question(
-                prompt="Which cleanup runs first?",
+                prompt="Which teardown runs first?",
                 choices=["get_db's (request scope)", "hold_notes_lock's (function scope)"],
                 answer=1,
                 why="The function-scoped exit stack closes when the endpoint's result is ready; "
@@ -440,8 +508,8 @@ response.
             ],
             checks=[
                 status(200),
-                has("dependency", "start", name="hold_notes_lock", phase="setup", scope="function", is_async=True),
-                has("dependency", "start", name="hold_notes_lock", phase="teardown", scope="function"),
+                _starts("hold_notes_lock", "setup", scope="function", is_async=True),
+                _starts("hold_notes_lock", "teardown", scope="function"),
                 _in_order(
                     ("endpoint", "end", "add_note"),
                     ("serialization", "end"),
@@ -454,18 +522,19 @@ response.
             ],
         ),
         Step(
-            title="When a dependency refuses: 401, and cleanup still runs",
+            title="When a dependency refuses: 401, and teardown still runs",
             narration="""
 Now `GET /me/notes` **without** a token. `get_db` has already yielded a
 session when `get_current_user` raises `HTTPException(401)`. FastAPI stops
 solving dependencies, so `my_notes` never runs, and the exception travels
-out through the exit stack: `get_db` resumes **with the exception**, and only *then* does the exception handler send the 401.
+out through the exit stack: `get_db` resumes **with the exception**, and
+only *then* does the exception handler send the 401.
 Without `try/finally` around the `yield`, `db.close()` would be skipped.
 """,
             request=Request("GET", "/me/notes"),
             look_for=["dependency", "exception", "response"],
             question=Question(
-                prompt="Does get_db's cleanup run, and when?",
+                prompt="Does get_db's teardown run, and when?",
                 choices=[
                     "No: the request failed before the endpoint",
                     "Yes, before the 401 is sent",
@@ -473,7 +542,7 @@ Without `try/finally` around the `yield`, `db.close()` would be skipped.
                 ],
                 answer=1,
                 why="The exception unwinds the exit stack on its way to the exception handler, "
-                "so the cleanup runs first and the 401 goes out after it.",
+                "so the teardown runs first and the 401 goes out after it.",
             ),
             hints=[
                 "Compare this trace with step 4's: where are get_db's teardown lines now?",
@@ -483,13 +552,7 @@ Without `try/finally` around the `yield`, `db.close()` would be skipped.
                 status(401),
                 has("dependency", "end", name="get_current_user", raised="fastapi.exceptions.HTTPException"),
                 lacks("endpoint"),
-                has(
-                    "dependency",
-                    "start",
-                    name="get_db",
-                    phase="teardown",
-                    exception_in="fastapi.exceptions.HTTPException",
-                ),
+                _starts("get_db", "teardown", exception_in="fastapi.exceptions.HTTPException"),
                 has("exception", name="HTTPException", status_code=401, handled=True),
                 _in_order(
                     ("dependency", "end", "get_current_user", SETUP),
@@ -523,7 +586,7 @@ invalid?
                 answer=1,
                 why="FastAPI solves the dependencies before it validates the endpoint's own parameters, so the "
                 "session is opened even though the body is invalid. The RequestValidationError then unwinds the "
-                "exit stack, as the 401 did in step 6, so get_db's cleanup runs before the 422 goes out.",
+                "exit stack, as the 401 did in step 6, so get_db's teardown runs before the 422 goes out.",
             ),
             hints=[
                 "Where is the failed validation line relative to get_db's setup line?",
@@ -549,6 +612,82 @@ invalid?
                 _all_sessions_closed(),
             ],
         ),
+        Exercise(
+            title="Give each record its own id",
+            narration="""
+Your turn (1 of 2). `POST /me/reminders?text=Call%20Grace` as Ada stores a
+reminder and an audit entry saying who created it. Each record needs its
+**own** id from `new_id`, but today the reminder and its audit entry come
+back with the **same** id. Make the two ids differ, with the audit entry
+still saying `"by": "ada"`.
+""",
+            region="fresh-ids",
+            request=Request("POST", "/me/reminders", query={"text": "Call Grace"}, headers=TOKEN),
+            look_for=["dependency"],
+            hints=[
+                "Count the new_id lines in the trace: how often does it run, and what does the line for "
+                "audit_entry's new_id say?",
+                "The cache is shared by every dependency of the request: the first call of new_id stores its "
+                "value, and each later use that does not opt out of the cache gets that stored value.",
+                "Add use_cache=False to the Depends(new_id) that is solved second, the one in audit_entry "
+                "(putting it on both uses also works).",
+            ],
+            checks=[
+                status(200),
+                _runs("new_id", 2),
+                custom(
+                    "audit_entry gets its id from a call of new_id of its own, not from the cache",
+                    _starts("new_id", "setup", needed_by="audit_entry").test,
+                ),
+                body(
+                    lambda b: b["reminder"]["id"] != b["audit"]["id"],
+                    "the reminder's id and the audit entry's id differ",
+                ),
+                body(
+                    lambda b: b["audit"]["by"] == "ada" and b["reminder"]["text"] == "Call Grace",
+                    "the audit entry is by ada and the reminder says 'Call Grace'",
+                ),
+            ],
+        ),
+        Exercise(
+            title="Give the export slot back before the response",
+            narration="""
+Your turn (2 of 2). `GET /me/export` takes one of two export slots through
+`take_export_slot`, which gives it back in its teardown. Today that
+teardown runs only after the response has been sent, so the slot stays
+taken for as long as sending takes. Make the slot come back **before** the
+response is sent, still from the teardown after `yield` (so it also comes
+back when an export fails).
+""",
+            region="export-slot",
+            request=Request("GET", "/me/export", headers=TOKEN),
+            look_for=["dependency", "response"],
+            hints=[
+                "Find take_export_slot's teardown lines: are they before or after the response lines?",
+                "Which exit stack a yield dependency's teardown goes on is chosen where it is declared, in "
+                "Depends(...): by default the request's, which is closed after the response is sent. "
+                "Step 5 showed the other one.",
+                'Declare it as Depends(take_export_slot, scope="function") in export_notes.',
+            ],
+            checks=[
+                status(200),
+                body(lambda b: b["slots_free"] == 1, "export_notes runs while holding one of the two slots"),
+                custom(
+                    "take_export_slot's teardown starts before the response has started",
+                    _starts("take_export_slot", "teardown", response_started=False).test,
+                ),
+                _in_order(
+                    ("endpoint", "end", "export_notes"),
+                    ("dependency", "start", "take_export_slot", TEARDOWN),
+                    ("dependency", "end", "take_export_slot", TEARDOWN),
+                    ("response", "start"),
+                ),
+                custom(
+                    "both export slots are free again after the request",
+                    lambda r: ExportSlots.free == 2 or f"{ExportSlots.free} of 2 are free",
+                ),
+            ],
+        ),
     ],
     summary="""
 `Depends(f)` makes FastAPI validate `f`'s own parameters, call it before
@@ -558,9 +697,9 @@ and are solved innermost first. Within one request each dependency runs
 `use_cache=False`. Dependencies are solved **before** the endpoint's own
 parameters are validated, so an invalid request still opens them.
 
-A `yield` dependency's cleanup runs **after the response is sent** by
+A `yield` dependency's teardown runs **after the response is sent** by
 default, **before** it with `scope="function"`, and **before the error
-response** when the request fails. Put cleanup in `try/finally`.
+response** when the request fails. Put the teardown in `try/finally`.
 
 Next lesson: **request bodies**: a Pydantic model as the body, and what
 a 422 looks like when the JSON is missing a field or malformed.

@@ -7,9 +7,12 @@ ready-made object. When the body is missing a field, has a wrong type, is
 malformed JSON, or is not labelled as JSON, FastAPI answers 422 with a
 `loc` that starts with `"body"`, and your endpoint never runs. Only a body
 FastAPI cannot read at all gets a 400.
+
+The exercise at the end is yours to fix.
 """
 
 import inspect
+from typing import Any
 
 import fastapi
 from fastapi import FastAPI
@@ -49,12 +52,20 @@ def create_tag(name: str):
     return {"tag": name}
 
 
+# ── exercise rename: your code starts here ──
+@app.post("/items/{item_id}/rename")
+def rename_item(item_id: int, name: str):
+    return {"item_id": item_id, "name": name}
+# ── exercise rename: your code ends here ──
+
+
 # ---------------------------------------------------------------------------
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
 
 from lifecycle_tracer.course import (  # noqa: E402
     Check,
+    Exercise,
     Lesson,
     Question,
     Request,
@@ -99,6 +110,26 @@ def _item_errors(*expected: tuple[list, str]) -> Check:
 
     shown = ", ".join(f"{loc} {t}" for loc, t in expected)
     return custom(f"the validation event for item lists the errors {shown}", test)
+
+
+def _read_from_body() -> Check:
+    def test(r: StepResult) -> bool | str:
+        checked = [e for e in r.events if e.stage == "validation" and e.name != "item_id"]
+        wrong = [f"{e.name} in the {e.detail.get('location')}" for e in checked if e.detail.get("location") != "body"]
+        if wrong:
+            return f"FastAPI looked for {', '.join(wrong)}"
+        if not any(e.detail.get("ok") for e in checked):
+            return "no body validation succeeded"
+        return True
+
+    return custom("the new name is validated from the body, and nothing is looked for in the query string", test)
+
+
+def _second_is_missing_name(response: Any) -> bool | str:
+    if response.status_code != 422:
+        return f"it answered {response.status_code}: {response.text[:120]}"
+    errors = response.json()["detail"]
+    return any(e["loc"] == ["body", "name"] and e["type"] == "missing" for e in errors) or f"the errors were {errors}"
 
 
 def _no_content_type_check() -> Check:
@@ -371,6 +402,45 @@ JSON body, declare a model as in `create_item`.
                 _error_at(["query", "name"], "missing"),
                 lacks("validation", name="body"),
                 lacks("endpoint"),
+            ],
+        ),
+        Exercise(
+            title="Read the new name from the JSON body",
+            narration="""
+Your turn. A client renames item 3 by posting the JSON `{"name": "Gel pen"}`
+to `/items/3/rename`, and gets a 422 today. Change `rename_item` so that
+this request answers **200** with the new name, `item_id` still coming
+from the path. A body without `name` must still get a 422, with the `loc`
+`["body", "name"]`.
+""",
+            region="rename",
+            request=[
+                Request("POST", "/items/3/rename", json={"name": "Gel pen"}),
+                # Another item_id, so the tracer can tell the two traces apart (it matches them by URL).
+                Request("POST", "/items/4/rename", json={}),
+            ],
+            look_for=["validation"],
+            hints=[
+                "Read the failed validation line: in which location does FastAPI look for name?",
+                "A plain str that is not in the path is a query parameter, even on a POST. FastAPI reads a "
+                "parameter from the body when its type is not a plain value (a Pydantic model, for one), "
+                "or when it is declared with Body().",
+                "Take a model with a name field (`class NewName(BaseModel): name: str`) instead of "
+                "`name: str`, or declare `name: Annotated[str, Body(embed=True)]` (import Annotated and Body): "
+                "without embed=True, Body() expects the whole body to be a bare JSON string.",
+            ],
+            checks=[
+                status(200),
+                body(
+                    lambda b: b == {"item_id": 3, "name": "Gel pen"},
+                    'the answer is {"item_id": 3, "name": "Gel pen"}',
+                ),
+                has("validation", name="item_id", location="path", raw="3", value=3, ok=True),
+                _read_from_body(),
+                custom(
+                    'a body without name gets a 422 with an error at loc ["body", "name"], type "missing"',
+                    lambda r: _second_is_missing_name(r.responses[1]),
+                ),
             ],
         ),
     ],

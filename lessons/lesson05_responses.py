@@ -7,7 +7,8 @@ You will see what `response_model_exclude_unset` leaves out, why a
 `Response` you return yourself skips all of that, and what the popular
 advice "use ORJSONResponse for speed" does on the installed FastAPI.
 
-`/catalog/orjson` needs the `orjson` package (`pip install orjson`).
+`/catalog/orjson` needs the `orjson` package (`pip install orjson`). The
+exercise at the end is yours to fix.
 """
 
 import inspect
@@ -28,6 +29,13 @@ class UserOut(BaseModel):
 
 USERS = {
     "ada": {"username": "ada", "email": "ada@example.com", "hashed_password": "not-a-real-hash"},
+    # Grace asked for a password reset, so her record holds one more secret.
+    "grace": {
+        "username": "grace",
+        "email": "grace@example.com",
+        "hashed_password": "not-a-real-hash-either",
+        "reset_token": "not-a-real-token",
+    },
 }
 
 
@@ -40,6 +48,13 @@ async def read_user(username: str):
 async def export_user(username: str):
     # Careful (step 3): a Response you return yourself is sent as it is.
     return JSONResponse(USERS[username])
+
+
+# ── exercise profile: your code starts here ──
+@app.get("/profiles/{username}")
+async def read_profile(username: str):
+    return USERS[username]  # the stored record, as it is
+# ── exercise profile: your code ends here ──
 
 
 class Item(BaseModel):
@@ -99,9 +114,11 @@ async def catalog_orjson():
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 
 from lifecycle_tracer.course import (  # noqa: E402
     Check,
+    Exercise,
     Lesson,
     Question,
     Request,
@@ -214,6 +231,18 @@ def _renders_with(cls: type, call: str) -> Check:
         f"{cls.__name__}.render calls {call}() on the installed version",
         lambda r: call in inspect.getsource(cls.render) or f"its source does not mention {call}",
     )
+
+
+def _drops_secrets(traces: Sequence[list[TraceEvent]]) -> bool | str:
+    for events in traces:
+        end = _event(events, "serialization", "end")
+        if end is None:
+            return "a request has no serialization end event"
+        output = json.dumps(end.detail.get("output"))
+        leaked = [k for k in ("hashed_password", "reset_token") if k in output]
+        if leaked:
+            return f"the output still has {', '.join(leaked)}"
+    return True
 
 
 def _orjson_installed() -> Check:
@@ -459,6 +488,55 @@ A popular article says: for speed, set `response_class=ORJSONResponse`.
                 _no_supplier_cost(len(CATALOG)),
                 _same_bytes_as_default_route(),
                 _orjson_warning(),
+            ],
+        ),
+        Exercise(
+            title="Keep the secrets out of /profiles",
+            narration="""
+Your turn. `GET /profiles/ada` sends Ada's `hashed_password` to the client,
+and `GET /profiles/grace` also sends Grace's `reset_token`. Make both
+answer with only `username` and `email`. Keep `read_profile` returning the
+stored record as it is: records gain fields over time, so the route itself
+must say which fields go out, and nothing else may.
+""",
+            region="profile",
+            request=[Request("GET", "/profiles/ada"), Request("GET", "/profiles/grace")],
+            look_for=["endpoint", "serialization"],
+            hints=[
+                "Compare the endpoint end line with the serialization lines: which fields are in each?",
+                "Step 1's route filters what read_user returns on the way out; this route declares nothing "
+                "for the serialization stage to validate against.",
+                "Give the route a response model with only username and email: UserOut is already there "
+                "(`response_model=...` in the decorator, or a return type on the function).",
+            ],
+            checks=[
+                status(200),
+                body(
+                    lambda b: b == {"username": "ada", "email": "ada@example.com"},
+                    "ada's profile has only username and email",
+                ),
+                custom(
+                    "grace's profile has only username and email",
+                    lambda r: (
+                        r.responses[1].json() == {"username": "grace", "email": "grace@example.com"}
+                        or f"the body was {r.responses[1].json()}"
+                    ),
+                ),
+                custom(
+                    "read_profile still returns the whole stored record, hashed_password included",
+                    lambda r: (
+                        "hashed_password" in (_event(r.events, "endpoint", "end").detail.get("preview") or {})
+                        or "it did not"
+                    ),
+                ),
+                custom(
+                    "the serialization stage validates the record against a response model with declared fields",
+                    has("serialization", "start", filters_fields=True).test,
+                ),
+                custom(
+                    "the serialization stage drops hashed_password and reset_token for both",
+                    lambda r: _drops_secrets(r.traces),
+                ),
             ],
         ),
     ],

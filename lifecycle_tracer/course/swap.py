@@ -18,7 +18,7 @@ DRAIN_TIMEOUT = 30.0
 
 
 class _Lifespan:
-    """Runs one app's lifespan protocol on our own queues, one phase at a time."""
+    """Runs one app's lifespan protocol on our own queues, one part at a time."""
 
     def __init__(self, app: Any, state: dict[str, Any]) -> None:
         self.state = state

@@ -1,4 +1,4 @@
-"""Dependencies: setup, cache hits, skips and cleanup."""
+"""Dependencies: setup, cache hits, skips and teardown."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def dependency_start(name: str, d: dict[str, Any]) -> str:
             when = ", while the response is being sent"
         else:
             when = ", before any response was sent"
-        text = f"The code after yield in {name} runs now (its cleanup){when}."
+        text = f"The code after yield in {name} runs now (its teardown){when}."
         if d.get("exception_in"):
             text += f" It receives the {d['exception_in'].rsplit('.', 1)[-1]} raised meanwhile."
         return text
@@ -44,7 +44,7 @@ def dependency_start(name: str, d: dict[str, Any]) -> str:
 def dependency_end(name: str, d: dict[str, Any]) -> str:
     raised = d.get("raised_name") or (d.get("raised") or "").rsplit(".", 1)[-1]
     if d.get("phase") == "teardown":
-        return f"{name}'s cleanup raised {raised}." if raised else f"{name}'s cleanup finished."
+        return f"{name}'s teardown raised {raised}." if raised else f"{name}'s teardown finished."
     if d.get("is_generator"):
         if raised:
             return f"{name} raised {raised} before reaching its yield."

@@ -45,7 +45,7 @@ def exception_point(name: str, d: dict[str, Any]) -> str:
         return (f"{exc} was not handled inside the app. ServerErrorMiddleware only handles HTTP requests, so it "
                 "passes on to the server.")
     if d.get("response_done"):
-        return (f"{exc} was raised after the response was complete (in a background task or a cleanup) and reached "
+        return (f"{exc} was raised after the response was complete (in a background task or a teardown) and reached "
                 "ServerErrorMiddleware, which re-raises it for the server's log: the client already has its answer.")
     if d.get("response_started"):
         return (f"{exc} was raised after the response had started; it reached ServerErrorMiddleware, which cannot "
