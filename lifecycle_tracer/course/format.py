@@ -65,6 +65,7 @@ class WebSocketResponse:
     close_code: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    local_port: int | None = None  # the client's port, to find this connection's trace
 
     def json(self) -> Any:
         return {"received": self.received, "close_code": self.close_code}

@@ -23,7 +23,11 @@ def fire(client: httpx.Client, request: Request | WebSocketRequest, app: Any = N
     if isinstance(request, WebSocketRequest):
         return fire_websocket(str(client.base_url), request)
     if request.via == "testclient":
-        from fastapi.testclient import TestClient
+        import warnings
+
+        with warnings.catch_warnings():  # importing it warns about the installed httpx/anyio; not the lesson's
+            warnings.simplefilter("ignore")
+            from fastapi.testclient import TestClient
 
         if app is None:
             raise ValueError("a TestClient request needs the app")
@@ -36,7 +40,23 @@ def fire(client: httpx.Client, request: Request | WebSocketRequest, app: Any = N
         kwargs["json"] = request.json
     elif request.content is not None:
         kwargs["content"] = request.content
-    return client.request(request.method, request.path, **kwargs)
+    if request.via == "testclient":
+        return client.request(request.method, request.path, **kwargs)
+    with client.stream(request.method, request.path, **kwargs) as response:
+        port = _local_port(response)  # while the connection is open: it closes with the body read
+        response.read()
+    response.local_port = port  # type: ignore[attr-defined]
+    return response
+
+
+def _local_port(response: httpx.Response) -> int | None:
+    """The client's own port: the app records it as the request's client, which ties the two together."""
+    stream = response.extensions.get("network_stream")
+    try:
+        addr = stream.get_extra_info("client_addr") if stream is not None else None
+    except OSError:
+        return None
+    return addr[1] if isinstance(addr, tuple) and len(addr) >= 2 else None
 
 
 def fire_websocket(base_url: str, request: WebSocketRequest) -> WebSocketResponse:
@@ -47,6 +67,7 @@ def fire_websocket(base_url: str, request: WebSocketRequest) -> WebSocketRespons
     try:
         with connect(url, additional_headers=request.headers or None, open_timeout=30) as ws:
             result = WebSocketResponse(101)
+            result.local_port = ws.socket.getsockname()[1]
             try:
                 for text in request.send:
                     ws.send(text)
@@ -155,8 +176,12 @@ class LessonSession:
         groups = self.rec.by_request()
         pool_ids = [rid for rid in self.rec.completed_since(before) if rid in groups]
         traces = []
-        for req in wanted:  # match each request to its trace by method, path and query
-            rid = next(
+        for req, resp in zip(wanted, responses, strict=True):
+            # By the client's port when it is known: requests alike in method, path and query, fired
+            # at once, finish in any order. Else by method, path and query (TestClient has no port).
+            port = getattr(resp, "local_port", None)
+            rid = next((i for i in pool_ids if port is not None and _client_port(groups[i][0].detail) == port), None)
+            rid = rid or next(
                 (i for i in pool_ids if _same_request(groups[i][0].detail, req)),
                 pool_ids[0] if pool_ids else None,
             )
@@ -187,6 +212,11 @@ def _forget_bytecode(path: Path) -> None:
 def reload_error(exc: LessonError | LifespanFailed) -> str:
     """The one sentence shown when a save cannot be served."""
     return f"{str(exc).rstrip().rstrip('.')} — the previous version keeps serving."
+
+
+def _client_port(start: dict[str, Any]) -> int | None:
+    client = start.get("client")
+    return client[1] if isinstance(client, list | tuple) and len(client) == 2 else None
 
 
 def _same_request(start: dict[str, Any], req: Request | WebSocketRequest) -> bool:
