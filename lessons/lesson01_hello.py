@@ -28,25 +28,22 @@ LESSON = Lesson(
     title="Hello lifecycle",
     topics=["stages", "middleware", "routing", "validation", "endpoint", "serialization", "response"],
     goals=[
-        "Name the stages every FastAPI request goes through, in order.",
-        "Read a trace: start and end events nest, points are instants.",
+        "Name the stages every FastAPI request goes through, in order, and read them in a trace.",
         "See which layers FastAPI and Starlette add without being asked.",
     ],
     steps=[
         Step(
             title="One request, every stage",
             narration="""
-We send `GET /hello/Ada?excited=true` to the app above. Watch the request
-travel **in** through the middleware layers, get **routed** to
-`say_hello`, have its parameters **validated**, run the **endpoint**, get
-**serialized** into JSON through `response_model=Greeting`, and travel
-back **out** as the **response**.
+We send `GET /hello/Ada?excited=true`. The request goes **in** through
+the middleware layers, is **routed** to `say_hello`, its parameters are
+**validated**, the **endpoint** runs, its result is **serialized** to JSON
+through `Greeting`, and the **response** goes back **out**.
 
-Lines marked ▶ start a stage, ■ end it, • are single moments; each `·`
-before them is one level deeper inside the layers.
+▶ starts a stage, ■ ends it, • is a single moment; each `·` is one layer deeper.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
-            look_for=["routing", "validation", "endpoint", "serialization", "response"],
+            look_for=["routing", "validation", "endpoint", "serialization"],
             checks=[
                 status(200),
                 order(
@@ -69,10 +66,8 @@ before them is one level deeper inside the layers.
             title="The layers you did not write",
             narration="""
 This app declares no middleware, yet the trace shows several layers:
-Starlette always wraps your app in `ServerErrorMiddleware` and
-`ExceptionMiddleware`, and FastAPI adds a few of its own. A request passes
-through every layer on the way **in**, and again, in reverse order, on the
-way **out**.
+Starlette and FastAPI always add their own. A request passes through each
+on the way **in**, and again, in reverse order, on the way **out**.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware"],

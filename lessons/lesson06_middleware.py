@@ -2,8 +2,8 @@
 
 A middleware is code that runs around every request: it sees the request
 before any route does, and the response after the endpoint is done. This app
-has three of them. The order they were added in decides the order they run
-in, and a CORS middleware can answer a request all by itself.
+has four of them. The order they were added in decides the order they run
+in, and a middleware can answer a request all by itself, as CORS does.
 """
 
 import inspect
@@ -12,9 +12,10 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from lifecycle_tracer.course import Lesson, Question, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import Exercise, Lesson, Question, Step, body, custom, has, header, lacks, order, status
 from lifecycle_tracer.course import Request as Send  # fastapi's Request is used by the app
 
 app = FastAPI(title="Middleware")
@@ -25,7 +26,21 @@ async def read_item(item_id: int) -> dict[str, int | str]:
     return {"item_id": item_id, "name": f"Item {item_id}"}
 
 
-# 1st added: times the work done inside it (the tutorial's example).
+# 1st added: answers the load balancer's GET /health (the exercise at the end is about it).
+# ── exercise health-check: your code starts here ──
+class HealthCheckMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):
+        response = await call_next(request)
+        if request.url.path == "/health":
+            return JSONResponse({"status": "ok"})
+        return response
+# ── exercise health-check: your code ends here ──
+
+
+app.add_middleware(HealthCheckMiddleware)
+
+
+# 2nd added: times the work done inside it (the tutorial's example).
 @app.middleware("http")
 async def add_process_time_header(request: Request, call_next):
     start_time = time.perf_counter()
@@ -35,7 +50,7 @@ async def add_process_time_header(request: Request, call_next):
     return response
 
 
-# 2nd added: gives every request an id, or keeps the one the client sent.
+# 3rd added: gives every request an id, or keeps the one the client sent.
 class RequestIDMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next):
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
@@ -46,7 +61,7 @@ class RequestIDMiddleware(BaseHTTPMiddleware):
 
 app.add_middleware(RequestIDMiddleware)
 
-# 3rd added: lets a web page served from https://shop.example call this API.
+# 4th added: lets a web page served from https://shop.example call this API.
 app.add_middleware(
     CORSMiddleware,
     allow_origins=["https://shop.example"],
@@ -57,7 +72,8 @@ app.add_middleware(
 
 def _user_middleware_order(r) -> bool | str:
     names = [m.cls.__name__ for m in app.user_middleware]
-    return names == ["CORSMiddleware", "RequestIDMiddleware", "BaseHTTPMiddleware"] or f"it lists {names}"
+    wanted = ["CORSMiddleware", "RequestIDMiddleware", "BaseHTTPMiddleware", "HealthCheckMiddleware"]
+    return names == wanted or f"it lists {names}"
 
 
 def _add_after_start_fails(r) -> bool | str:
@@ -95,6 +111,16 @@ def _layer_is(function):
         return first <= (line or 0) < first + len(lines) or f"it points at line {line} of {start.detail.get('file')}"
 
     return test
+
+
+def _passes_to_read_item(r):
+    events, answer = r.traces[1], r.responses[1]
+    if answer.status_code != 200:
+        return f"it answered {answer.status_code}"
+    passed = any(e.stage == "middleware" and e.kind == "end" and e.name == "HealthCheckMiddleware"
+                 and e.detail.get("called_next") for e in events)
+    ran = any(e.stage == "endpoint" and e.kind == "start" and e.name == "read_item" for e in events)
+    return (passed and ran) or "HealthCheckMiddleware did not call the next layer, or read_item never ran"
 
 
 def _depths(*names):
@@ -155,26 +181,29 @@ Starlette class that `@app.middleware("http")` wraps your function in.
         Step(
             title="Which middleware runs first?",
             narration="""
-The app added three middlewares, in this order: the timing one, then
-`RequestIDMiddleware`, then `CORSMiddleware` (`@app.middleware("http")`
-is an `add_middleware` call too). Nothing is wrapped yet when they are
-added: Starlette builds the whole stack at the **first request**.
+The app added four middlewares, in this order: `HealthCheckMiddleware`,
+the timing one, `RequestIDMiddleware`, then `CORSMiddleware`
+(`@app.middleware("http")` is an `add_middleware` call too). Nothing is
+wrapped yet when they are added: the whole stack is built at the **first
+request**.
 
 This request comes from the shop's web page (it has an `Origin` header) and
 carries its own `X-Request-ID`. Follow the ▶ lines down and the ■ lines back
-up: on the way out each layer adds its header. Starlette's own
-`ServerErrorMiddleware` stays outside all of yours, `ExceptionMiddleware` inside.
+up: on the way out the timing, id and CORS layers each add a header.
+Starlette's own `ServerErrorMiddleware` stays outside all of yours,
+`ExceptionMiddleware` inside.
 """,
             request=Send("GET", "/items/2", headers={"Origin": "https://shop.example", "X-Request-ID": "req-42"}),
             look_for=["middleware"],
             question=Question(
-                prompt="Which of the three middlewares sees the request first?",
+                prompt="Which of the app's four middlewares sees the request first?",
                 choices=[
-                    "add_process_time_header (BaseHTTPMiddleware), added first",
-                    "RequestIDMiddleware, added second",
+                    "HealthCheckMiddleware, added first",
+                    "add_process_time_header (BaseHTTPMiddleware), added second",
+                    "RequestIDMiddleware, added third",
                     "CORSMiddleware, added last",
                 ],
-                answer=2,
+                answer=3,
                 why="add_middleware does not wrap anything: it inserts the middleware at the front of "
                 "app.user_middleware (position 0), so the list runs from the last added to the first. At the first "
                 "request build_middleware_stack wraps the router in reversed(list): the first entry, the one added "
@@ -192,28 +221,31 @@ up: on the way out each layer adds its header. Starlette's own
                     ("middleware", "start", "CORSMiddleware"),
                     ("middleware", "start", "RequestIDMiddleware"),
                     ("middleware", "start", "BaseHTTPMiddleware"),
+                    ("middleware", "start", "HealthCheckMiddleware"),
                     ("endpoint", "start"),
                 ),
                 order(
                     ("endpoint", "end"),
+                    ("middleware", "end", "HealthCheckMiddleware"),
                     ("middleware", "end", "BaseHTTPMiddleware"),
                     ("middleware", "end", "RequestIDMiddleware"),
                     ("middleware", "end", "CORSMiddleware"),
                 ),
                 custom(
-                    "depth grows inwards: CORSMiddleware < RequestIDMiddleware < BaseHTTPMiddleware",
-                    _depths("CORSMiddleware", "RequestIDMiddleware", "BaseHTTPMiddleware"),
+                    "depth grows inwards: CORSMiddleware < RequestIDMiddleware < BaseHTTPMiddleware "
+                    "< HealthCheckMiddleware",
+                    _depths("CORSMiddleware", "RequestIDMiddleware", "BaseHTTPMiddleware", "HealthCheckMiddleware"),
                 ),
                 custom(
                     "your middlewares sit inside ServerErrorMiddleware and outside ExceptionMiddleware",
-                    _depths("ServerErrorMiddleware", "CORSMiddleware", "BaseHTTPMiddleware", "ExceptionMiddleware"),
+                    _depths("ServerErrorMiddleware", "CORSMiddleware", "HealthCheckMiddleware", "ExceptionMiddleware"),
                 ),
                 header("X-Request-ID", value="req-42"),
                 header("Access-Control-Allow-Origin", value="https://shop.example"),
                 header("X-Process-Time"),
                 custom(
                     "app.user_middleware lists them last-added first: CORSMiddleware, RequestIDMiddleware, "
-                    "BaseHTTPMiddleware",
+                    "BaseHTTPMiddleware, HealthCheckMiddleware",
                     _user_middleware_order,
                 ),
                 custom(
@@ -250,7 +282,7 @@ and answers with the `Access-Control-Allow-*` headers by itself.
                 ],
                 answer=2,
                 why="CORSMiddleware answers a preflight itself, so nothing inside it runs: no RequestIDMiddleware, "
-                "no timing, no routing, no endpoint.",
+                "no timing, no health check, no routing, no endpoint.",
             ),
             hints=[
                 "An OPTIONS request with Origin and Access-Control-Request-Method is a question for CORS, not for your app.",
@@ -261,6 +293,7 @@ and answers with the `Access-Control-Allow-*` headers by itself.
                 has("middleware", "end", "CORSMiddleware", called_next=False),
                 lacks("middleware", "start", "RequestIDMiddleware"),
                 lacks("middleware", "start", "BaseHTTPMiddleware"),
+                lacks("middleware", "start", "HealthCheckMiddleware"),
                 lacks("routing"),
                 lacks("endpoint"),
                 header("Access-Control-Allow-Origin", value="https://shop.example"),
@@ -288,16 +321,49 @@ classic surprise when testing CORS by hand with curl.
                 header("X-Process-Time"),
             ],
         ),
+        Exercise(
+            title="Answer the health check in the middleware",
+            narration="""
+Your turn. A load balancer sends `GET /health` every few seconds to see
+that the app is alive. It gets 200 `{"status": "ok"}` from
+`HealthCheckMiddleware`, but the trace shows more work than that answer
+needs. Change `HealthCheckMiddleware` so that it answers `/health` by
+itself: the router must not run for it. `GET /items/5` must still reach
+`read_item`.
+""",
+            region="health-check",
+            request=[Send("GET", "/health"), Send("GET", "/items/5")],
+            look_for=["middleware", "routing"],
+            hints=[
+                "Read the trace of GET /health: is there a routing event? What does the "
+                "HealthCheckMiddleware end event say about calling the next layer?",
+                "Code after `await call_next(request)` runs once the router has already handled the request. "
+                "A middleware that returns a response without calling call_next answers by itself, as "
+                "CORSMiddleware did for the preflight.",
+                "In dispatch, look at request.url.path first, and return the JSONResponse before "
+                "`await call_next(request)` when it is /health.",
+            ],
+            checks=[
+                status(200),
+                body(lambda b: b == {"status": "ok"}, 'the body of GET /health is {"status": "ok"}'),
+                has("middleware", "end", "HealthCheckMiddleware", called_next=False),
+                lacks("routing"),
+                custom("GET /items/5 still goes through HealthCheckMiddleware to read_item and answers 200",
+                       _passes_to_read_item),
+            ],
+        ),
     ],
     summary="""
 A middleware runs around the request: code before `call_next` runs on the
 way in, code after it on the way out. `add_middleware` puts each one at
-the front of `app.user_middleware`, and Starlette builds the stack from
-that list at the first request (adding one later raises `RuntimeError`),
-so the middleware added **last** is the **outermost**: first to see the request, last to touch the
-response. `CORSMiddleware` answers a preflight (`OPTIONS` with `Origin` and
-`Access-Control-Request-Method`) by itself without calling the app; a bare
-`OPTIONS` goes through to the router. Next lesson: routing and `APIRouter`,
-and why the order of your routes matters too.
+the front of `app.user_middleware`, and the stack is built from that list
+at the first request (adding one later raises `RuntimeError`), so the
+middleware added **last** is the **outermost**: first to see the request,
+last to touch the response. A middleware that returns a response without
+calling `call_next` answers by itself, and nothing inside it runs:
+`CORSMiddleware` does that for a preflight (`OPTIONS` with `Origin` and
+`Access-Control-Request-Method`); a bare `OPTIONS` goes through to the
+router. Next lesson: routing and `APIRouter`, and why the order of your
+routes matters too.
 """,
 )

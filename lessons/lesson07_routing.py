@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI
 
-from lifecycle_tracer.course import Lesson, Question, Request, Step, body, custom, has, header, lacks, status
+from lifecycle_tracer.course import Exercise, Lesson, Question, Request, Step, body, custom, has, header, lacks, status
 
 app = FastAPI(title="Routing and routers")
 
@@ -54,6 +54,20 @@ app.include_router(accounts)
 @app.get("/items")
 async def list_items() -> list[str]:
     return ["pen", "stapler"]
+
+
+# admin: meant to serve GET /admin/stats (the exercise at the end).
+# ── exercise admin-prefix: your code starts here ──
+admin = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@admin.get("/stats")
+async def read_stats() -> dict[str, int]:
+    return {"users": len(USERS), "accounts": len(ACCOUNTS)}
+
+
+app.include_router(admin, prefix="/admin")
+# ── exercise admin-prefix: your code ends here ──
 
 
 def _routing(events):
@@ -110,16 +124,23 @@ def _tags(schema, path):
     return schema["paths"][path]["get"]["tags"]
 
 
+def _admin_paths_listed(r):
+    schema = r.responses[1].json()
+    listed = [path for path, ops in schema["paths"].items() if "admin" in ops.get("get", {}).get("tags", [])]
+    return listed == ["/admin/stats"] or f"the schema lists {listed}"
+
+
 LESSON = Lesson(
     id="lesson7",
     title="Routing and routers",
-    topics=["routing", "APIRouter", "route order", "404", "405", "redirect_slashes", "307"],
+    topics=["routing", "APIRouter", "prefix", "route order", "404", "405", "redirect_slashes", "307"],
     goals=[
         "Group routes with APIRouter(prefix=..., tags=...) and include_router.",
         "Read the router's candidates: it tries routes in order and stops at the first full match.",
         "Explain why /users/me must be declared before /users/{user_id}.",
         "Tell a 404 (no route has this path) from a 405 (the path exists, not with this method).",
         "See redirect_slashes answer /items/ with a 307 to /items.",
+        "Find where a route's full path comes from: include_router's prefix, the router's prefix, the route's path.",
     ],
     steps=[
         Step(
@@ -328,6 +349,33 @@ The app has `GET /items`, with no trailing slash. A client asks for
                 lacks("endpoint"),
             ],
         ),
+        Exercise(
+            title="Serve the admin statistics at /admin/stats",
+            narration="""
+Your turn. The `admin` router's `read_stats` should answer
+`GET /admin/stats`, but that request gets **404**. Change the app so that
+`GET /admin/stats` answers 200 from `read_stats`, and the OpenAPI schema
+lists the admin statistics under that one path.
+""",
+            region="admin-prefix",
+            request=[Request("GET", "/admin/stats"), Request("GET", "/openapi.json")],
+            look_for=["routing"],
+            hints=[
+                "Read the routing event of GET /admin/stats: which path do its candidates give the admin part "
+                "of the app? And under which path does /openapi.json list the statistics?",
+                "A route's full path is glued together from three parts: the include_router prefix, the "
+                "APIRouter prefix, then the path in the decorator.",
+                "The prefix /admin is given twice. Keep it in one place: in APIRouter(...) or in include_router(...).",
+            ],
+            checks=[
+                status(200),
+                has("routing", matched=True, route="/admin/stats"),
+                has("endpoint", "start", name="read_stats"),
+                body(lambda b: b == {"users": 2, "accounts": 2}, "the body counts 2 users and 2 accounts"),
+                custom("the OpenAPI schema lists the admin statistics at /admin/stats and nowhere else",
+                       _admin_paths_listed),
+            ],
+        ),
     ],
     summary="""
 `APIRouter(prefix=..., tags=...)` groups routes: the prefix becomes part of
@@ -337,7 +385,9 @@ path such as `/users/me` must come **before** `/users/{user_id}`, or the
 parameter route captures it (a 422 when the parameter is an `int`). No path
 matches: **404**. The path matches but not the method: **405**. Only the
 trailing slash differs: the router answers **307** to the other spelling
-(`redirect_slashes`). Next lesson:
-`async def` versus `def`, and what blocking the event loop costs.
+(`redirect_slashes`). A route's full path is every prefix on the way to it
+plus its own path, so a prefix given both to `APIRouter` and to
+`include_router` is there twice. Next lesson: `async def` versus `def`,
+and what blocking the event loop costs.
 """,
 )

@@ -12,9 +12,10 @@ import threading
 import time
 from itertools import pairwise
 
+import anyio.to_thread
 from fastapi import FastAPI
 
-from lifecycle_tracer.course import Lesson, Question, Request, Step, custom, has
+from lifecycle_tracer.course import Exercise, Lesson, Question, Request, Step, body, custom, has, status
 
 app = FastAPI(title="async def and def")
 
@@ -37,6 +38,28 @@ def report_threaded() -> dict[str, str]:
 async def report_blocking() -> dict[str, str]:
     time.sleep(SLOW_CALL)  # THE MISTAKE: a blocking call inside async def stops the event loop
     return {"report": "ready", "thread": threading.current_thread().name}
+
+
+@app.get("/threadpool")
+async def threadpool_limit() -> dict[str, float]:
+    # The limiter every plain def call FastAPI sends to a worker thread borrows a token from.
+    return {"total_tokens": anyio.to_thread.current_default_thread_limiter().total_tokens}
+
+
+RATES = {"EUR": 0.92, "GBP": 0.79, "JPY": 151.2}
+
+
+def fetch_rate(currency: str) -> float:
+    # Stands in for a blocking client library you cannot change, like requests.
+    time.sleep(SLOW_CALL)
+    return RATES[currency]
+
+
+# ── exercise rates: your code starts here ──
+@app.get("/rates/{currency}")
+async def read_rate(currency: str) -> dict[str, str | float]:
+    return {"currency": currency, "rate": fetch_rate(currency)}
+# ── exercise rates: your code ends here ──
 
 
 def _runs(r):
@@ -106,6 +129,22 @@ def _endpoint(events):
     return next(e for e in events if e.stage == "endpoint" and e.kind == "start")
 
 
+def _each_rate(r):
+    for resp in r.responses:
+        currency = resp.request.url.path.rsplit("/", 1)[-1]
+        if resp.status_code != 200 or resp.json() != {"currency": currency, "rate": RATES[currency]}:
+            return f"/rates/{currency} answered {resp.status_code}: {resp.text[:80]}"
+    return True
+
+
+def _each_run_lasted(at_least):
+    def test(r):
+        lengths = [end - start for start, end in _runs(r)]
+        return min(lengths) >= at_least or "the endpoint runs lasted " + ", ".join(f"{t:.2f} s" for t in lengths)
+
+    return test
+
+
 LESSON = Lesson(
     id="lesson8",
     title="async def and def",
@@ -113,6 +152,7 @@ LESSON = Lesson(
     goals=[
         "Know where FastAPI runs an endpoint: async def on the event loop, def in the threadpool.",
         "See a blocking call (time.sleep) inside async def make concurrent requests wait in line.",
+        "Know that the threadpool is not endless: AnyIO lends at most 40 worker threads at once by default.",
         "Choose: await an async library in async def, or use a plain def for blocking code.",
     ],
     steps=[
@@ -123,7 +163,7 @@ We call `report_awaiting` (`async def`) and `report_threaded` (plain `def`)
 at the same moment. Each one reports the name of the thread it ran on.
 FastAPI **awaits** an `async def` endpoint directly on the event loop; a
 plain `def` endpoint cannot be awaited, so FastAPI sends it to a **worker
-thread** from a threadpool and awaits the result.
+thread** of the threadpool and awaits the result.
 """,
             request=[Request("GET", "/reports/awaiting"), Request("GET", "/reports/threaded")],
             look_for=["endpoint"],
@@ -210,6 +250,31 @@ loop stays free to accept the other requests. Three copies again.
             ],
         ),
         Step(
+            title="How many worker threads at once?",
+            narration="""
+A plain `def` has a limit of its own. FastAPI hands each call, through
+Starlette's `run_in_threadpool`, to AnyIO's `to_thread.run_sync`, which
+first borrows a **token** from a limiter that every request shares, and
+gives it back when the function returns. When
+no token is free, the next call waits, without blocking the event loop,
+until one is. `GET /threadpool` reports the default limiter's size.
+""",
+            request=Request("GET", "/threadpool"),
+            look_for=["endpoint"],
+            question=Question(
+                prompt="How many plain def calls can run in worker threads at the same moment, by default?",
+                choices=["One per CPU core", "40", "As many as there are requests"],
+                answer=1,
+                why="AnyIO's default limiter is CapacityLimiter(40), whatever the machine. Sync dependencies "
+                "borrow from it too. So 40 slow blocking calls fill the threadpool, and one more plain def waits "
+                "for a token: a def endpoint does not block the event loop, but it can wait behind other requests.",
+            ),
+            checks=[
+                status(200),
+                body(lambda b: b == {"total_tokens": 40}, "the default limiter has 40 tokens"),
+            ],
+        ),
+        Step(
             title="Or await something that is really async",
             narration="""
 `report_awaiting` is `async def` too, but it waits with
@@ -230,6 +295,37 @@ if you only have a blocking one, write a plain `def`.
                 ),
             ],
         ),
+        Exercise(
+            title="Let three rate lookups run side by side",
+            narration="""
+Your turn. `read_rate` gets an exchange rate from `fetch_rate`, a
+blocking client library you cannot change: each call takes 0.3 s. When
+three users ask at once (`/rates/EUR`, `/rates/GBP`, `/rates/JPY`), their
+endpoint runs come one after another. Change `read_rate`, and only it, so
+that the three runs overlap and all three have answered in under 0.8 s.
+Each rate must still come from `fetch_rate`.
+""",
+            region="rates",
+            request=[Request("GET", "/rates/EUR"), Request("GET", "/rates/GBP"), Request("GET", "/rates/JPY")],
+            look_for=["endpoint"],
+            hints=[
+                "Look at the three endpoint runs' start and end times, and at where read_rate ran: the event loop "
+                "or a worker thread?",
+                "fetch_rate never awaits, so inside async def it holds the event loop for its whole 0.3 s. "
+                "Blocking code belongs in a worker thread.",
+                "Make read_rate a plain def (FastAPI then runs it in the threadpool), or keep async def and "
+                "`await run_in_threadpool(fetch_rate, currency)` (from fastapi.concurrency).",
+            ],
+            checks=[
+                custom("all three answered 200 with their currency's rate", _each_rate),
+                custom("the three endpoint runs overlapped in time", _overlapping),
+                custom("all three answered in under 0.8 s (one after another takes at least 0.9 s)", _took(high=0.8)),
+                custom(
+                    "each endpoint run still lasted at least 0.25 s: the rate still comes from the slow fetch_rate",
+                    _each_run_lasted(0.25),
+                ),
+            ],
+        ),
     ],
     summary="""
 An `async def` endpoint runs **on the event loop**, the one thread that
@@ -237,8 +333,10 @@ serves every request; a plain `def` endpoint runs **in the threadpool**.
 A blocking call such as `time.sleep`, `requests.get` or a synchronous
 database driver inside `async def` stops the whole event loop, so
 concurrent requests wait in line (3 × 0.3 s). The same call in a plain
-`def` only blocks its own worker thread (about 0.3 s in all), and so does
-an `await` of a truly async library. Next lesson: errors, exception
-handlers and where a crash turns into a 500.
+`def` blocks only its own worker thread (the three took about 0.3 s in
+all), but by default at most 40 worker threads are busy at once (AnyIO's
+limiter has 40 tokens), so a 41st blocking call waits for a free one. An
+`await` of a truly async library blocks no thread at all. Next lesson: errors, exception handlers
+and where a crash turns into a 500.
 """,
 )

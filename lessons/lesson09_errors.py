@@ -1,16 +1,31 @@
 """Lesson 9: Errors.
 
 Things go wrong: an item does not exist, a caller is not allowed in, a bug
-divides by zero. FastAPI turns an `HTTPException` into a clean error
+divides by zero. FastAPI turns an `HTTPException` into a proper error
 response, lets you register handlers for your own exceptions, and anything
 nobody handles becomes a 500. Where the error is raised (in an endpoint or
 in a middleware) decides who can handle it.
+
+The exercise at the end is yours: a coupon endpoint whose bad input ends in
+a 500, until you give its `ValueError` a handler.
 """
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from lifecycle_tracer.course import Lesson, Question, Step, body, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import (
+    Exercise,
+    Lesson,
+    Question,
+    Step,
+    body,
+    custom,
+    has,
+    header,
+    lacks,
+    order,
+    status,
+)
 from lifecycle_tracer.course import Request as Send  # fastapi's Request is used by the app
 
 app = FastAPI(title="Errors")
@@ -73,6 +88,23 @@ async def staff_stats() -> dict[str, int]:
     return {"items": len(ITEMS)}
 
 
+COUPONS = {"WELCOME10": 10, "SPRING25": 25}
+
+
+def percent_off(coupon: str) -> int:
+    # A business rule that knows nothing about HTTP: it says "bad input" the Python way.
+    if coupon not in COUPONS:
+        raise ValueError(f"{coupon!r} is not a coupon code")
+    return COUPONS[coupon]
+
+
+# ── exercise value-error: your code starts here ──
+@app.get("/coupons/{coupon}")
+async def read_coupon(coupon: str) -> dict[str, int | str]:
+    return {"coupon": coupon, "percent_off": percent_off(coupon)}
+# ── exercise value-error: your code ends here ──
+
+
 # After an exception escapes the app, uvicorn closes the connection once it has
 # logged the traceback. "Connection: close" stops the lesson's HTTP client from
 # reusing that connection for the next step's request while it is being closed.
@@ -81,6 +113,39 @@ CRASHING = {"Connection": "close"}
 
 def _exception(events):
     return next(e for e in events if e.stage == "exception")
+
+
+BAD_COUPON = "SUMMER"
+
+
+def your_handler_answered(r):
+    """The ValueError's exception event names a handler the app registered, and its 400."""
+    ev = next((e for e in r.events if e.stage == "exception" and e.name == "ValueError"), None)
+    if ev is None:
+        return "no ValueError left the endpoint"
+    d = ev.detail
+    if not d.get("handled") or d.get("handler") is None:
+        return "no exception handler took it (handler is null)"
+    if d.get("builtin_handler"):
+        return f"it was answered by FastAPI's own {d['handler']}"
+    return d.get("status_code") == 400 or f"{d['handler']} answered {d.get('status_code')}"
+
+
+def stopped_inside(r):
+    """Nothing escaped ExceptionMiddleware, and nothing was re-raised to the server."""
+    escaped = [e.detail["raised"] for e in r.events
+               if e.stage == "middleware" and e.kind == "end" and e.name == "ExceptionMiddleware"
+               and e.detail.get("raised")]
+    if escaped:
+        return f"{escaped[0]} escaped ExceptionMiddleware"
+    raised = r.events[-1].detail.get("raised")
+    return raised is None or f"the request ended by re-raising {raised} to the server's log"
+
+
+def says_what_was_wrong(data):
+    return isinstance(data, dict) and any(
+        isinstance(v, str) and f"{BAD_COUPON!r} is not a coupon code" in v for v in data.values()
+    )
 
 
 LESSON = Lesson(
@@ -272,6 +337,38 @@ is involved, and the client gets the 401 it was meant to get.
                 ),
             ],
         ),
+        Exercise(
+            title="Bad input is the client's mistake: 400, not 500",
+            narration=f"""
+Your turn. `GET /coupons/{BAD_COUPON}` asks for a coupon that does not exist.
+`percent_off` raises `ValueError`, nobody handles it, and the client gets
+a **500** as if the server were broken (and the server log gets another
+traceback). But the mistake is the client's.
+
+Change the app so that a `ValueError` raised in an endpoint is answered
+with **400** and a JSON body that carries the error's message, by an
+exception handler of your own, so nothing reaches the server log. Leave
+`percent_off` as it is: other code may rely on it raising `ValueError`.
+""",
+            region="value-error",
+            request=Send("GET", f"/coupons/{BAD_COUPON}", headers=CRASHING),
+            look_for=["endpoint", "exception"],
+            hints=[
+                "Run it once and read the exception event: which handler took the ValueError?",
+                "Step 2 registered a handler for UnicornException; any exception class can have one.",
+                "Register `@app.exception_handler(ValueError)` on an async function (request, exc) that "
+                "returns `JSONResponse(status_code=400, content=...)` with `str(exc)` in it.",
+            ],
+            checks=[
+                status(400),
+                has("endpoint", "start", name="read_coupon"),
+                custom("an exception handler of yours, not one of FastAPI's, answered the ValueError with 400",
+                       your_handler_answered),
+                custom("the ValueError stopped inside ExceptionMiddleware and was not re-raised to the server's log",
+                       stopped_inside),
+                body(says_what_was_wrong, f"the JSON body carries the message \"{BAD_COUPON!r} is not a coupon code\""),
+            ],
+        ),
     ],
     summary="""
 Raise `HTTPException` for errors you mean to send: FastAPI's
@@ -281,7 +378,8 @@ which answers 500 and re-raises it so the server logs a traceback, which is
 what the tracebacks in this lesson's server log were. Exception handlers
 only see errors raised **inside** `ExceptionMiddleware`; in a middleware,
 refuse a request by **returning** a response, never by raising
-`HTTPException`. Next lesson: **background tasks**, work that runs after
-the response has been sent.
+`HTTPException`. An exception handler also translates a plain Python
+error like `ValueError` into the status it really means. Next lesson:
+**background tasks**, work that runs after the response has been sent.
 """,
 )

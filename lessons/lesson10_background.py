@@ -5,6 +5,9 @@ email, and the mail server is slow. `BackgroundTasks` lets the endpoint say
 "do this later": FastAPI sends the response first and runs the task after,
 while the request is still open on the server but the client already has
 its answer.
+
+The exercise at the end is yours: a newsletter endpoint that still makes
+its client wait for the mail server.
 """
 
 import asyncio
@@ -13,12 +16,13 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, FastAPI
 from pydantic import BaseModel
 
-from lifecycle_tracer.course import Lesson, Question, Request, Step, body, custom, has, lacks, order, status
+from lifecycle_tracer.course import Exercise, Lesson, Question, Request, Step, body, custom, has, lacks, order, status
 
 app = FastAPI(title="Sign-ups")
 
 OUTBOX: list[str] = []  # stands in for the mail server
 AUDIT_LOG: list[str] = []  # stands in for an audit file
+CONFIRMED: list[str] = []  # stands in for the newsletter's mail server (the exercise)
 
 
 class SignUp(BaseModel):
@@ -49,7 +53,7 @@ def audited(background_tasks: BackgroundTasks) -> str:
 def database():
     connection = {"open": True}
     yield connection
-    connection["open"] = False  # cleanup after yield
+    connection["open"] = False  # teardown: the code after yield
 
 
 @app.post("/signup", status_code=201)
@@ -76,6 +80,24 @@ async def outbox() -> list[str]:
     return OUTBOX
 
 
+# The exercise's email: awaiting it makes the client wait at least this long, while the
+# answer itself takes milliseconds, so a check against it has a generous margin.
+EMAIL_SECONDS = 0.5
+
+
+async def send_confirmation(email: str) -> None:
+    await asyncio.sleep(EMAIL_SECONDS)  # this mail server is slower still
+    CONFIRMED.append(email)
+
+
+# ── exercise answer-first: your code starts here ──
+@app.post("/newsletter", status_code=201)
+async def subscribe(form: SignUp) -> dict[str, str]:
+    await send_confirmation(form.email)
+    return {"email": form.email, "confirmation": "sent"}
+# ── exercise answer-first: your code ends here ──
+
+
 # --- checks that need more than one event ---------------------------------
 
 
@@ -96,14 +118,37 @@ def task_took_a_moment(r):
     return took >= 0.2 or f"the task took {took * 1000:.0f} ms"
 
 
+def _database_teardown(e):
+    # "phase" is the dependency events' own detail key (setup or teardown), not prose.
+    return e.stage == "dependency" and e.name == "database" and e.detail.get("phase") == "teardown"
+
+
 def teardown_after_tasks(r):
     seqs = [e.seq for e in r.events if e.stage == "background" and e.kind == "end"]
-    teardown = next(
-        e.seq
-        for e in r.events
-        if e.stage == "dependency" and e.name == "database" and e.detail.get("phase") == "teardown"
-    )
+    teardown = next(e.seq for e in r.events if _database_teardown(e))
     return (len(seqs) == 3 and max(seqs) < teardown) or f"background ends at {seqs}, teardown at {teardown}"
+
+
+def database_teardown_ran(r):
+    ran = any(e.kind == "start" and _database_teardown(e) for e in r.events)
+    return ran or "the database dependency's code after yield never started"
+
+
+def answered_before_confirmation(r):
+    """The client's whole wait was shorter than the email, and ended before the task did.
+
+    The client starts its clock before the server sees the request, so the
+    client's elapsed time against the task's end, counted from the request's
+    start on the server, can only make the answer look later than it was.
+    """
+    end = next((e.t_ns for e in r.events if e.stage == "background" and e.kind == "end"
+                and e.name == "send_confirmation"), None)
+    if end is None:
+        return "send_confirmation never ran as a background task"
+    task_done = (end - r.events[0].t_ns) / 1e9
+    if r.elapsed < min(EMAIL_SECONDS, task_done):
+        return True
+    return f"the client waited {r.elapsed * 1000:.0f} ms; the task ended {task_done * 1000:.0f} ms into the request"
 
 
 def duration_includes_task(r):
@@ -119,7 +164,7 @@ LESSON = Lesson(
         "See that a background task starts only after the last byte of the response went out.",
         "Tell the client's waiting time apart from the request's total time on the server.",
         "Queue tasks from a dependency, and know in which order tasks run.",
-        "Know what happens when a background task fails, and when yield cleanup runs.",
+        "Know what happens when a background task fails, and when the teardown of a yield dependency runs.",
     ],
     steps=[
         Step(
@@ -224,14 +269,14 @@ Tasks run **one after the other**, in the order they were added. A plain
             ],
         ),
         Step(
-            title="Yield cleanup waits for the tasks",
+            title="Teardown waits for the tasks",
             narration="""
 The same request also used `database`, a dependency with `yield`. Its
-cleanup (the code after `yield`) runs when the request is finished with it,
+teardown (the code after `yield`) runs when the request is finished with it,
 which, on the FastAPI you have installed, is **after** the background tasks
 too. So a task may still use the connection it was given.
 
-When this cleanup runs has moved across FastAPI releases (see lesson 3:
+When this teardown runs has moved across FastAPI releases (see lesson 3:
 0.106 moved it before the response, 0.118 back after it); the checks below
 keep the lesson honest on whichever version is installed.
 """,
@@ -239,7 +284,7 @@ keep the lesson honest on whichever version is installed.
             look_for=["dependency", "background"],
             checks=[
                 status(201),
-                has("dependency", "start", name="database", phase="teardown"),
+                custom("the database dependency's teardown runs", database_teardown_ran),
                 custom("the database teardown starts only after every background task ended", teardown_after_tasks),
             ],
         ),
@@ -267,14 +312,55 @@ after the failing one, `mark_welcomed`, never runs.
                 lacks("background", "start", "mark_welcomed"),
             ],
         ),
+        Exercise(
+            title="Stop making the subscriber wait",
+            narration="""
+Your turn. `POST /newsletter` sends a confirmation email that takes
+**0.5 s**, and the client waits all that time for its 201, though the
+answer does not depend on the email at all.
+
+Change `subscribe` so that the client gets its 201 at once, and the email
+still goes out as a background task of this request, after the response.
+""",
+            region="answer-first",
+            request=Request("POST", "/newsletter", json={"email": "linus@example.com"}),
+            look_for=["endpoint", "response", "background"],
+            hints=[
+                "Run it once: where does the 0.5 s go, between the ▶ endpoint and ■ endpoint lines or after "
+                "the ■ response line?",
+                "Step 1's endpoint did not send its email itself: it asked FastAPI to run it after the response.",
+                "Give `subscribe` a `background_tasks: BackgroundTasks` parameter and replace the `await` with "
+                "`background_tasks.add_task(send_confirmation, form.email)`.",
+            ],
+            checks=[
+                status(201),
+                order(
+                    ("response", "end"),
+                    ("background", "start", "send_confirmation"),
+                    ("background", "end", "send_confirmation"),
+                ),
+                custom(
+                    "send_confirmation ran to its end without raising",
+                    lambda r: any(e.stage == "background" and e.kind == "end" and e.name == "send_confirmation"
+                                  and not e.detail.get("raised") for e in r.events)
+                    or "send_confirmation never ended as a background task, or it raised",
+                ),
+                custom(
+                    f"the client had its answer in less than the email's {EMAIL_SECONDS} s, before the email was sent",
+                    answered_before_confirmation,
+                ),
+            ],
+        ),
     ],
     summary="""
 `BackgroundTasks` runs work **after** the response's last byte is sent: the
 client has its answer while the request is still running on the server, so
 the request's total duration includes the tasks. Tasks run one at a time in
 the order they were added (dependencies can add them too), a plain `def`
-task runs in the threadpool, yield cleanup waits for the tasks, and a task's
-error only reaches the server log.
+task runs in the threadpool, the teardown of a `yield` dependency waits (by
+default) for the tasks, and a task's error only reaches the server log. An
+endpoint that awaits slow work the client does not need makes the client wait
+for it; queued as a task, it runs after the answer.
 
 For work that is slow, must survive a restart, or must be retried, use a
 real task queue instead. Next lesson: security dependencies, API keys and

@@ -8,6 +8,9 @@ stop the request with an error of its own. This lesson traces them, tells
 
 The stores below are fakes: a real app keeps hashed passwords in a database
 and issues signed tokens (JWT), as the FastAPI tutorial's next pages show.
+
+The exercise at the end is yours: a hand-written token check whose 401 does
+not tell the client how to authenticate.
 """
 
 import hashlib
@@ -15,7 +18,7 @@ import json
 from typing import Annotated
 
 import fastapi
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.security import (
     APIKeyHeader,
     HTTPAuthorizationCredentials,
@@ -24,7 +27,19 @@ from fastapi.security import (
     OAuth2PasswordRequestForm,
 )
 
-from lifecycle_tracer.course import Lesson, Question, Request, Step, custom, has, header, lacks, order, status
+from lifecycle_tracer.course import (
+    Exercise,
+    Lesson,
+    Question,
+    Request,
+    Step,
+    custom,
+    has,
+    header,
+    lacks,
+    order,
+    status,
+)
 
 app = FastAPI(title="Notes")
 
@@ -34,6 +49,7 @@ USERS = {
     "grace": {"password": "battery-staple", "admin": False},
 }
 NOTES = {1: "buy milk", 2: "call Alan"}
+DRAFTS = {"ada": ["notes on the engine"], "grace": []}
 
 
 def issue_token(username: str) -> str:
@@ -96,6 +112,24 @@ async def delete_note(note_id: int, admin: Annotated[str, Depends(require_admin)
     return {"deleted": note_id}
 
 
+# ── exercise www-authenticate: your code starts here ──
+def get_author(authorization: Annotated[str | None, Header()] = None) -> str:
+    # Hand-written, without a security class: it reads the Authorization header itself.
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status_code=401, detail="Not authenticated")
+    username = TOKENS.get(token)
+    if username is None:
+        raise HTTPException(status_code=401, detail="Invalid token")
+    return username
+# ── exercise www-authenticate: your code ends here ──
+
+
+@app.get("/drafts")
+async def my_drafts(author: Annotated[str, Depends(get_author)]) -> dict[str, object]:
+    return {"author": author, "drafts": DRAFTS[author]}
+
+
 # --- the lesson -----------------------------------------------------------
 
 API_KEY = "k-7f3a9c2e51"
@@ -151,6 +185,18 @@ def header_sent_redacted(name: str, shown: str):
         return headers.get(name) == shown or f"{name} was recorded as {headers.get(name)!r}"
 
     return test
+
+
+def refused_twice_ran_once(r):
+    """Counted over all three traces: the step's requests differ only in a header, which the
+    trace shows redacted, so which trace belongs to which request is not known here."""
+    events = [e for trace in r.traces for e in trace]
+    refusals = [e.detail.get("status_code") for e in events
+                if e.stage == "exception" and e.name == "HTTPException" and e.detail.get("handled")]
+    runs = sum(1 for e in events if e.stage == "endpoint" and e.kind == "start")
+    if refusals != [401, 401]:
+        return f"the handled HTTPExceptions answered {refusals}"
+    return runs == 1 or f"the endpoint ran {runs} time(s)"
 
 
 LESSON = Lesson(
@@ -261,8 +307,8 @@ reads the same header through `HTTPBearer`, also without one.
                 prompt="What status does GET /notes (OAuth2PasswordBearer) get without a token?",
                 choices=["401 Unauthorized", "403 Forbidden", "422 Unprocessable Content"],
                 answer=0,
-                why="No credentials means 'who are you?': OAuth2PasswordBearer answers by itself, like APIKeyHeader "
-                "did, with 401 and WWW-Authenticate: Bearer saying which scheme to use, on every supported FastAPI. "
+                why="No credentials means 'who are you?'. OAuth2PasswordBearer answers it by itself with 401 and "
+                "WWW-Authenticate: Bearer (saying which scheme to use), before and after FastAPI 0.122.0 alike. "
                 + (
                     "HTTPBearer (GET /reports) answers the same 401 + WWW-Authenticate: Bearer since FastAPI 0.122.0;"
                     " before, it answered 403 without that header."
@@ -361,16 +407,61 @@ passes; then `require_admin` raises `HTTPException(403)`.
                 custom("Grace's token appears nowhere in the trace", nowhere(GRACE_TOKEN)),
             ],
         ),
+        Exercise(
+            title="A 401 that says how to log in",
+            narration="""
+Your turn. `GET /drafts` depends on `get_author`, a token check written by
+hand, without a security class. Without a token, or with one it does not
+know, it answers **401**, but its response has no `WWW-Authenticate`
+header, so the client is not told which scheme to use.
+
+Make both of those 401s carry `WWW-Authenticate: Bearer`, as
+`OAuth2PasswordBearer`'s did in step 4, while Ada's token still gets her
+drafts (200).
+""",
+            region="www-authenticate",
+            request=[
+                Request("GET", "/drafts"),
+                Request("GET", "/drafts", headers={"Authorization": "Bearer not-a-token"}),
+                Request("GET", "/drafts", headers={"Authorization": f"Bearer {ADA_TOKEN}"}),
+            ],
+            look_for=["dependency", "exception", "response"],
+            hints=[
+                "Compare the response headers here with step 4's GET /notes: which header is missing?",
+                "http_exception_handler sends the headers the HTTPException was given, and only those.",
+                "Give each `HTTPException(status_code=401, ...)` in `get_author` "
+                "`headers={\"WWW-Authenticate\": \"Bearer\"}`.",
+            ],
+            checks=[
+                status(401),
+                header("www-authenticate", value="Bearer"),
+                custom("with an unknown token, the answer is also 401 with WWW-Authenticate: Bearer",
+                       lambda r: (r.responses[1].status_code == 401
+                                  and r.responses[1].headers.get("www-authenticate") == "Bearer")
+                       or f"it answered {r.responses[1].status_code} with WWW-Authenticate "
+                          f"{r.responses[1].headers.get('www-authenticate')!r}"),
+                custom("with Ada's token, my_drafts answers 200 with her drafts",
+                       lambda r: (r.responses[2].status_code == 200 and r.responses[2].json().get("author") == "ada")
+                       or f"it answered {r.responses[2].status_code}: {r.responses[2].text[:80]}"),
+                custom("the two refusals were HTTPException(401)s, answered by an exception handler, and the "
+                       "endpoint ran only for Ada", refused_twice_ran_once),
+            ],
+        ),
     ],
     summary=f"""
 Security schemes are dependencies: `APIKeyHeader` and `OAuth2PasswordBearer`
 read the credential, and answer by themselves when it is missing, so the
 endpoint never runs. **401** means "who are you?" (missing or invalid
-credentials) and comes with `WWW-Authenticate`; **403** means "I know who
-you are, and no". A missing bearer token is 401 with `OAuth2PasswordBearer`
-on every supported FastAPI; a missing API key (`APIKeyHeader`) or bearer
-token with `HTTPBearer` gave 403 before FastAPI 0.122.0 and 401 since (you
-have {fastapi.__version__}).
+credentials), and HTTP wants it to carry `WWW-Authenticate`, naming the
+scheme to use; **403** means "I know who you are, and no".
+
+What a missing credential gets depends on the scheme and the version. With
+`OAuth2PasswordBearer`: 401 + `WWW-Authenticate: Bearer`, before and after
+FastAPI 0.122.0 alike. With `APIKeyHeader` or `HTTPBearer`: 403 without
+`WWW-Authenticate` before 0.122.0; since, 401 with `WWW-Authenticate:
+APIKey` or `Bearer` (you have {fastapi.__version__}). An `HTTPException(401)`
+you raise yourself carries `WWW-Authenticate` only when you pass it in
+`headers=`.
 The tracer redacts keys, passwords and tokens everywhere by default
 (`--show-secrets` turns that off on your own machine).
 

@@ -40,16 +40,28 @@ def test_help_has_examples_for_every_command() -> None:
         assert code == 0 and "Example" in out and "lifecycle-tracer" in out, command
 
 
-def test_list_shows_lessons_and_progress() -> None:
+def test_list_shows_lessons_and_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     code, out = invoke("list")
     assert code == 0 and "lesson1" in out and "Hello lifecycle" in out and "new" in out
-    code, _ = invoke("run", "lesson1", "--plain")
-    assert code == 0
+    progress_file = Path(os.environ["LIFECYCLE_TRACER_HOME"]) / "progress.json"
+    code, _ = invoke("run", "lesson1", "--plain")  # CliRunner's stdin is no terminal: nobody is learning
+    assert code == 0 and not progress_file.exists()
+    code, out = invoke("list")
+    assert "done" not in out
+
+    import lifecycle_tracer.course.plain as plain
+
+    monkeypatch.setattr(plain, "stdin_is_interactive", lambda: True)  # a person, answering both questions
+    result = runner.invoke(app, ["run", "lesson1", "--plain"], input="2\n1\n")
+    assert result.exit_code == 0, result.output
     code, out = invoke("list")
     assert "done" in out
-    code, _ = invoke("run", "lesson1", "--plain", "--reset")
-    progress = json.loads((Path(os.environ["LIFECYCLE_TRACER_HOME"]) / "progress.json").read_text())
+    progress = json.loads(progress_file.read_text())
     assert progress["lesson1"]["done"] is True and progress["lesson1"]["steps"] == [1, 2, 3]
+    assert progress["lesson1"]["answers"] == {"2": 1, "3": 0}
+    monkeypatch.setattr(plain, "stdin_is_interactive", lambda: False)
+    code, _ = invoke("run", "lesson1", "--plain", "--reset")
+    assert code == 0 and "lesson1" not in json.loads(progress_file.read_text())
 
 
 def test_run_records_events(tmp_path: Path) -> None:

@@ -55,11 +55,11 @@ def test_init_copies_every_lesson_and_says_where(tmp_path: Path, home: Path) -> 
     done = cli("init", cwd=tmp_path, home=home)
     ws = tmp_path / "lifecycle-lessons"
     assert done.returncode == 0, done.stderr
-    assert len(PACKAGED) == 13
+    assert len(PACKAGED) >= 18
     for lesson in PACKAGED:
         assert (ws / lesson.path.name).read_bytes() == lesson.path.read_bytes()
     assert (ws / ".lifecycle-tracer").read_text(encoding="utf-8") == f"lifecycle-tracer {__version__}\n"
-    assert f"Copied 13 lessons to {ws}." in done.stdout
+    assert f"Copied {len(PACKAGED)} lessons to {ws}." in done.stdout
     assert "cd lifecycle-lessons, open lesson01_hello.py, change it, and run `lifecycle-tracer run lesson1`." in done.stdout
     assert done.stderr == ""
 
@@ -90,10 +90,10 @@ def test_init_again_keeps_the_learners_files_and_restores_missing_ones(tmp_path:
     again = cli("init", "lifecycle-lessons", cwd=tmp_path, home=home)
     assert again.returncode == 0, again.stderr
     assert (ws / "lesson01_hello.py").read_bytes() == edited
-    assert (ws / "lesson13_behind_the_route.py").read_bytes() == PACKAGED[-1].path.read_bytes()
-    assert "added the 1 missing lesson(s) (lesson13_behind_the_route.py) and kept your 12 file(s)" in again.stdout
+    assert (ws / "lesson13_behind_the_route.py").read_bytes() == PACKAGED[12].path.read_bytes()
+    assert f"added the 1 missing lesson(s) (lesson13_behind_the_route.py) and kept your {len(PACKAGED) - 1} file(s)" in again.stdout
     third = cli("init", str(ws), cwd=tmp_path, home=home)
-    assert third.returncode == 0 and "with all 13 lessons; none was changed." in third.stdout
+    assert third.returncode == 0 and f"with all {len(PACKAGED)} lessons; none was changed." in third.stdout
     assert (ws / "lesson01_hello.py").read_bytes() == edited
 
 

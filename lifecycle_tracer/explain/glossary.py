@@ -76,8 +76,9 @@ GLOSSARY: tuple[Entry, ...] = (
     Entry("lifespan", "Code that runs once when the app starts and once when it stops, not per request."),
     Entry("mount", "Handing every path under a prefix to another app (a sub-app), with `app.mount(...)`.",
           also=("sub-application",)),
-    Entry("root_path", "The prefix a proxy in front of the app adds to every URL; the app uses it to build "
-          "links and docs, not to route."),
+    Entry("root_path", "The prefix a proxy in front of the app adds to every URL. Routes are declared without "
+          "it: the router takes it off the front of the path before matching, and the app adds it back when it "
+          "builds links and its docs."),
     Entry("streaming", "Sending the body in several parts as they are produced, instead of all at once."),
     Entry("step", "One part of a lesson: a short text, often a question, and the request it fires."),
     Entry("exercise", "A lesson's last part: a change you make to the lesson's app, checked on the trace."),

@@ -21,6 +21,10 @@ def request_start(name: str, d: dict[str, Any]) -> str:
     target = f"{d.get('path', '')}{'?' + query if query else ''}"
     if d.get("type") == "websocket":
         return f"A WebSocket connection to {target} arrived; it enters the app at the outermost layer."
+    client = d.get("client") or [None]
+    if client[0] == "testclient":  # the client Starlette's TestClient puts in the scope: no server is involved
+        return (f"TestClient called the app with {d.get('method', '')} {target} directly, in this process and "
+                "without a server; the request enters at the app's outermost layer.")
     return f"The server received {d.get('method', '')} {target} and handed it to the app's outermost layer."
 
 

@@ -97,6 +97,13 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
         look = ev.stage in look_for
         fresh = True
         if said is not None:
+            # A lesson's step names what to look at: only those stages are explained there, so the
+            # reader's attention goes where the step points (the other lines still show, without words).
+            if look_for and not look:
+                lines.append(EventLine(ev, t0, depth, highlight=False, explain=False))
+                if ev.kind == "start":
+                    depth += 1
+                continue
             sentence = ev.explain
             fresh = sentence not in said
             said.add(sentence)
