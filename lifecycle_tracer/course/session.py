@@ -67,7 +67,10 @@ def fire_websocket(base_url: str, request: WebSocketRequest) -> WebSocketRespons
     try:
         with connect(url, additional_headers=request.headers or None, open_timeout=30) as ws:
             result = WebSocketResponse(101)
-            result.local_port = ws.socket.getsockname()[1]
+            try:
+                result.local_port = ws.socket.getsockname()[1]
+            except OSError:  # the app already closed it: the trace is then found by its path
+                pass
             try:
                 for text in request.send:
                     ws.send(text)
