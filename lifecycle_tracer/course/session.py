@@ -3,6 +3,7 @@ wait for their traces. Plain mode and the TUI both run lessons through it."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,8 @@ def fire_websocket(base_url: str, request: WebSocketRequest) -> WebSocketRespons
     try:
         with connect(url, additional_headers=request.headers or None, open_timeout=30) as ws:
             result = WebSocketResponse(101)
-            try:
+            with contextlib.suppress(OSError):  # the app already closed it: the trace is found by its path
                 result.local_port = ws.socket.getsockname()[1]
-            except OSError:  # the app already closed it: the trace is then found by its path
-                pass
             try:
                 for text in request.send:
                     ws.send(text)
