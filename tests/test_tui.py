@@ -639,12 +639,13 @@ async def test_replay_shows_the_recording_and_explains_what_it_cannot_do(
         await pilot.press("home")
         assert app.cursor == 0 and "#0 of r1" in shown(app, DetailPane)
 
-        await pilot.press("enter")
-        assert said[-1] == "Nothing to fire in a replay." and not app.busy
-        await pilot.press("c")
-        assert said[-1] == "A replay cannot send requests." and not isinstance(app.screen, Composer)
-        await pilot.press("s")
-        assert said[-1] == "Step mode needs a live app (not a replay)."
+        # A replay sends nothing: firing, composing and step mode are not offered (nor in the footer).
+        for action in ("fire", "compose", "toggle_step_mode"):
+            assert app.check_action(action, ()) is False, action
+        footer = {b.binding.action for b in app.screen.active_bindings.values() if b.binding.show}
+        assert not footer & {"fire", "compose", "toggle_step_mode"}
+        await pilot.press("enter", "c", "s")
+        assert not app.busy and not isinstance(app.screen, Composer) and not said
         assert "STEP MODE" not in status_bar(app)
         assert list(app.store.requests) == ["r1", "r2"] and app.is_running
         await pilot.press("q")

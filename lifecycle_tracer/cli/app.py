@@ -98,7 +98,7 @@ def trace(
 ) -> None:
     """Trace your own app: serve it on 127.0.0.1 and show every request live.
 
-    Send it requests with a browser, curl or httpie while it runs; Ctrl+C stops.
+    Send it requests with a browser, curl or httpie while it runs; q quits the TUI, Ctrl+C stops --plain.
 
     [bold]Examples[/]
 

@@ -92,6 +92,8 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, App[None]):
             if self.start_in_step_mode:
                 self.controller.stepper.enable()
         self.refresh_all()
+        # ↑ ↓ move between requests from the start; Tab reaches the panes that scroll (the lesson, the detail).
+        self.query_one(History).focus()
         self.start_controller()
 
     @work(thread=True, exclusive=True, group="controller")
@@ -219,10 +221,12 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Tracing your own app there is no lesson: its keys leave the footer (c composes instead).
 
-        A replay keeps every key, each saying politely what it cannot do there.
+        A replay sends nothing, so firing, composing and step mode leave its footer too.
         """
         if action == "reload":  # only a lesson has a file to reload
             return self.controller.can_reload
+        if action in ("fire", "compose", "toggle_step_mode") and not self.controller.can_fire:
+            return False
         return not (action in self._LESSON_ACTIONS and self.controller.lesson is None and self.controller.can_fire)
 
     def _in_dialog(self) -> None:

@@ -47,6 +47,10 @@ class ExploreActions:
         if not events:
             return
         idx = self.cursor_index(events) + delta
+        if not 0 <= idx < len(events):
+            where = "last" if idx >= len(events) else "first"
+            other = "Home goes to the first" if where == "last" else "End goes to the last"
+            self.notify(f"This is the request's {where} event; {other}, and [ ] change the request.")
         self.cursor = max(0, min(idx, len(events) - 1))
         self.refresh_request()
         self.refresh_status()
@@ -60,6 +64,18 @@ class ExploreActions:
         if not events:
             return
         self.refresh_request()
+        self.refresh_status()
+
+    def action_follow_newest(self) -> None:
+        """Select the newest request and keep selecting each new one as it arrives."""
+        self._in_dialog()
+        self.follow_latest = True
+        self.cursor = None
+        if self.store.order:
+            self.selected = self.store.order[-1]
+            self.query_one(History).select(self.selected)
+            self.refresh_request()
+        self.notify("Following the newest request; choosing another one (↑ ↓ [ ]) stops following.")
         self.refresh_status()
 
     def action_other_request(self, delta: int) -> None:

@@ -60,6 +60,7 @@ BINDINGS: list[BindingType] = [
     Binding("left_square_bracket", "other_request(-1)", "Prev request", id="request_prev", show=False),
     Binding("right_square_bracket", "other_request(1)", "Next request", id="request_next", show=False),
     Binding("c", "compose", "Compose", id="compose"),
+    Binding("f", "follow_newest", "Follow newest", id="follow_newest", show=False),
     # Always there, even with --watch: file watching fails on some systems (network drives, some containers).
     Binding("r", "reload", "Reload", id="reload"),
     Binding("e", "export", "Export", id="export"),

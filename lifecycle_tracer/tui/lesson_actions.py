@@ -134,7 +134,12 @@ class LessonActions:
         lesson = self.controller.lesson
         if lesson is None:
             return
-        self.step_index = max(0, min(self.step_index + delta, len(lesson.steps) - 1))
+        wanted = self.step_index + delta
+        if wanted >= len(lesson.steps):
+            self.notify(f"That was the last step of {lesson.id}; its summary ends the lesson pane.")
+        elif wanted < 0:
+            self.notify("This is the first step.")
+        self.step_index = max(0, min(wanted, len(lesson.steps) - 1))
         self.refresh_lesson()
 
     def action_answer(self, choice: int) -> None:

@@ -75,4 +75,7 @@ class LessonPane(Static):
             parts.append(Text("\nPress Enter to fire the request.", style="bold"))
         elif step.request is not None:
             parts.append(Text("\nThis is a replay: the recorded requests are in the history.", style="dim"))
+        if index + 1 == total and lesson.summary.strip():  # the lesson's end: what it taught, and what is next
+            parts.append(Text("\nSummary", style="bold cyan"))
+            parts.append(Markdown(lesson.summary.strip()))
         self.update(Group(*parts))

@@ -1,0 +1,85 @@
+"""Keys and flows: clicking the history, ↑/↓ and following the newest, and keys that say why they did nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from test_tui import fire, lesson_app, record_notifications, running, shown, wait_for
+from textual.widgets import Static
+
+from lifecycle_tracer.tui.panes import History
+
+pytestmark = pytest.mark.anyio
+
+
+async def _three_requests(pilot) -> list[str]:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    for _ in range(3):
+        await fire(pilot)
+    await wait_for(pilot, lambda: len([r for r in app.store.order if r.startswith("r")]) >= 3, "three requests")
+    return [r for r in app.store.order if r.startswith("r")]
+
+
+async def test_clicking_a_history_row_selects_that_row_and_the_header_selects_none(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    app = lesson_app()
+    async with running(app) as pilot:
+        rows = await _three_requests(pilot)
+        history = app.query_one(History)
+        order = list(app.store.order)
+        # The widget's first row is its border, the second the header, then one row per request.
+        await pilot.click(History, offset=(3, 2 + order.index(rows[0])))
+        await wait_for(pilot, lambda: app.selected == rows[0], "the clicked row to be selected")
+        assert history.selected == rows[0]
+        await pilot.click(History, offset=(3, 2 + order.index(rows[1])))
+        await wait_for(pilot, lambda: app.selected == rows[1], "the second clicked row")
+        await pilot.click(History, offset=(3, 1))  # the header row
+        await pilot.pause()
+        assert app.selected == rows[1]
+        await pilot.press("q")
+
+
+async def test_up_and_down_move_between_requests_and_f_follows_the_newest(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    app = lesson_app()
+    said = record_notifications(app, monkeypatch)
+    async with running(app) as pilot:
+        assert isinstance(app.focused, History)
+        rows = await _three_requests(pilot)
+        assert app.selected == rows[-1]
+        await pilot.press("up")
+        assert app.selected == rows[-2] and not app.follow_latest
+        before = len(app.store.order)
+        # A request from elsewhere (a browser, curl) arrives: the learner's choice stays.
+        await asyncio.to_thread(httpx.get, app.controller.session.server.url + "/hello/Zed", timeout=30)
+        await wait_for(pilot, lambda: len(app.store.order) > before, "the outside request's trace")
+        assert app.selected == rows[-2]
+        await pilot.press("down")
+        assert app.selected == rows[-1]
+        await pilot.press("f")
+        newest = app.store.order[-1]
+        assert app.selected == newest and app.follow_latest
+        assert said[-1].startswith("Following the newest request")
+        await pilot.press("q")
+
+
+async def test_keys_that_cannot_go_further_say_so_and_the_last_step_shows_the_summary(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    app = lesson_app()
+    said = record_notifications(app, monkeypatch)
+    async with running(app) as pilot:
+        await pilot.press("p")
+        assert said[-1] == "This is the first step."
+        lesson = app.controller.lesson
+        for _ in range(len(lesson.steps) - 1):
+            await pilot.press("n")
+        assert "Summary" in shown(app, "#lesson") and "Next lesson" in shown(app, "#lesson")
+        await pilot.press("n")
+        assert said[-1].startswith(f"That was the last step of {lesson.id}")
+        await fire(pilot)
+        await pilot.press("end")
+        await pilot.press("space")  # not in step mode: Space travels, and at the end it says so
+        assert said[-1].startswith("This is the request's last event")
+        await pilot.press("home", "left")
+        assert said[-1].startswith("This is the request's first event")
+        assert isinstance(app.query_one("#lesson"), Static)
+        await pilot.press("q")
