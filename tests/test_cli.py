@@ -68,7 +68,7 @@ def test_run_records_events(tmp_path: Path) -> None:
     record = tmp_path / "l1.jsonl"
     code, out = invoke("run", "1", "--plain", "--record", str(record))
     assert code == 0, out
-    assert "Every check passed" in out and "✓" in out
+    assert "Every check of the lesson's steps passed" in out and "✓" in out
     events = read_jsonl(record)
     assert {e.stage for e in events} >= {"request", "middleware", "routing", "endpoint", "response"}
 

@@ -190,7 +190,7 @@ def test_a_solved_copy_says_solved_and_nobody_at_the_keyboard_marks_nothing(tmp_
     solved = cli("run", "lesson2", "--plain", cwd=ws, home=home)
     assert solved.returncode == 0
     assert "✓ Solved: every check of this exercise holds." in solved.stdout
-    assert "Exercises solved: 1 of 1." in solved.stdout and "Every check passed." in solved.stdout
+    assert "Exercises solved: 1 of 1." in solved.stdout and "Every check of the lesson's steps passed." in solved.stdout
     # stdin was not a terminal: a script ran it, so the learner's progress is untouched.
     assert not (home / "progress.json").exists() or "lesson2" not in json.loads((home / "progress.json").read_text())
     listed = cli("list", cwd=ws, home=home)

@@ -38,6 +38,8 @@ ROWS: list[tuple[str, str, str, dict[str, Any], list[str], list[str]]] = [
     ("dependency", "start", "get_db", {"phase": "teardown", "response_done": True}, ["after the response was sent"], []),
     ("dependency", "start", "get_db", {"phase": "teardown", "response_started": False}, ["before any response"], []),
     ("dependency", "point", "dep", {"cached": True}, ["cache"], []),
+    ("background", "start", "send", {"not_callable": "coroutine", "threadpool": True, "response_done": True},
+     ["coroutine object, not a function", "result of calling send", "worker thread"], ["not an async def"]),
     ("request", "start", "GET /", {"type": "http", "method": "GET", "path": "/", "client": ["127.0.0.1", 5000]},
      ["The server received GET /"], ["TestClient"]),
     ("request", "start", "GET /", {"type": "http", "method": "GET", "path": "/", "client": ["testclient", 50000]},

@@ -98,7 +98,7 @@ def test_plain_watch_reruns_on_save_and_reports_a_broken_save(lesson_copy: Path)
     out = Output(proc)
     try:
         first = out.until(lambda line: line.startswith("Watching "), "the watcher to start")
-        assert "Every check passed." in first
+        assert "Every check of the lesson's steps passed." in first
         assert any(str(lesson_copy.resolve()) in line for line in first[-1:]), first[-1]
 
         # A check of step 1 names the endpoint say_hello: renaming it must turn that check red.

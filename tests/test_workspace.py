@@ -80,7 +80,7 @@ def test_run_uses_the_learners_copy_inside_the_workspace_and_the_packaged_one_ou
     outside = cli("run", "lesson1", "--plain", cwd=tmp_path, home=home)
     assert outside.returncode == 0, outside.stdout + outside.stderr
     assert f"lesson1 · lesson from {PACKAGED[0].path.resolve()} (packaged)" in outside.stdout
-    assert "⇒  201" not in outside.stdout and "⇒  200" in outside.stdout and "Every check passed." in outside.stdout
+    assert "⇒  201" not in outside.stdout and "⇒  200" in outside.stdout and "Every check of the lesson's steps passed." in outside.stdout
 
 
 def test_init_again_keeps_the_learners_files_and_restores_missing_ones(tmp_path: Path, home: Path, ws: Path) -> None:

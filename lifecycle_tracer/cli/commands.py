@@ -82,6 +82,9 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
         # Nobody at the keyboard (a script, CI, a pipe): nothing was learnt, so nothing is marked.
         ok = run_plain(loaded, console, port=port, record=record, show_secrets=show_secrets, ask=ask,
                        progress=progress if ask else None, watch=watch)
+        if ask is None:
+            console.print(Text("Your progress was not saved: nobody was at the keyboard (the input is not a "
+                               "terminal). Run it in a terminal to keep it.", style="dim"))
     except (BindError, ServerStartError) as exc:
         return fail(str(exc))
     except OSError as exc:

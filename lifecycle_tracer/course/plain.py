@@ -52,10 +52,10 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
         all_ok = lesson_ok(lesson, marks)
         if progress is not None:
             progress.update_done(lesson)
-        if lesson.summary:
-            console.print(Rule("Summary"))
-            console.print(Markdown(lesson.summary.strip()))
-        verdict = "Every check passed." if all_ok else "Some checks failed: this lesson does not match the installed FastAPI."
+        if lesson.summary and not lesson.exercises:  # else it came before the exercises
+            print_summary(console, lesson)
+        verdict = ("Every check of the lesson's steps passed." if all_ok else
+                   "Some checks failed: this lesson does not match the installed FastAPI.")
         console.print(Text(verdict, style="bold green" if all_ok else "bold red"))
         console.print(Text(exercises_verdict(lesson, marks), style="bold"))
         if watch:
@@ -100,6 +100,8 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
 
     said: set[str] = set()  # sentences shown already: a built-in layer is explained once
     for number, step in enumerate(lesson.steps, 1):
+        if exercises and number == min(exercises) and lesson.summary:
+            print_summary(console, lesson)  # what the steps taught, then the learner's turn
         if number in exercises:
             console.print(Rule(f"Exercise {exercises[number]}/{len(exercises)} "
                                f"(step {number}/{len(lesson.steps)}): {step.title}"))
@@ -131,7 +133,7 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         several = len(result.responses) > 1
         clock = None
         if several:
-            console.print(Text(f"\n{len(result.responses)} requests fired at once; all answered after "
+            console.print(Text(f"\n{len(result.responses)} requests sent together; the last answer came after "
                                f"{result.elapsed:.2f} s (wall time, as the clients saw it).", style="bold"))
             clock = min(trace[0].t_ns for trace in result.traces if trace)
             console.print(Text("On one clock, from the first request's arrival (█ your endpoint running, "
@@ -150,11 +152,18 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         if step.question:
             q = step.question
             verdict = "" if chosen is None else (" — you got it!" if chosen == q.answer else " — not quite.")
-            console.print(Text(f"Answer: {q.choices[q.answer]}{verdict} {q.why}", style="cyan"))
+            console.print(Text(f"Answer: {q.choices[q.answer]}{verdict}", style="bold cyan"))
+            if q.why:
+                console.print(Text(q.why, style="cyan"))
         judge(number, evaluate(step, result))
         if progress is not None:
             progress.step_done(lesson.id, number, chosen)
     return marks
+
+
+def print_summary(console: Console, lesson: Any) -> None:
+    console.print(Rule("Summary"))
+    console.print(Markdown(lesson.summary.strip()))
 
 
 def one_clock(traces: Any, t0: int, width: int = 40) -> list[str]:

@@ -85,6 +85,11 @@ def background_start(name: str, d: dict[str, Any]) -> str:
         when = ", while the response is still open"
     else:
         when = ""
+    if d.get("not_callable"):
+        # Starlette hands anything that is not an async function to the threadpool, and calls it there.
+        where = " in a worker thread of the threadpool" if d.get("threadpool") else ""
+        return (f"The background task {name} is a {d['not_callable']} object, not a function: add_task was given "
+                f"the result of calling {name}, not {name} itself. Starlette runs it{where}{when}.")
     where = " in a worker thread of the threadpool (it is not an async def)" if d.get("threadpool") else (
         " on the event loop" if d.get("threadpool") is False else "")
     return f"The background task {name} starts{where}{when}."

@@ -27,6 +27,8 @@ def wrap_background(bg: Any) -> None:
             file, line = safe_source(func)
             detail: dict[str, Any] = {"is_async": is_async, "file": file, "line": line,
                                       "response_started": trace.response_started, "response_done": trace.resp_done}
+            if not callable(func):  # add_task(f(x)) instead of add_task(f, x): what Starlette got is no function
+                detail["not_callable"] = type(func).__name__
             seen: dict[str, Any] = {}
 
             def started() -> None:

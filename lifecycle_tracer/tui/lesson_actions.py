@@ -87,6 +87,8 @@ class LessonActions:
             self.revealed.add(message.step_index)
             self._remember(message.step_index, outcomes)
             self.selected = message.result.events[-1].request_id if message.result.events else self.selected
+            # Several requests: the checks speak of the first, so it is the one shown, not the newest.
+            self.follow_latest = len(message.result.responses) <= 1
         self._absorb(self.sink.drain())
         self.refresh_all()
 
@@ -100,7 +102,8 @@ class LessonActions:
             progress.exercise_solved(lesson.id, index + 1)
         if progress.update_done(lesson) and not getattr(self, "_said_done", False):
             self._said_done = True
-            self.notify(f"{lesson.id} done: every step run and every exercise solved.")
+            solved = " and every exercise solved" if lesson.exercises else ""
+            self.notify(f"{lesson.id} done: every step run{solved}.")
 
     def action_solution(self) -> None:
         from ..course.exercises import ExerciseError, solution_path, solution_shown
@@ -160,6 +163,10 @@ class LessonActions:
         if not step.hints:
             self.notify("This step has no hints.")
             return
-        self.hints[self.step_index] = min(self.hints.get(self.step_index, 0) + 1, len(step.hints))
+        shown = min(self.hints.get(self.step_index, 0) + 1, len(step.hints))
+        progress = getattr(self.controller, "progress", None)
+        if progress is not None and isinstance(step, Exercise):  # one count with `lifecycle-tracer hint`
+            shown = max(shown, progress.next_hint(lesson.id, self.step_index + 1, len(step.hints)))
+        self.hints[self.step_index] = shown
         self.refresh_lesson()
 

@@ -67,10 +67,10 @@ class LessonPane(Static):
             if exercise and all(o.ok for o in outcomes):
                 parts.append(Text("✓ Solved: every check of this exercise holds.", style="bold green"))
             elif exercise:
-                parts.append(Text("Not solved yet: change your code, save, and press r to reload "
-                                  "(with --watch a save is enough), then Enter.", style="yellow"))
-            nxt = "n for the next step" if index + 1 < total else "that was the last step"
-            parts.append(Text(f"Enter fires it again, {nxt}.", style="dim"))
+                parts.append(Text("Not solved yet: change your code and save, then press r to reload it and "
+                                  "fire again (with --watch a save is enough).", style="yellow"))
+            nxt = "; n for the next step" if index + 1 < total else "; this is the lesson's last step"
+            parts.append(Text(f"Enter fires it again{nxt}.", style="dim"))
         elif step.request is not None and can_fire:
             parts.append(Text("\nPress Enter to fire the request.", style="bold"))
         elif step.request is not None:
