@@ -67,23 +67,31 @@ through `Greeting`, and the **response** goes back **out**.
             narration="""
 This app declares no middleware, yet the trace shows several layers:
 Starlette and FastAPI always add their own. A request passes through each
-on the way **in**, and again, in reverse order, on the way **out**.
+on the way **in**, one layer deeper each time, and the response passes
+through them again on the way **out**.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware"],
             question=Question(
-                prompt="Which layer sees the request first?",
-                choices=["ExceptionMiddleware", "ServerErrorMiddleware", "The router"],
+                prompt="ServerErrorMiddleware starts first, at depth 0. When does it end?",
+                choices=[
+                    "First of all: it hands the request on and is done",
+                    "Last of all: only after every layer inside it has ended",
+                    "Right after the endpoint returns, before the response is sent",
+                ],
                 answer=1,
-                why="ServerErrorMiddleware is the outermost layer, so it is first in and last out.",
+                why="The layers nest like function calls: each one calls the next and waits for it to return, "
+                "so they end in reverse order. ServerErrorMiddleware, the outermost, is first in and last out: "
+                "it ends after the response has gone out through every layer inside it.",
             ),
-            hints=["Look at the depth of each middleware start event: 0 is the outermost."],
+            hints=["Follow the ■ middleware lines at the end of the trace: which one comes last, and at what depth?"],
             checks=[
                 status(200),
                 has("middleware", "start", name="ServerErrorMiddleware", depth=0, builtin=True),
                 has("middleware", "start", name="ExceptionMiddleware", builtin=True),
                 order(("middleware", "start", "ServerErrorMiddleware"), ("middleware", "start", "ExceptionMiddleware")),
                 order(("middleware", "end", "ExceptionMiddleware"), ("middleware", "end", "ServerErrorMiddleware")),
+                order(("response", "end"), ("middleware", "end", "ServerErrorMiddleware")),
             ],
         ),
         Step(
@@ -98,13 +106,14 @@ route in order, finds none, and the request never reaches an endpoint.
                 prompt="What status code comes back?",
                 choices=["200", "404", "422", "500"],
                 answer=1,
-                why="No route matched, so the router raised HTTPException(404) and ExceptionMiddleware's handler answered.",
+                why="No route matched, so the router raised HTTPException(404), and FastAPI's http_exception_handler, "
+                "which ExceptionMiddleware holds, answered it.",
             ),
             checks=[
                 status(404),
                 has("routing", matched=False, status=404),
                 lacks("endpoint"),
-                has("exception", name="HTTPException", status_code=404, handled=True),
+                has("exception", name="HTTPException", status_code=404, handled=True, handler="http_exception_handler"),
             ],
         ),
     ],

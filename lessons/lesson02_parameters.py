@@ -1,10 +1,10 @@
 """Lesson 2: Path and query parameters.
 
 Everything in a URL arrives as text. The type hints in your endpoint's
-signature tell FastAPI what each piece should be: it converts the text,
-and when the text does not fit, it answers 422 before your function runs,
-with an error that says where the problem is (`loc`), what went wrong
-(`msg`) and a machine-readable code (`type`).
+signature tell FastAPI what each piece should be, and it converts the
+text. This lesson finds out what happens when the text does not fit, and
+how to read the error that says where the problem is (`loc`), what went
+wrong (`msg`) and a machine-readable code (`type`).
 
 The app below is a tiny item catalogue. Two things in it are wrong on
 purpose: step 5 finds one, and the exercise at the end is yours to fix.
@@ -35,8 +35,7 @@ async def search(q: str, page: int = 1):
     return {"q": q, "page": page, "hits": hits}
 
 
-# Declared after /items/{item_id} on purpose (step 5): FastAPI tries routes in
-# the order they are declared, so /items/{item_id} also catches /items/featured.
+# Declared after /items/{item_id} on purpose: step 5 asks what that order does.
 @app.get("/items/featured")
 async def featured_items():
     return {"featured": list(ITEMS.values())}
@@ -123,10 +122,10 @@ LESSON = Lesson(
     topics=["path parameters", "query parameters", "validation", "422", "routing order"],
     goals=[
         "See type hints convert URL text into ints and bools before your code runs.",
-        "Predict when FastAPI answers 422, and know that your endpoint never runs then.",
+        "Predict what FastAPI does when the text does not fit a type hint, and whether your endpoint runs.",
         "Read a 422: what `loc`, `msg`, `type` and `input` tell you.",
         "Tell required query parameters from optional ones.",
-        "Understand why route order matters: `/users/{user_id}` can swallow `/users/me`, and fix it.",
+        "See why the order of your routes matters, and fix a route that never gets its requests.",
     ],
     steps=[
         Step(
@@ -159,14 +158,11 @@ Each **validation** line shows the raw text and the value it became.
             ],
         ),
         Step(
-            title="When the text does not fit: 422, and your code never runs",
+            title="When the text does not fit",
             narration="""
-Now `GET /items/abc`. The route `/items/{item_id}` still **matches**: the
-router only compares the URL's shape and hands over `item_id` as the text
-`"abc"`. Converting `"abc"` to an `int` then fails, so FastAPI raises
-`RequestValidationError` and its handler answers **422**. `read_item` is
-never called. (The query parameters were not sent, so they get their
-defaults; that part was fine.)
+Now `GET /items/abc`: `read_item` declares `item_id: int`, and `"abc"` is
+not an `int`. (The query parameters are not sent, so they get their
+defaults; that part is fine.)
 """,
             request=Request("GET", "/items/abc"),
             look_for=["routing", "validation", "exception"],
@@ -179,8 +175,9 @@ defaults; that part was fine.)
                     "No: the router answers 404 because no route matches",
                 ],
                 answer=2,
-                why="Routing only checks the URL's shape, so the route matches; validation then fails, "
-                "and FastAPI answers 422 without calling your function.",
+                why="The router only compares the URL's shape, so /items/{item_id} matches and hands over "
+                "item_id as the text 'abc'. Converting it to an int then fails: FastAPI raises "
+                "RequestValidationError, and its handler answers 422 without calling read_item.",
             ),
             hints=[
                 "Look at the routing line first: which route matched, and what is item_id there?",
@@ -205,8 +202,8 @@ defaults; that part was fine.)
         Step(
             title="Reading a 422: loc, msg, type, input",
             narration="""
-`GET /items/abc?limit=lots` gets **two** things wrong. The 422 body is
-`{"detail": [...]}`, one entry per problem:
+In `GET /items/abc?limit=lots` both `item_id` and `limit` are wrong. A 422
+body is `{"detail": [...]}`, a list of errors, and each entry has:
 
 - `loc`: where it is: first the **source** (`path`, `query`, and in
   later lessons `body`), then the parameter's name;
@@ -255,11 +252,10 @@ its `loc` is `["query", "q"]`, and its `input` is `null`: nothing came.
             ],
         ),
         Step(
-            title="Route order: /items/{item_id} swallows /items/featured",
+            title="Route order: /items/featured, declared after /items/{item_id}",
             narration="""
 `GET /items/featured` should reach `featured_items`. But the app declares
-`/items/{item_id}` **first**, and the router tries routes in the order
-they were declared, stopping at the first that fits.
+`/items/{item_id}` **first**.
 """,
             request=Request("GET", "/items/featured"),
             look_for=["routing", "validation"],
@@ -267,7 +263,8 @@ they were declared, stopping at the first that fits.
                 prompt="What does GET /items/featured answer?",
                 choices=["200 from featured_items", "404", "422"],
                 answer=2,
-                why="/items/{item_id} is tried first and its shape fits, so 'featured' must be an int: 422. "
+                why="The router tries routes in the order they were declared and stops at the first that fits. "
+                "/items/{item_id} is tried first and its shape fits, so 'featured' must be an int: 422. "
                 "featured_items is never tried.",
             ),
             hints=[
@@ -314,8 +311,9 @@ Type hints are instructions: FastAPI converts each path and query
 parameter from text to the declared type, and a parameter with no default
 is required. If anything does not fit, it answers **422** with one entry
 per problem (`loc` says where, `msg` what, `type` which kind, `input` what
-came) and your endpoint never runs. Routes are tried in declaration order,
-so put fixed paths like `/users/me` before `/users/{user_id}`.
+came) and your endpoint never runs. Routes are tried in declaration order
+and the first whose shape fits wins, so a fixed path must be declared
+before any route with a path parameter that its shape also fits.
 
 Next lesson: **dependency injection**: functions FastAPI calls for you
 before the endpoint, their cache, and when the code after `yield` runs.

@@ -2,8 +2,8 @@
 
 A dependency is a function you declare with `Depends(...)` and FastAPI
 calls for you, before your endpoint, handing its result to a parameter.
-Dependencies can have dependencies of their own, FastAPI remembers each
-one's result for the rest of the request, and a dependency that uses
+Dependencies can have dependencies of their own, one dependency can be
+asked for more than once in a request, and a dependency that uses
 `yield` gets to run teardown code afterwards. *When* that teardown runs is
 the part most people get wrong, so this lesson reads it off the trace.
 
@@ -78,7 +78,7 @@ def new_nonce() -> str:
     return secrets.token_hex(8)
 
 
-# 5. A lock held only while the endpoint runs (scope="function").
+# 5. A lock taken through a function-scoped dependency (scope="function", step 5).
 notes_lock = asyncio.Lock()
 
 
@@ -96,7 +96,7 @@ async def list_notes(page: Annotated[dict[str, int], Depends(pagination)]):
 @app.get("/me/notes")
 async def my_notes(
     user: Annotated[str, Depends(get_current_user)],
-    db: Annotated[Session, Depends(get_db)],  # the same session get_current_user got
+    db: Annotated[Session, Depends(get_db)],  # get_current_user asks for get_db too (step 2)
 ):
     return {"user": user, "notes": db.notes_of(user)}
 
@@ -305,11 +305,10 @@ LESSON = Lesson(
     topics=["dependencies", "Depends", "sub-dependencies", "cache", "use_cache", "yield", "scope"],
     goals=[
         "Declare a dependency with Depends and see FastAPI call it before the endpoint.",
-        "Follow a sub-dependency chain, and see the per-request cache reuse a result.",
+        "Follow a sub-dependency chain, and see what FastAPI does with a dependency asked for twice.",
         "Opt out of the cache with use_cache=False when each use needs a fresh value.",
-        "See dependencies solved before the endpoint's own parameters are validated.",
-        "Know exactly when the code after yield runs: after the response is sent, "
-        'before it with scope="function", and before the error response when something fails.',
+        "Tell which comes first: solving the dependencies or validating the endpoint's own parameters.",
+        'Know exactly when the code after yield runs: by default, with scope="function", and when something fails.',
     ],
     steps=[
         Step(
@@ -353,15 +352,11 @@ LESSON = Lesson(
             ],
         ),
         Step(
-            title="Sub-dependencies, and the per-request cache",
+            title="Sub-dependencies, and a dependency asked for twice",
             narration="""
 `GET /me/notes` with the header `X-Token: ada-token`. `my_notes` needs
 `get_current_user`, which itself needs `get_db`: FastAPI solves the
 **innermost first**. `my_notes` *also* asks for `get_db` directly.
-
-Within one request FastAPI remembers each dependency's result, so the
-second `get_db` is not called again: it is served **from the cache**, and
-the endpoint gets the very same session `get_current_user` used.
 """,
             request=Request("GET", "/me/notes", headers=TOKEN),
             look_for=["dependency"],
@@ -369,7 +364,9 @@ the endpoint gets the very same session `get_current_user` used.
                 prompt="get_db is declared twice for this request. How many times does it run?",
                 choices=["Once", "Twice", "Never: yield dependencies are lazy"],
                 answer=0,
-                why="FastAPI caches each dependency's result per request; the second use is a cache hit.",
+                why="Within one request FastAPI remembers each dependency's result: the second get_db is not "
+                "called again but served from the cache, so the endpoint gets the very same session "
+                "get_current_user used.",
             ),
             hints=[
                 "Look for a dependency line marked as cached.",
@@ -401,9 +398,6 @@ The cache is a bug when a dependency must produce a **new value each
 time**. `/page` needs two different nonces and declares
 `Depends(new_nonce, use_cache=False)` twice; `/page-buggy` is the same
 without `use_cache=False`. We call both at once.
-
-With the cache, the second `new_nonce` is never called, so both
-parameters get the **same** value.
 """,
             request=[Request("GET", "/page"), Request("GET", "/page-buggy")],
             look_for=["dependency"],
@@ -411,7 +405,8 @@ parameters get the **same** value.
                 prompt="How many times does new_nonce run for GET /page-buggy?",
                 choices=["Once: the second use is a cache hit", "Twice: each parameter gets its own call"],
                 answer=0,
-                why="Without use_cache=False FastAPI reuses the first result, so both nonces are identical.",
+                why="Without use_cache=False the second use is served from the cache, as get_db was in step 2: "
+                "new_nonce is never called again, so both nonces are identical.",
             ),
             checks=[
                 status(200),
@@ -483,14 +478,12 @@ Again `GET /me/notes` as Ada; watch the last dependency lines.
             ],
         ),
         Step(
-            title='scope="function": teardown before the response',
+            title='scope="function": two scopes in one request',
             narration="""
-Some teardown should not wait for a slow client. `add_note` holds
-`notes_lock` through `Depends(hold_notes_lock, scope="function")`: a
-**function-scoped** yield dependency is closed as soon as the endpoint's
-result is ready (after serialization), **before** the response is sent.
-`get_db` keeps the default, request scope, and still closes after the
-response.
+`add_note` holds `notes_lock` through
+`Depends(hold_notes_lock, scope="function")`: a **function-scoped** yield
+dependency. `get_db` keeps the default scope, the whole request. Both have
+a teardown after their `yield`.
 
 `POST /me/notes?text=Buy%20eggs` as Ada.
 """,
@@ -500,8 +493,9 @@ response.
                 prompt="Which teardown runs first?",
                 choices=["get_db's (request scope)", "hold_notes_lock's (function scope)"],
                 answer=1,
-                why="The function-scoped exit stack closes when the endpoint's result is ready; "
-                "the request-scoped one only after the response is sent.",
+                why="A function-scoped yield dependency is closed as soon as the endpoint's result is ready "
+                "(after serialization), before the response is sent: teardown that should not wait for a slow "
+                "client. The request-scoped one, get_db's, still runs only after the response is sent.",
             ),
             hints=[
                 "Compare where each teardown line sits relative to the response lines.",
@@ -522,14 +516,11 @@ response.
             ],
         ),
         Step(
-            title="When a dependency refuses: 401, and teardown still runs",
+            title="When a dependency refuses: 401",
             narration="""
 Now `GET /me/notes` **without** a token. `get_db` has already yielded a
 session when `get_current_user` raises `HTTPException(401)`. FastAPI stops
-solving dependencies, so `my_notes` never runs, and the exception travels
-out through the exit stack: `get_db` resumes **with the exception**, and
-only *then* does the exception handler send the 401.
-Without `try/finally` around the `yield`, `db.close()` would be skipped.
+solving dependencies, so `my_notes` never runs.
 """,
             request=Request("GET", "/me/notes"),
             look_for=["dependency", "exception", "response"],
@@ -541,8 +532,9 @@ Without `try/finally` around the `yield`, `db.close()` would be skipped.
                     "Yes, after the 401 is sent",
                 ],
                 answer=1,
-                why="The exception unwinds the exit stack on its way to the exception handler, "
-                "so the teardown runs first and the 401 goes out after it.",
+                why="The exception travels out through the exit stack on its way to the exception handler: "
+                "get_db resumes with the exception, its finally closes the session, and only then does the "
+                "handler send the 401. Without try/finally around the yield, db.close() would be skipped.",
             ),
             hints=[
                 "Compare this trace with step 4's: where are get_db's teardown lines now?",
@@ -565,7 +557,7 @@ Without `try/finally` around the `yield`, `db.close()` would be skipped.
             ],
         ),
         Step(
-            title="Dependencies first, then the endpoint's own parameters",
+            title="An invalid body, and a dependency that opens a session",
             narration="""
 `save_draft(draft: Draft, db: Annotated[Session, Depends(get_db)])` needs a
 JSON body with a `text` field, and a session. We send `POST /me/drafts`

@@ -3,10 +3,9 @@
 A client sends data in the request **body**, usually as JSON. Declare a
 parameter whose type is a Pydantic model and FastAPI reads the body,
 parses the JSON, validates it against the model and hands your endpoint a
-ready-made object. When the body is missing a field, has a wrong type, is
-malformed JSON, or is not labelled as JSON, FastAPI answers 422 with a
-`loc` that starts with `"body"`, and your endpoint never runs. Only a body
-FastAPI cannot read at all gets a 400.
+ready-made object. This lesson sends it bodies that miss a field, have a
+wrong type, are malformed JSON, are not labelled as JSON or cannot be read
+at all, and reads what FastAPI answers to each.
 
 The exercise at the end is yours to fix.
 """
@@ -48,7 +47,7 @@ def update_item(item_id: int, item: Item, notify: bool = False):
 
 @app.post("/tags")
 def create_tag(name: str):
-    # No model here: `name: str` is a query parameter, not a body field.
+    # No model here, only `name: str` (step 7 posts JSON to it).
     return {"tag": name}
 
 
@@ -177,8 +176,8 @@ LESSON = Lesson(
     goals=[
         "Declare a body with a Pydantic model and see FastAPI validate it before the endpoint.",
         "Tell where each parameter comes from: path, query or body.",
-        "Read a body 422: a missing field and a wrong type, with loc starting at 'body'.",
-        "Know that malformed JSON and a missing JSON Content-Type are also 422s, and when a body gets a 400.",
+        "Read a body 422: a missing field and a wrong type, and where each error's loc points.",
+        "Know what FastAPI answers to malformed JSON, to a body not labelled as JSON, and to one it cannot read.",
     ],
     steps=[
         Step(
@@ -234,12 +233,11 @@ so it is a **query** parameter.
             ],
         ),
         Step(
-            title="A missing field and wrong types: 422 from the body",
+            title="A missing field and wrong types",
             narration="""
 `POST /items` with `{"price": "cheap", "tags": "sale"}`: `name` is
 **missing**, `"cheap"` is not a number, and `"sale"` is a string, not a
-list. FastAPI reports **every** problem at once, as in lesson 2, and the
-`loc` of each starts with `"body"`, then names the field.
+list. FastAPI reports **every** problem at once, as in lesson 2.
 """,
             request=Request("POST", "/items", json={"price": "cheap", "tags": "sale"}),
             look_for=["validation", "exception"],
@@ -247,8 +245,8 @@ list. FastAPI reports **every** problem at once, as in lesson 2, and the
                 prompt="What is the `loc` of the error about the missing name?",
                 choices=['["name"]', '["body", "name"]', '["body", "item", "name"]', '["query", "name"]'],
                 answer=1,
-                why="The source comes first. With a single model body, the parameter name `item` is not "
-                'part of the loc: the fields sit directly under "body".',
+                why='The source comes first, "body", then the field. With a single model body, the parameter '
+                'name `item` is not part of the loc: the fields sit directly under "body".',
             ),
             hints=[
                 "The failed validation line lists each error with its loc.",
@@ -267,7 +265,7 @@ list. FastAPI reports **every** problem at once, as in lesson 2, and the
             ],
         ),
         Step(
-            title="Malformed JSON: still a 422",
+            title="Malformed JSON",
             narration="""
 Now the body, sent as `application/json`, is not valid JSON:
 `{"name": "Pen", "price": 2,}` has a trailing comma. FastAPI fails while
@@ -337,7 +335,7 @@ bytes are not an `Item`: a 422 whose `loc` is just `["body"]` and whose
             ],
         ),
         Step(
-            title="A body FastAPI cannot read: 400",
+            title="Bytes that are not even text",
             narration="""
 Labelled `application/json` again, but the bytes are not valid UTF-8
 (`\\xff` where a letter should be), so they cannot even be decoded into
@@ -381,11 +379,8 @@ The same JSON body again, but with **no** `Content-Type` header.
         Step(
             title="JSON sent to a query parameter",
             narration="""
-`create_tag(name: str)` has **no model**: a plain `str` that is not in
-the path is a **query** parameter, so FastAPI expects `/tags?name=sale`.
-A client that posts the JSON `{"name": "sale"}` instead gets a 422: the
-body is ignored, and the error's `loc` is `["query", "name"]`. To read a
-JSON body, declare a model as in `create_item`.
+`create_tag(name: str)` has **no model**, only a plain `str`. A client
+posts the JSON `{"name": "sale"}` to `/tags`.
 """,
             request=Request("POST", "/tags", json={"name": "sale"}),
             look_for=["validation"],
@@ -393,8 +388,9 @@ JSON body, declare a model as in `create_item`.
                 prompt='POST /tags with the JSON body {"name": "sale"}: what comes back?',
                 choices=['200 {"tag": "sale"}', '422, loc ["body", "name"]', '422, loc ["query", "name"]'],
                 answer=2,
-                why="name is declared as a query parameter, and the query string is empty; "
-                "FastAPI does not look in the body for it.",
+                why="A plain str that is not in the path is a query parameter, so FastAPI expects "
+                "/tags?name=sale. The query string is empty, and FastAPI does not look in the body for it: "
+                "a 422 whose loc is ['query', 'name']. To read a JSON body, declare a model as in create_item.",
             ),
             checks=[
                 status(422),

@@ -2,9 +2,9 @@
 
 Lessons 2 to 4 followed data **in**. This one follows it **out**. Whatever
 your endpoint returns, FastAPI validates it against the `response_model`
-(dropping every field the model does not declare) and turns it into JSON.
-You will see what `response_model_exclude_unset` leaves out, why a
-`Response` you return yourself skips all of that, and what the popular
+and turns it into JSON. You will see what that does to a field the model
+does not declare, what `response_model_exclude_unset` leaves out, what
+changes when you return a `Response` yourself, and what the popular
 advice "use ORJSONResponse for speed" does on the installed FastAPI.
 
 `/catalog/orjson` needs the `orjson` package (`pip install orjson`). The
@@ -46,7 +46,7 @@ async def read_user(username: str):
 
 @app.get("/users/{username}/export", response_model=UserOut)
 async def export_user(username: str):
-    # Careful (step 3): a Response you return yourself is sent as it is.
+    # Step 3: the same response_model, but a Response built by hand.
     return JSONResponse(USERS[username])
 
 
@@ -296,19 +296,19 @@ LESSON = Lesson(
     title="Response models and serialization",
     topics=["response_model", "serialization", "exclude_unset", "Response", "ORJSONResponse", "performance"],
     goals=[
-        "See response_model drop fields your endpoint returned but the model does not declare.",
-        "Predict what response_model_exclude_unset keeps: fields that were set, whatever their value.",
-        "Know that returning a Response yourself skips validation, filtering and serialization.",
+        "See what response_model does with fields your endpoint returned but the model does not declare.",
+        "Predict which fields response_model_exclude_unset keeps.",
+        "Know what returning a Response yourself changes.",
         "Check what the 'use ORJSONResponse' advice really changes on the installed FastAPI, instead of trusting it.",
     ],
     steps=[
         Step(
-            title="response_model drops what it does not declare",
+            title="response_model on the way out",
             narration="""
 `read_user` returns the stored record, **including `hashed_password`**.
 The route declares `response_model=UserOut`, which has only `username`
 and `email`. After the endpoint returns, the **serialization** stage
-validates the value against `UserOut` and keeps only its fields.
+validates the value against `UserOut`.
 
 (The tracer hides secret-looking values such as passwords in its own
 previews; the real response is what the checks read.)
@@ -351,12 +351,13 @@ previews; the real response is what the checks read.)
             ],
         ),
         Step(
-            title="response_model_exclude_unset: only what was set",
+            title="response_model_exclude_unset",
             narration="""
 `read_item` uses `response_model_exclude_unset=True`: fields the returned
 data did not **set** are left out, instead of being filled with the
-model's defaults. `foo` sets only `name` and `price`. `baz` sets every
-field, some of them to exactly the default value (`tax=10.5`, `tags=[]`).
+model's defaults. `foo`'s stored dict has only `name` and `price`. `baz`'s
+has all five keys, some of them with exactly the default value
+(`tax=10.5`, `tags=[]`).
 
 We fetch both at once.
 """,
@@ -387,12 +388,10 @@ We fetch both at once.
             ],
         ),
         Step(
-            title="Return a Response, and the model is skipped",
+            title="Return a Response yourself",
             narration="""
 `export_user` declares the same `response_model=UserOut`, but returns a
-`JSONResponse` it built itself. FastAPI sends a returned `Response`
-**as it is**: no validation, no filtering, no serialization. You get full
-control over what is sent, and the response model no longer protects you.
+`JSONResponse` it built itself, from the stored record.
 """,
             request=Request("GET", "/users/ada/export"),
             look_for=["endpoint", "serialization"],
@@ -400,7 +399,9 @@ control over what is sent, and the response model no longer protects you.
                 prompt="Does hashed_password reach the client this time?",
                 choices=["No: response_model=UserOut still filters it", "Yes: the JSONResponse is sent as is"],
                 answer=1,
-                why="A returned Response bypasses the response model entirely.",
+                why="FastAPI sends a returned Response as it is: no validation, no filtering, no "
+                "serialization. You get full control over what is sent, and the response model no longer "
+                "protects you.",
             ),
             hints=[
                 "Is there a serialization start line in this trace, or a single point?",
@@ -423,9 +424,13 @@ Watch the serialization lines and what comes right after them.
             request=Request("GET", "/catalog"),
             look_for=["serialization", "response"],
             question=Question(
-                prompt="On the installed FastAPI, what does the serialization stage hand over for this route?",
-                choices=["The finished JSON bytes", "Python lists and dicts, rendered to JSON afterwards"],
-                answer=0 if FAST_PATH else 1,
+                prompt="The route keeps the default response class, JSONResponse. On the installed FastAPI, "
+                "which class builds the response it sends?",
+                choices=[
+                    "JSONResponse: it renders the lists and dicts to JSON with json.dumps",
+                    "A plain Response, around JSON bytes that serialization already wrote",
+                ],
+                answer=1 if FAST_PATH else 0,
                 why=" ".join(_DEFAULT_STORY.split())
                 + " Read dump_json and response_class on the serialization start line: "
                 + (

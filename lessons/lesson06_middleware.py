@@ -3,7 +3,8 @@
 A middleware is code that runs around every request: it sees the request
 before any route does, and the response after the endpoint is done. This app
 has four of them. The order they were added in decides the order they run
-in, and a middleware can answer a request all by itself, as CORS does.
+in, and this lesson finds out how far a request gets when one of them
+answers it.
 """
 
 import inspect
@@ -140,8 +141,8 @@ LESSON = Lesson(
     topics=["middleware", "CORS", "headers"],
     goals=[
         "Write a middleware with @app.middleware('http') and call_next.",
-        "Predict the order of several middlewares: the one added last runs first on the way in and last on the way out.",
-        "See CORS answer a preflight request without calling the rest of the app.",
+        "Predict the order of several middlewares from the order they were added in, and know why.",
+        "See how far a CORS preflight request gets into the app.",
     ],
     steps=[
         Step(
@@ -179,13 +180,14 @@ Starlette class that `@app.middleware("http")` wraps your function in.
             ],
         ),
         Step(
-            title="Which middleware runs first?",
+            title="Why the last one added runs first",
             narration="""
 The app added four middlewares, in this order: `HealthCheckMiddleware`,
 the timing one, `RequestIDMiddleware`, then `CORSMiddleware`
-(`@app.middleware("http")` is an `add_middleware` call too). Nothing is
-wrapped yet when they are added: the whole stack is built at the **first
-request**.
+(`@app.middleware("http")` is an `add_middleware` call too). Step 1's
+trace showed them the other way round: `CORSMiddleware`, added last, is
+the outermost of the four, and `HealthCheckMiddleware`, added first, the
+innermost.
 
 This request comes from the shop's web page (it has an `Origin` header) and
 carries its own `X-Request-ID`. Follow the ▶ lines down and the ■ lines back
@@ -196,24 +198,26 @@ Starlette's own `ServerErrorMiddleware` stays outside all of yours,
             request=Send("GET", "/items/2", headers={"Origin": "https://shop.example", "X-Request-ID": "req-42"}),
             look_for=["middleware"],
             question=Question(
-                prompt="Which of the app's four middlewares sees the request first?",
+                prompt="CORSMiddleware was added last, yet it is the outermost. How does add_middleware put it there?",
                 choices=[
-                    "HealthCheckMiddleware, added first",
-                    "add_process_time_header (BaseHTTPMiddleware), added second",
-                    "RequestIDMiddleware, added third",
-                    "CORSMiddleware, added last",
+                    "Each call wraps the app built so far, so the last one added ends up outside",
+                    "Each call puts its middleware at the front of a list; the stack is built from that list "
+                    "at the first request",
+                    "It does not: Starlette always puts CORSMiddleware outermost, wherever it was added",
                 ],
-                answer=3,
+                answer=1,
                 why="add_middleware does not wrap anything: it inserts the middleware at the front of "
                 "app.user_middleware (position 0), so the list runs from the last added to the first. At the first "
                 "request build_middleware_stack wraps the router in reversed(list): the first entry, the one added "
                 "last, is wrapped last and so is the outermost: first in, last out. After that the stack is built, "
-                "and add_middleware raises RuntimeError.",
+                "and add_middleware raises RuntimeError. The order follows the calls, not the classes: "
+                "HealthCheckMiddleware, added first, is the innermost.",
             ),
             hints=[
+                "Read the step's last two checks: in which order does app.user_middleware list the four, and "
+                "what does add_middleware do once the first request has come?",
                 "Each add_middleware call puts its middleware at the front of a list; the stack is built from "
                 "that list, back to front, at the first request.",
-                "Look at the depth of each middleware start event: a smaller depth is further out.",
             ],
             checks=[
                 status(200),
@@ -255,13 +259,13 @@ Starlette's own `ServerErrorMiddleware` stays outside all of yours,
             ],
         ),
         Step(
-            title="A CORS preflight never reaches your app",
+            title="A CORS preflight",
             narration="""
 Before a web page on another origin sends a request a browser considers
 risky (a custom header, a method other than GET/HEAD/POST, JSON...), the
 browser first asks permission with an `OPTIONS` **preflight** carrying
-`Origin` and `Access-Control-Request-Method`. `CORSMiddleware` recognises it
-and answers with the `Access-Control-Allow-*` headers by itself.
+`Origin` and `Access-Control-Request-Method`. We send one, as the shop's
+web page would.
 """,
             request=Send(
                 "OPTIONS",
@@ -281,12 +285,13 @@ and answers with the `Access-Control-Allow-*` headers by itself.
                     "Only the layers down to CORSMiddleware, which answers it",
                 ],
                 answer=2,
-                why="CORSMiddleware answers a preflight itself, so nothing inside it runs: no RequestIDMiddleware, "
-                "no timing, no health check, no routing, no endpoint.",
+                why="CORSMiddleware recognises a preflight and answers it itself, with the Access-Control-Allow-* "
+                "headers, so nothing inside it runs: no RequestIDMiddleware, no timing, no health check, no "
+                "routing, no endpoint.",
             ),
             hints=[
-                "An OPTIONS request with Origin and Access-Control-Request-Method is a question for CORS, not for your app.",
                 "Look at the CORSMiddleware end event: did it call the next layer?",
+                "An OPTIONS request with Origin and Access-Control-Request-Method is a question for CORS, not for your app.",
             ],
             checks=[
                 status(200),

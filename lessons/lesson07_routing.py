@@ -1,9 +1,9 @@
 """Lesson 7: Routing and routers.
 
 A bigger app splits its routes into `APIRouter`s, one per part of the API,
-each with a `prefix` and `tags`. The router then tries routes in the order
-they were declared and stops at the first one that matches, so the order of
-your routes can change which endpoint answers.
+each with a `prefix` and `tags`. This lesson reads the router's choices off
+the trace: which routes it tries, in which order, and what it answers when
+none of them fits.
 """
 
 from typing import Any
@@ -19,7 +19,7 @@ USERS = {1: "Ada", 2: "Grace"}
 ACCOUNTS = {1: "ada@example.com", 2: "grace@example.com"}
 CURRENT_USER_ID = 1  # pretend the caller is logged in as Ada
 
-# users: /users/{user_id} is declared BEFORE /users/me -- the mistake this lesson is about.
+# users: /users/{user_id} is declared before /users/me (step 3 sends GET /users/me).
 users = APIRouter(prefix="/users", tags=["users"])
 
 
@@ -136,10 +136,10 @@ LESSON = Lesson(
     topics=["routing", "APIRouter", "prefix", "route order", "404", "405", "redirect_slashes", "307"],
     goals=[
         "Group routes with APIRouter(prefix=..., tags=...) and include_router.",
-        "Read the router's candidates: it tries routes in order and stops at the first full match.",
-        "Explain why /users/me must be declared before /users/{user_id}.",
-        "Tell a 404 (no route has this path) from a 405 (the path exists, not with this method).",
-        "See redirect_slashes answer /items/ with a 307 to /items.",
+        "Read the router's candidates: which routes it tries, in which order, and where it stops.",
+        "Know whether a router sorts its routes, and declare them in an order that works.",
+        "Tell when the router answers 404 and when 405.",
+        "See what redirect_slashes does with /items/ when only /items exists.",
         "Find where a route's full path comes from: include_router's prefix, the router's prefix, the route's path.",
     ],
     steps=[
@@ -192,11 +192,11 @@ so they are the first candidates the router tries.
             ],
         ),
         Step(
-            title="The route that never runs, inside a router",
+            title="The same two routes, inside a router",
             narration="""
 Lesson 2 showed `/users/{user_id}` swallowing `/users/me` on the app
 itself. Here both routes live in the `users` router, written `/{user_id}`
-and `/me`, in that same wrong order. Does a router protect you? We send
+and `/me`, in that same order. Does a router protect you? We send
 `GET /users/me`.
 """,
             request=Request("GET", "/users/me"),
@@ -283,7 +283,7 @@ event says `none`, the router gives up, and the answer is **404 Not Found**.
             ],
         ),
         Step(
-            title="405: the path exists, the method does not",
+            title="The right path, the wrong method",
             narration="""
 `DELETE /users/2`: the path matches `/users/{user_id}`, but that route only
 accepts `GET`.
@@ -313,7 +313,7 @@ accepts `GET`.
             ],
         ),
         Step(
-            title="redirect_slashes: /items/ is not /items",
+            title="A trailing slash: /items/ when only /items exists",
             narration="""
 The app has `GET /items`, with no trailing slash. A client asks for
 `GET /items/`. No route's path is `/items/`.

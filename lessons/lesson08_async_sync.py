@@ -1,8 +1,7 @@
 """Lesson 8: async def and def.
 
-FastAPI runs an `async def` endpoint on the event loop, the single thread
-that serves every request, and a plain `def` endpoint in a worker thread
-from a threadpool. That choice matters as soon as an endpoint waits for
+An endpoint can be an `async def` or a plain `def`, and FastAPI does not
+run the two in the same place. That choice matters as soon as an endpoint waits for
 something slow: the three report endpoints below all wait 0.3 s, but they
 do not all behave the same when several users call them at once.
 """
@@ -30,13 +29,13 @@ async def report_awaiting() -> dict[str, str]:
 
 @app.get("/reports/threaded")
 def report_threaded() -> dict[str, str]:
-    time.sleep(SLOW_CALL)  # a blocking library, in a plain def: only this worker thread waits
+    time.sleep(SLOW_CALL)  # a blocking library, in a plain def (steps 1 and 3)
     return {"report": "ready", "thread": threading.current_thread().name}
 
 
 @app.get("/reports/blocking")
 async def report_blocking() -> dict[str, str]:
-    time.sleep(SLOW_CALL)  # THE MISTAKE: a blocking call inside async def stops the event loop
+    time.sleep(SLOW_CALL)  # a blocking call inside async def (step 2 fires three at once)
     return {"report": "ready", "thread": threading.current_thread().name}
 
 
@@ -150,10 +149,10 @@ LESSON = Lesson(
     title="async def and def",
     topics=["endpoint", "async", "threadpool", "concurrency"],
     goals=[
-        "Know where FastAPI runs an endpoint: async def on the event loop, def in the threadpool.",
-        "See a blocking call (time.sleep) inside async def make concurrent requests wait in line.",
-        "Know that the threadpool is not endless: AnyIO lends at most 40 worker threads at once by default.",
-        "Choose: await an async library in async def, or use a plain def for blocking code.",
+        "Know where FastAPI runs an async def endpoint, and where a plain def one.",
+        "See what a blocking call (time.sleep) inside async def does to concurrent requests.",
+        "Know whether the threadpool has a limit, and how big it is by default.",
+        "Choose between async def and def for the library you have.",
     ],
     steps=[
         Step(
@@ -161,9 +160,6 @@ LESSON = Lesson(
             narration="""
 We call `report_awaiting` (`async def`) and `report_threaded` (plain `def`)
 at the same moment. Each one reports the name of the thread it ran on.
-FastAPI **awaits** an `async def` endpoint directly on the event loop; a
-plain `def` endpoint cannot be awaited, so FastAPI sends it to a **worker
-thread** of the threadpool and awaits the result.
 """,
             request=[Request("GET", "/reports/awaiting"), Request("GET", "/reports/threaded")],
             look_for=["endpoint"],
@@ -171,7 +167,8 @@ thread** of the threadpool and awaits the result.
                 prompt="Which endpoint does FastAPI run in a worker thread?",
                 choices=["report_awaiting (async def)", "report_threaded (def)", "Both", "Neither"],
                 answer=1,
-                why="A plain def cannot be awaited, so FastAPI runs it in the threadpool; async def runs on the event loop.",
+                why="FastAPI awaits an async def endpoint directly on the event loop. A plain def cannot be "
+                "awaited, so FastAPI sends it to a worker thread of the threadpool and awaits the result.",
             ),
             checks=[
                 has("endpoint", "start", "report_awaiting", is_async=True, threadpool=False),
@@ -195,10 +192,9 @@ thread** of the threadpool and awaits the result.
             title="Blocking inside async def",
             narration="""
 `report_blocking` is `async def` but calls `time.sleep(0.3)`, a **blocking**
-call: it never `await`s, so the event loop can do nothing else until it
-returns. We fire **three copies at once**. Compare the duration printed
-next to each request (measured inside the app, from the moment the app
-received it) with how long the clients waited in all.
+call: it never `await`s. We fire **three copies at once**. Compare the
+duration printed next to each request (measured inside the app, from the
+moment the app received it) with how long the clients waited in all.
 """,
             request=Request("GET", "/reports/blocking", concurrent=3),
             look_for=["endpoint"],
@@ -232,8 +228,7 @@ received it) with how long the clients waited in all.
             title="The same sleep in a plain def",
             narration="""
 `report_threaded` does exactly the same `time.sleep(0.3)`, but it is a
-plain `def`, so each copy sleeps in its own worker thread while the event
-loop stays free to accept the other requests. Three copies again.
+plain `def`. Three copies again.
 """,
             request=Request("GET", "/reports/threaded", concurrent=3),
             look_for=["endpoint"],
@@ -241,7 +236,8 @@ loop stays free to accept the other requests. Three copies again.
                 prompt="Three copies of the def endpoint: when has the last one answered?",
                 choices=["After about 0.3 s", "After about 0.9 s"],
                 answer=0,
-                why="Each copy sleeps in its own worker thread, so the three sleeps overlap.",
+                why="Each copy sleeps in its own worker thread while the event loop stays free to accept the "
+                "other requests, so the three sleeps overlap.",
             ),
             checks=[
                 has("endpoint", "start", "report_threaded", is_async=False, threadpool=True),

@@ -2,9 +2,9 @@
 
 Things go wrong: an item does not exist, a caller is not allowed in, a bug
 divides by zero. FastAPI turns an `HTTPException` into a proper error
-response, lets you register handlers for your own exceptions, and anything
-nobody handles becomes a 500. Where the error is raised (in an endpoint or
-in a middleware) decides who can handle it.
+response and lets you register handlers for your own exceptions. This
+lesson follows errors raised in an endpoint and in a middleware, handled
+or not, to the response each one becomes.
 
 The exercise at the end is yours: a coupon endpoint whose bad input ends in
 a 500, until you give its `ValueError` a handler.
@@ -51,10 +51,10 @@ async def unicorn_exception_handler(request: Request, exc: UnicornException) -> 
 async def guard_private_paths(request: Request, call_next):
     token = request.headers.get("X-Admin-Token")
     if request.url.path.startswith("/admin/") and token != ADMIN_TOKEN:
-        # THE MISTAKE: exception handlers cannot see an exception raised here.
+        # Step 4: an HTTPException raised in a middleware.
         raise HTTPException(status_code=401, detail="Admin token required")
     if request.url.path.startswith("/staff/") and token != ADMIN_TOKEN:
-        # THE FIX: a middleware that wants to refuse returns a response itself.
+        # Step 5: the same refusal, returned as a response.
         return JSONResponse(status_code=401, content={"detail": "Admin token required"})
     return await call_next(request)
 
@@ -155,19 +155,15 @@ LESSON = Lesson(
     goals=[
         "Raise HTTPException for an expected error and see the handler that answers it.",
         "Register a handler for your own exception with @app.exception_handler.",
-        "See an unhandled error become a 500 in ServerErrorMiddleware.",
-        "Explain why an HTTPException raised in a middleware becomes a 500, and how to refuse a request there instead.",
+        "See which layer turns an error nobody handles into a response.",
+        "Explain what becomes of an HTTPException raised in a middleware, and how to refuse a request there instead.",
     ],
     steps=[
         Step(
             title="HTTPException: an error you meant to send",
             narration="""
 `read_item` raises `HTTPException(404, ...)` when the item does not exist.
-Raising stops the endpoint at once. FastAPI catches the exception right
-there, at the route, and looks up a handler among the app's exception
-handlers (the ones `ExceptionMiddleware` hands down to every route). For
-`HTTPException` that is `http_exception_handler`: it builds a JSON response
-with your status, `{"detail": ...}` and any `headers` you passed.
+We ask for `/items/pencil`, which does not.
 """,
             request=Send("GET", "/items/pencil"),
             look_for=["endpoint", "exception"],
@@ -179,8 +175,12 @@ with your status, `{"detail": ...}` and any `headers` you passed.
                     "Here no exception is involved",
                 ],
                 answer=1,
-                why="The router matched /items/{item_id} and read_item ran; the 404 is your own HTTPException, "
-                "answered by the same http_exception_handler.",
+                why="The router matched /items/{item_id} and read_item ran; the 404 is your own HTTPException. "
+                "Raising stopped the endpoint at once, and FastAPI caught the exception right there, at the route, "
+                "and looked up a handler among the app's exception handlers (the ones ExceptionMiddleware hands "
+                "down to every route). For HTTPException that is http_exception_handler, the one that answered "
+                "lesson 1's 404 too: it builds a JSON response with your status, {\"detail\": ...} and any "
+                "headers you passed.",
             ),
             checks=[
                 status(404),
@@ -232,12 +232,10 @@ above, and the handler builds the response, here a 418.
         Step(
             title="An error nobody handles: 500",
             narration="""
-`GET /stats/average?total=10&count=0` divides by zero. No handler is
-registered for `ZeroDivisionError`, so it passes `ExceptionMiddleware` and
-every other layer until the outermost one, `ServerErrorMiddleware`, which
-answers **500 Internal Server Error** and then re-raises the exception so
-the server logs it. **Expect a traceback in the server log** (stderr) for
-this step: that is normal, and it is what you would look at in production.
+`GET /stats/average?total=10&count=0` divides by zero, and no handler is
+registered for `ZeroDivisionError`. **Expect a traceback in the server
+log** (stderr) for this step: that is normal, and it is what you would
+look at in production.
 """,
             request=Send("GET", "/stats/average", query={"total": "10", "count": "0"}, headers=CRASHING),
             look_for=["endpoint", "exception", "response"],
@@ -246,7 +244,8 @@ this step: that is normal, and it is what you would look at in production.
                 choices=["ExceptionMiddleware", "ServerErrorMiddleware", "The endpoint"],
                 answer=1,
                 why="ExceptionMiddleware only runs handlers that were registered; with none for ZeroDivisionError, "
-                "the outermost safety net, ServerErrorMiddleware, answers 500.",
+                "the exception passes it and every other layer until the outermost safety net, "
+                "ServerErrorMiddleware, which answers 500 and then re-raises the exception so the server logs it.",
             ),
             hints=[
                 "Is there a handler for ZeroDivisionError? If not, how far out does the exception travel?",
@@ -276,14 +275,10 @@ this step: that is normal, and it is what you would look at in production.
             ],
         ),
         Step(
-            title="HTTPException in a middleware becomes a 500",
+            title="HTTPException in a middleware",
             narration="""
 `guard_private_paths` raises `HTTPException(401)` for `/admin/...` without
-a token. Exception handlers are only run by `ExceptionMiddleware` and the
-routes inside it, and your middlewares sit **outside** `ExceptionMiddleware`
-(lesson 6). An exception raised in a middleware never passes through it,
-so no handler sees it: it travels out to `ServerErrorMiddleware` like any
-other crash (another traceback in the server log).
+a token, as `read_item` raised its 404 in step 1.
 """,
             request=Send("GET", "/admin/stats", headers=CRASHING),
             look_for=["middleware", "exception"],
@@ -291,8 +286,10 @@ other crash (another traceback in the server log).
                 prompt="The middleware raises HTTPException(status_code=401). What does the client get?",
                 choices=["401 Unauthorized", "403 Forbidden", "500 Internal Server Error"],
                 answer=2,
-                why="The exception is raised outside ExceptionMiddleware, so http_exception_handler never sees it; "
-                "ServerErrorMiddleware treats it as a crash and answers 500.",
+                why="Exception handlers are only run by ExceptionMiddleware and the routes inside it, and your "
+                "middlewares sit outside ExceptionMiddleware (lesson 6). The exception never passes through it, so "
+                "http_exception_handler never sees it: it travels out to ServerErrorMiddleware like any other crash, "
+                "which answers 500 (that is the second traceback in the server log).",
             ),
             hints=[
                 "Which layer runs the exception handlers, and is it outside or inside your middleware?",

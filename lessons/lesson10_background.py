@@ -2,9 +2,9 @@
 
 A sign-up service has to answer fast, but it also has to send a welcome
 email, and the mail server is slow. `BackgroundTasks` lets the endpoint say
-"do this later": FastAPI sends the response first and runs the task after,
-while the request is still open on the server but the client already has
-its answer.
+"do this later". This lesson finds out how much later: what the client
+waits for, what the request on the server waits for, and what happens
+when such a task fails.
 
 The exercise at the end is yours: a newsletter endpoint that still makes
 its client wait for the mail server.
@@ -161,14 +161,14 @@ LESSON = Lesson(
     title="Background tasks",
     topics=["background", "response", "dependency"],
     goals=[
-        "See that a background task starts only after the last byte of the response went out.",
+        "See when a background task runs, compared with the response.",
         "Tell the client's waiting time apart from the request's total time on the server.",
         "Queue tasks from a dependency, and know in which order tasks run.",
         "Know what happens when a background task fails, and when the teardown of a yield dependency runs.",
     ],
     steps=[
         Step(
-            title="Answer first, email later",
+            title="A sign-up with two tasks",
             narration="""
 `POST /signup` queues two tasks with `background_tasks.add_task(...)`,
 `send_welcome_email` (0.2 s: the `asyncio.sleep`) and `mark_welcomed`, and
@@ -190,7 +190,8 @@ the → line).
                     "At the same time: the task runs in parallel with sending the response",
                 ],
                 answer=1,
-                why="FastAPI hands the tasks to the response, which runs them only after it has sent its last byte.",
+                why="FastAPI hands the tasks to the response, which runs them only after it has sent its last "
+                "byte: a background task starts only once the response has gone out.",
             ),
             hints=[
                 "Find the ■ response line and the ▶ background line: which comes first?",
@@ -234,9 +235,7 @@ The client never hears from a background task, so did the email go out?
 `POST /signup-audited` also depends on `audited`, which takes
 `BackgroundTasks` itself and queues `write_audit_line`. FastAPI gives the
 dependency and the endpoint the **same** `BackgroundTasks` object, so all
-three tasks end up in one queue, run after this one response.
-
-Tasks run **one after the other**, in the order they were added. A plain
+three tasks end up in one queue, run after this one response. A plain
 `def` task runs in the threadpool, like a plain `def` endpoint.
 """,
             request=Request("POST", "/signup-audited", json={"email": "grace@example.com"}),
@@ -249,7 +248,8 @@ Tasks run **one after the other**, in the order they were added. A plain
                     "All three at once",
                 ],
                 answer=1,
-                why="Dependencies run before the endpoint, so the dependency's task was added first; tasks run in order.",
+                why="Dependencies run before the endpoint, so the dependency's task was added first, and tasks run "
+                "one after the other, in the order they were added.",
             ),
             hints=[
                 "When did `audited` run, compared with the endpoint?",
@@ -292,8 +292,7 @@ keep the lesson honest on whichever version is installed.
             title="When a task fails",
             narration="""
 Now the mail server rejects `bob@invalid`: the task raises `ConnectionError`.
-The 201 is already out, so nothing can change it; the error goes to the
-**server's log** instead (uvicorn logs the traceback). And the task queued
+**Expect a traceback in the server log** for this step. And the task queued
 after the failing one, `mark_welcomed`, never runs.
 """,
             request=Request("POST", "/signup", json={"email": "bob@invalid"}),
@@ -302,7 +301,8 @@ after the failing one, `mark_welcomed`, never runs.
                 prompt="What status does the client get?",
                 choices=["201", "500", "No answer: the connection breaks"],
                 answer=0,
-                why="The response was complete before the task started; a task's error can never reach the client.",
+                why="The 201 was already out before the task started, so nothing can change it: a task's error "
+                "goes to the server's log (uvicorn logs the traceback), never to the client.",
             ),
             checks=[
                 status(201),

@@ -4,7 +4,7 @@ FastAPI's security tools are dependencies like any other: `APIKeyHeader`
 reads an API key from a header, `OAuth2PasswordBearer` reads a bearer token
 from the `Authorization` header. Each one runs before your endpoint and can
 stop the request with an error of its own. This lesson traces them, tells
-401 apart from 403, and shows that the secrets never reach the trace.
+401 apart from 403, and shows what the trace keeps of the secrets.
 
 The stores below are fakes: a real app keeps hashed passwords in a database
 and issues signed tokens (JWT), as the FastAPI tutorial's next pages show.
@@ -206,8 +206,8 @@ LESSON = Lesson(
     goals=[
         "Protect routes with APIKeyHeader and OAuth2PasswordBearer, which are dependencies.",
         "Issue a token from a /token endpoint with OAuth2PasswordRequestForm.",
-        "Tell 401 (who are you?) from 403 (you may not), and see which one FastAPI answers.",
-        "Check that keys, passwords and tokens never appear in the trace.",
+        "Tell 401 from 403, and see which one FastAPI answers when.",
+        "Check what the trace keeps of keys, passwords and tokens.",
     ],
     steps=[
         Step(
@@ -351,21 +351,22 @@ reads the same header through `HTTPBearer`, also without one.
             narration="""
 Now Ada sends `Authorization: Bearer <her token>`. `oauth2_scheme`
 returns the token, `get_current_user` turns it into `"ada"`, and the
-endpoint runs. The trace keeps the scheme (`Bearer`), which teaches, and
-hides the token, which is a secret.
+endpoint runs. The token is a secret, like step 2's API key.
 """,
             request=Request("GET", "/notes", headers={"Authorization": f"Bearer {ADA_TOKEN}"}),
             look_for=["request", "dependency", "endpoint"],
             question=Question(
-                prompt="Where in the trace can you read Ada's token?",
+                prompt="How does Ada's Authorization header appear in the trace?",
                 choices=[
-                    "In the request's Authorization header",
-                    "In what OAuth2PasswordBearer returned",
-                    "In the endpoint's arguments",
-                    "Nowhere",
+                    "[redacted]: the whole header, like step 2's X-API-Key",
+                    "Bearer [redacted]: the scheme stays, the token goes",
+                    "Bearer and the token's first characters, the rest hidden",
                 ],
-                answer=3,
-                why="The tracer redacts secret headers and what security schemes return, everywhere, by default.",
+                answer=1,
+                why="The scheme (Bearer) is no secret and tells you which kind of credential came, so the trace "
+                "keeps it; the token is hidden. The tracer redacts secret headers and what security schemes "
+                "return, everywhere, by default: the token appears nowhere in the trace, not in what "
+                "OAuth2PasswordBearer returned either.",
             ),
             checks=[
                 status(200),
@@ -383,11 +384,11 @@ hides the token, which is a secret.
             ],
         ),
         Step(
-            title="Known, but not allowed: 403",
+            title="A valid token, but not an admin",
             narration="""
 Grace logs in fine, but `DELETE /notes/1` depends on `require_admin`, and
 she is not an admin. Her token is valid, so every security dependency
-passes; then `require_admin` raises `HTTPException(403)`.
+passes; then `require_admin` refuses her.
 """,
             request=Request("DELETE", "/notes/1", headers={"Authorization": f"Bearer {GRACE_TOKEN}"}),
             look_for=["dependency", "exception"],
@@ -395,7 +396,8 @@ passes; then `require_admin` raises `HTTPException(403)`.
                 prompt="Which status does Grace get?",
                 choices=["401 Unauthorized", "403 Forbidden", "404 Not Found"],
                 answer=1,
-                why="We know who she is (her token is valid), she just may not do this: that is 403.",
+                why="We know who she is (her token is valid), she just may not do this: that is 403, and "
+                "require_admin raises HTTPException(403). A 401 would ask who she is.",
             ),
             checks=[
                 status(403),
@@ -460,8 +462,7 @@ What a missing credential gets depends on the scheme and the version. With
 FastAPI 0.122.0 alike. With `APIKeyHeader` or `HTTPBearer`: 403 without
 `WWW-Authenticate` before 0.122.0; since, 401 with `WWW-Authenticate:
 APIKey` or `Bearer` (you have {fastapi.__version__}). An `HTTPException(401)`
-you raise yourself carries `WWW-Authenticate` only when you pass it in
-`headers=`.
+you raise yourself carries only the headers you give it.
 The tracer redacts keys, passwords and tokens everywhere by default
 (`--show-secrets` turns that off on your own machine).
 

@@ -6,8 +6,8 @@ connection stays open and both sides can send messages whenever they like,
 until one of them closes it.
 
 The chat app below goes through the same routing, dependencies and
-validation as an HTTP endpoint; after that, the trace shows the
-conversation: accept, each message in and out, and the close.
+validation as an HTTP endpoint, and the trace shows the conversation too:
+accept, each message in and out, and the close.
 """
 
 import json
@@ -113,7 +113,7 @@ LESSON = Lesson(
     topics=["websocket", "routing", "dependency", "exception"],
     goals=[
         "Follow a WebSocket's life: handshake, accept, messages both ways, close.",
-        "See that routing, dependencies and validation run once per connection, before accept.",
+        "See when routing, dependencies and validation run for a WebSocket, and how often.",
         "Tell who closed a connection, and with which code.",
         "Refuse a connection before accepting it, and see what the client gets.",
     ],
@@ -124,11 +124,11 @@ LESSON = Lesson(
 The client opens `ws://…/ws/lobby` with Ada's session cookie, sends one
 message, `hello`, reads the reply and closes.
 
-The handshake is routed like any request: `/ws/{room}` matches, the
-`get_user` dependency reads the cookie, `room` is validated. Then `chat`
-calls `websocket.accept()`, which first reads the client's **connect**
-message, then **accepts**. After that: **receive**, **send**, and the
-client's **disconnect** (code 1000, a normal close).
+The handshake is routed like any request: `/ws/{room}` matches, `room`
+is validated, and `chat` needs the `get_user` dependency, which reads the
+cookie. `chat` calls `websocket.accept()`, which first reads the client's
+**connect** message, then **accepts**. After accept come **receive**,
+**send**, and the client's **disconnect** (code 1000, a normal close).
 """,
             request=WebSocketRequest("/ws/lobby", send=["hello"], headers=LOGGED_IN),
             look_for=["routing", "dependency", "websocket"],
@@ -140,7 +140,8 @@ client's **disconnect** (code 1000, a normal close).
                     "Once for every message",
                 ],
                 answer=0,
-                why="Dependencies are solved during the handshake, before your function runs and calls accept().",
+                why="Dependencies are solved during the handshake, with routing and validation, before your "
+                "function runs and calls accept().",
             ),
             hints=[
                 "Find the ▶ dependency line and the • accept line: which comes first?",
@@ -171,13 +172,12 @@ client's **disconnect** (code 1000, a normal close).
             ],
         ),
         Step(
-            title="A conversation, and the app hangs up",
+            title="A longer conversation",
             narration="""
 This time the client sends three messages: `hi`, `anyone here?` and `/quit`.
 Each one is a **receive** followed by the app's **send**, all inside the
-same connection, so the dependencies ran only **once**.
-
-On `/quit`, `chat` says `bye!` and calls `websocket.close(code=1000)`.
+same connection, so the dependencies ran only **once**. What `chat` does
+with `/quit` is in its code above.
 """,
             request=WebSocketRequest("/ws/lobby", send=["hi", "anyone here?", "/quit"], headers=LOGGED_IN),
             look_for=["dependency", "websocket"],
@@ -185,7 +185,8 @@ On `/quit`, `chat` says `bye!` and calls `websocket.close(code=1000)`.
                 prompt="Who ends the connection this time?",
                 choices=["The client, with a disconnect", "The app, with a close", "Nobody: it times out"],
                 answer=1,
-                why="The close event's direction is out: the app closed it. There is no disconnect from the client.",
+                why="On /quit, chat says bye! and calls websocket.close(code=1000). The close event's direction "
+                "is out: the app closed it. There is no disconnect from the client.",
             ),
             hints=["Look at the last • websocket line: is its direction in (from the client) or out (from the app)?"],
             checks=[

@@ -7,10 +7,9 @@ endpoint and serializes the result into a `Response`. A custom
 `route_class` can wrap that handler for every route at once.
 
 Not every request reaches one of the app's own `APIRoute`s, though: a
-mounted sub-application gets the request from the router (inside the
-app's middleware) and handles the rest itself, and its own lifespan never
-runs. Around all the requests, the app's lifespan runs once at startup and
-once at shutdown.
+mounted sub-application gets some of them. And around all the requests
+runs the app's lifespan: this lesson finds out when, and whether a mounted
+app's lifespan runs too.
 """
 
 import time
@@ -27,14 +26,14 @@ from starlette.routing import Route
 from lifecycle_tracer.course import Exercise, Lesson, Question, Step, custom, has, header, lacks, order, status
 from lifecycle_tracer.course import Request as TracedRequest
 
-PRICES: dict[str, float] = {}  # filled at startup, read by every request
+PRICES: dict[str, float] = {}  # filled by the lifespan, read by every request
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    PRICES.update({"apple": 0.5, "pear": 0.75})  # startup: load what every request needs
+    PRICES.update({"apple": 0.5, "pear": 0.75})  # before yield: load what every request needs
     yield
-    PRICES.clear()  # shutdown: release it
+    PRICES.clear()  # after yield: release it
 
 
 class TimedRoute(APIRoute):
@@ -77,7 +76,7 @@ async def legacy_ready(request: Request) -> JSONResponse:
 
 @asynccontextmanager
 async def legacy_lifespan(app: Starlette) -> AsyncIterator[None]:
-    app.state.started = True  # what this app would do if it ran on its own
+    app.state.started = True  # step 5 asks whether this ever runs
     yield
 
 
@@ -167,19 +166,19 @@ LESSON = Lesson(
     goals=[
         "Know what an APIRoute's handler does, and wrap it for every route with a custom route_class.",
         "See which part of the request a route-class wrapper covers, and what it cannot catch.",
-        "Mount a plain Starlette app: it runs inside the app's middleware, without FastAPI's route stages, "
-        "and its own lifespan never runs.",
-        "See the lifespan startup run once, before the first request.",
+        "Mount a plain Starlette app: see which of FastAPI's stages its requests go through, "
+        "and whether its own lifespan runs.",
+        "See when the code before yield in the app's lifespan runs.",
         "Know that a mounted app routes only the part of the path after the mount's prefix.",
     ],
     steps=[
         Step(
-            title="Before the first request: lifespan startup",
+            title="The app's lifespan",
             narration="""
-No request has been sent yet, but the app has already done something. When
-uvicorn started, it ran the app's **lifespan**: the code before `yield` in
-`lifespan()` filled `PRICES`. The tracer recorded it as a short trace of its
-own, named `lifespan startup`.
+`lifespan()` is the app's **lifespan**: its code before `yield` fills
+`PRICES`, which every price request reads, and its code after `yield`
+empties it again. The tracer records the lifespan as traces of its own,
+apart from the requests.
 
 This step sends nothing; its checks read the session's traces so far.
 """,
@@ -192,7 +191,9 @@ This step sends nothing; its checks read the session's traces so far.
                     "On the first request only, then never again",
                 ],
                 answer=1,
-                why="The server sends the lifespan startup event once, and serves requests only after the app says it is done.",
+                why="When uvicorn started, it ran the app's lifespan: the server sends the lifespan startup event "
+                "once, and serves requests only after the app says it is done. The tracer recorded it as a short "
+                "trace of its own, named lifespan startup.",
             ),
             checks=[
                 custom(
@@ -257,15 +258,11 @@ The price comes from `PRICES`, which the lifespan startup filled.
             ],
         ),
         Step(
-            title="What the wrapper cannot catch",
+            title="When validation fails inside the wrapper",
             narration="""
 `GET /orders/abc`: `order_id` must be an `int`, so validation fails inside
 the original handler, which **raises** `RequestValidationError` instead of
-returning a `Response`. The exception flies straight through
-`timed_handler`, past the line that adds the header. The 422 is made
-afterwards by FastAPI's handler for validation errors
-(`request_validation_exception_handler`), which Starlette runs *around* the
-route's handler, so outside your wrapper.
+returning a `Response`. The client gets a 422.
 """,
             request=TracedRequest("GET", "/orders/abc"),
             look_for=["validation", "exception", "response"],
@@ -273,7 +270,10 @@ route's handler, so outside your wrapper.
                 prompt="Does the 422 response carry X-Handler-Time?",
                 choices=["Yes, every response of a TimedRoute does", "No"],
                 answer=1,
-                why="The handler raised instead of returning a Response, so the wrapper never reached its header line.",
+                why="The handler raised instead of returning a Response: the exception flew straight through "
+                "timed_handler, past the line that adds the header. The 422 is made afterwards by FastAPI's "
+                "handler for validation errors (request_validation_exception_handler), which Starlette runs around "
+                "the route's handler, so outside your wrapper.",
             ),
             hints=[
                 "Did the original handler return a Response, or raise?",
@@ -341,12 +341,11 @@ the sub-app routes `/status` itself. `legacy_status` is not an `APIRoute`.
             ],
         ),
         Step(
-            title="A mounted app's lifespan never runs",
+            title="A mounted app with a lifespan of its own",
             narration="""
 `legacy` has a lifespan of its own: `legacy_lifespan` sets
-`app.state.started = True`. Run on its own, the server would start it. Here
-the server only talks to the FastAPI app, and `legacy` is one of its
-routes. `GET /legacy/ready` answers whether that lifespan ran.
+`app.state.started = True`. `GET /legacy/ready` answers whether that
+lifespan ran.
 """,
             request=TracedRequest("GET", "/legacy/ready"),
             look_for=["routing"],
@@ -354,7 +353,8 @@ routes. `GET /legacy/ready` answers whether that lifespan ran.
                 prompt="Did legacy_lifespan run when the server started?",
                 choices=["Yes: every app's lifespan runs at startup", "No: only the main app's lifespan runs"],
                 answer=1,
-                why="The server sends the lifespan events to the main app only, and its router runs only its own "
+                why="The server only talks to the FastAPI app, and legacy is one of its routes. The server sends "
+                "the lifespan events to the main app only, and its router runs only its own "
                 "lifespan_context: Starlette does not pass them on to a mounted app. Put startup work a mounted app "
                 "needs in the main app's lifespan.",
             ),

@@ -2,11 +2,12 @@
 
 Not every client speaks JSON. An HTML `<form>` sends its fields as
 `application/x-www-form-urlencoded` (`name=value&name=value`), and a form
-with a file input sends `multipart/form-data`: one part per field, each
-with its own headers, between boundary lines. `Form()` and `UploadFile`
-tell FastAPI to read those instead of a JSON body. Validation works as for
-JSON, with a 422 whose `loc` starts with `"body"`. And an uploaded file is
-a real open file that FastAPI closes for you: this lesson finds out when.
+declared with `enctype="multipart/form-data"`, as a file upload must be,
+sends `multipart/form-data`: one part per field, each with its own
+headers, between boundary lines. `Form()` and `UploadFile`
+tell FastAPI to read those instead of a JSON body, and validate them as
+it validates JSON. And an uploaded file is a real open file that FastAPI
+closes for you: this lesson finds out when.
 """
 
 import inspect
@@ -221,9 +222,9 @@ LESSON = Lesson(
     goals=[
         "Read what a form sends on the wire: urlencoded fields, or multipart parts between boundary lines.",
         "Declare form fields with Form() and files with UploadFile, and see where the trace says they came from.",
-        "Read a 422 for a form field: the loc starts with 'body', because the form is the body.",
-        "Know what UploadFile tells you about a file (and that its content_type is the client's claim).",
-        "Know when FastAPI closes an uploaded file: after the response and its background tasks.",
+        "Read a 422 for a form field, and what its loc says about where the field was.",
+        "Know what UploadFile tells you about a file, and where it gets that from.",
+        "Know when FastAPI closes an uploaded file.",
     ],
     steps=[
         Step(
@@ -263,7 +264,7 @@ trace calls their location **form**.
             ],
         ),
         Step(
-            title="A form that does not fit: 422 from the body",
+            title="A form that does not fit",
             narration="""
 This time the form has no `display_name` at all, and `age=12`, below the
 `ge=13` the field declares. Form fields are validated like any other
@@ -278,7 +279,8 @@ parameter, constraints included, and every problem is reported at once.
                 why="The trace says where FastAPI looked (the form), but a form is the request's body, so "
                 'the 422 reports it under "body", just as for a JSON body.',
             ),
-            hints=["The failed validation lines list each error with its loc."],
+            hints=["The failed validation lines list each error with its loc (in the TUI, select such a line; in "
+                   "plain mode, run with `--record trace.jsonl` and read that line's JSON)."],
             checks=[
                 status(422),
                 has("validation", name="display_name", location="form", sent=False, ok=False),
@@ -292,8 +294,10 @@ parameter, constraints included, and every problem is reported at once.
         Step(
             title="A file upload: multipart/form-data",
             narration=f"""
-A file does not fit in `name=value` pairs, so a form with a file input
-sends `multipart/form-data`. The header names a **boundary**, a string
+A file does not fit in `name=value` pairs, so a form that uploads one is
+declared `<form method="post" enctype="multipart/form-data">`, and the
+browser then sends `multipart/form-data` (without that `enctype`, it sends
+only the file's name, urlencoded). The header names a **boundary**, a string
 the client picked so that it occurs in none of the parts, and the body is
 one part per field between boundary lines, each part with headers of its
 own:
@@ -321,7 +325,9 @@ background task, `make_thumbnail`, that reads the image later.
                 "file to look. If the type matters, check the bytes yourself.",
             ),
             hints=[
-                "The request line shows the Content-Type with its boundary; the validation lines show each part.",
+                "The request line's headers hold the Content-Type with its boundary (in the TUI, select that "
+                "line; in plain mode, the check list below the trace quotes it); the validation lines show each "
+                "part.",
             ],
             checks=[
                 status(200),
@@ -396,8 +402,8 @@ same file again, now that the request is over.
             narration=f"""
 Your turn. The newsletter box on the home page is a plain HTML form,
 `<form method="post" action="/subscribe">`, with an `email` field and a
-`weekly` checkbox. The browser posts `{NEWSLETTER}`, and `/subscribe`
-answers **422**.
+`weekly` checkbox. The browser posts `{NEWSLETTER}`, and `/subscribe`, as
+the lesson ships it, answers **422**.
 
 Make `POST /subscribe` accept the form: it must answer **200** with
 `{{"email": "ada@example.com", "weekly": true}}`, and a form sent without
@@ -430,8 +436,8 @@ an email must still get a 422 saying `email` is missing.
     ],
     summary="""
 A form body is not JSON: urlencoded `name=value` pairs, or multipart parts
-between boundary lines when it carries files. Declare fields with `Form()`
-(a whole model too: `Annotated[Model, Form()]`) and files with
+between boundary lines when it carries files. Declare fields with `Form()`,
+one parameter each or all of them as one Pydantic model, and files with
 `UploadFile`; the trace says **form** or **file** for where it looked, and
 a 422 still reports the field under `"body"`. An `UploadFile` gives you the
 client's filename and content type as sent, and an open spooled file,

@@ -2,10 +2,10 @@
 
 Your endpoint returns data; FastAPI builds the response around it. Most of
 the time you only need to adjust that response: a status code on the
-decorator, or a `response: Response` parameter whose headers, cookies and
-status code FastAPI copies onto the response it builds. When you return a
-`Response` yourself, FastAPI sends it as it is. And `response_class` picks
-what kind of response FastAPI builds, JSON or HTML or plain text.
+decorator, or a `response: Response` parameter to write headers, cookies
+and a status code on. You can also return a `Response` yourself. And
+`response_class` picks what kind of response FastAPI builds, JSON or HTML
+or plain text.
 """
 
 import itertools
@@ -104,7 +104,10 @@ async def create_folder(folder: FolderIn):
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
 
+import inspect  # noqa: E402
 import re  # noqa: E402
+
+import fastapi.routing  # noqa: E402
 
 from lifecycle_tracer.course import (  # noqa: E402
     Check,
@@ -166,6 +169,21 @@ def _cookie_on_trace(r: StepResult) -> bool | str:
     return any(v.startswith("last_note=") and "Path=/" in v for v in cookies) or f"set-cookie was {cookies}"
 
 
+def _returned_response_gets_tasks(r: StepResult) -> bool | str:
+    # The module's file, not the function objects: the tracer wraps some of FastAPI's functions in memory.
+    handler = inspect.getsource(fastapi.routing)
+    if "isinstance(raw_response, Response)" not in handler:
+        return "get_request_handler does not tell a returned Response apart"
+    return ("if raw_response.background is None:\n" in handler
+            and "raw_response.background = solved_result.background_tasks" in handler) \
+        or "get_request_handler does not hand it the request's background tasks"
+
+
+# Newer FastAPI: a route with a response model and no response_class skips JSONResponse, and
+# Pydantic writes the JSON straight into a plain Response (`use_dump_json` in fastapi/routing.py).
+DUMPS_JSON = "use_dump_json" in inspect.getsource(fastapi.routing)
+
+
 def _serialized_in_each(r: StepResult) -> bool | str:
     ran = [any(e.stage == "serialization" and e.kind == "start" for e in trace) for trace in r.traces]
     return all(ran) or f"serialization ran per request: {ran}"
@@ -198,10 +216,10 @@ LESSON = Lesson(
     title="Shaping the response",
     topics=["status_code", "Response", "headers", "cookies", "response_class", "HTMLResponse", "PlainTextResponse"],
     goals=[
-        "Set a route's status code on the decorator, and know that the default is 200, POST included.",
-        "Add headers and cookies, or change the status, through a `response: Response` parameter.",
+        "Set a route's status code on the decorator, and know what a route without one answers.",
+        "Write headers and cookies on a `response: Response` parameter, and see whether they reach the client.",
         "Know which status wins when both the decorator and the endpoint set one.",
-        "See that a Response you return is sent as it is: no serialization, and the parameter's headers are lost.",
+        "See what FastAPI does with a Response you return, and with the parameter's headers then.",
         "Choose the kind of response with response_class: HTML, plain text or JSON.",
     ],
     steps=[
@@ -265,7 +283,8 @@ real response.
                 "JSONResponse and appends the parameter's raw headers to it, Set-Cookie included.",
             ),
             hints=[
-                "Compare the endpoint's args with the headers on the ▶ response line.",
+                "Compare the endpoint's args with the headers on the ▶ response line (in the TUI, select that "
+                "line; in plain mode, run with `--record trace.jsonl` and read its JSON).",
             ],
             checks=[
                 status(200),
@@ -286,7 +305,7 @@ real response.
             ],
         ),
         Step(
-            title="Changing the status from inside",
+            title="Two statuses: the decorator's and the endpoint's",
             narration="""
 `export_note` declares `status_code=201` on its decorator: an export is
 created. But note 2 is too long to export at once, so for it the endpoint
@@ -319,7 +338,7 @@ export note 1 and note 2 at once.
             ],
         ),
         Step(
-            title="Return a Response, and FastAPI sends it as it is",
+            title="Return a Response yourself",
             narration="""
 `download_note` returns a `PlainTextResponse` it built itself, with a
 `Content-Disposition` header so that a browser saves the note as a file.
@@ -331,12 +350,13 @@ It also sets `X-Note-Id` on its `response` parameter first.
                 prompt="Does the X-Note-Id header reach the client?",
                 choices=[
                     "Yes: FastAPI copies the parameter's headers onto every response",
-                    "No: FastAPI sends a returned Response as it is",
+                    "No: FastAPI sends a returned Response without the parameter's headers",
                 ],
                 answer=1,
                 why="When the endpoint returns a Response, FastAPI skips serialization and building a "
-                "response, and the step that copies the parameter's headers belongs to that building. "
-                "Put the header on the Response you return.",
+                "response, and the step that copies the parameter's headers belongs to that building. All "
+                "FastAPI adds to a returned Response is the request's background tasks, when it has none of "
+                "its own. Put the header on the Response you return.",
             ),
             hints=[
                 "Is there a ▶ serialization line in this trace, or a single • point?",
@@ -350,6 +370,8 @@ It also sets `X-Note-Id` on its `response` parameter first.
                 header("content-type", value="text/plain; charset=utf-8"),
                 header("x-note-id", present=False),
                 _trace_lacks_header("x-note-id"),
+                custom("the installed FastAPI gives a returned Response the request's background tasks, when it "
+                       "has none of its own", _returned_response_gets_tasks),
             ],
         ),
         Step(
@@ -376,8 +398,12 @@ body and its `Content-Type` become.
                     "A 500: a str is not JSON",
                 ],
                 answer=1,
-                why="The default response class is JSONResponse, and a str is valid JSON once it is quoted. "
-                "For bare text, declare response_class=PlainTextResponse, as note_title_text does.",
+                why="A route with no response_class and no response model gets a JSONResponse, and a str is "
+                "valid JSON once it is quoted. For bare text, declare response_class=PlainTextResponse, as "
+                "note_title_text does."
+                + (f" (On FastAPI {fastapi.__version__}, a route with a response model and no response_class "
+                   "gets a plain Response instead, whose JSON Pydantic writes directly: still application/json.)"
+                   if DUMPS_JSON else ""),
             ),
             checks=[
                 has("serialization", "start", response_class="HTMLResponse"),
@@ -408,8 +434,8 @@ body and its `Content-Type` become.
             narration="""
 Your turn. A client library for this API follows the HTTP rules for a
 create: it expects **201 Created** and a `Location` header with the new
-folder's URL (`/folders/<its id>`, which `read_folder` serves). Today
-`POST /folders` answers **200** and no `Location`.
+folder's URL (`/folders/<its id>`, which `read_folder` serves). As the
+lesson ships it, `POST /folders` answers **200** with no `Location`.
 
 Make `POST /folders` answer 201 with the right `Location` for each folder
 it creates, and keep the JSON body (`{"id": ..., "name": ...}`) as it is.
@@ -421,7 +447,8 @@ it creates, and keep the JSON body (`{"id": ..., "name": ...}`) as it is.
             ],
             look_for=["response"],
             hints=[
-                "Look at the ▶ response line: its status and its headers are what the client gets.",
+                "Look at the ▶ response line: its status and its headers are what the client gets (in the TUI, "
+                "select that line; in plain mode, run with `--record trace.jsonl` and read its JSON).",
                 "The status fits on the decorator. The Location depends on the id, which only the endpoint "
                 "knows: a `response: Response` parameter lets it add a header.",
                 'Add `status_code=201` to the decorator, a parameter `response: Response`, and '
@@ -441,11 +468,12 @@ FastAPI builds the response around what your endpoint returns. Set the
 status on the decorator (`status_code=201`; without it a route answers
 200, POST included). A `response: Response` parameter adds headers and cookies, and
 its `status_code`, when set, wins over the decorator's. Return a
-`Response` yourself and FastAPI sends it as it is: no serialization, and
-the parameter's headers are not copied onto it. `response_class` chooses
+`Response` yourself and FastAPI sends it without serialization and
+without the parameter's headers; it only hands it the request's
+background tasks, when it has none of its own. `response_class` chooses
 the kind of response FastAPI builds from your value: `HTMLResponse`,
-`PlainTextResponse`, or the default `JSONResponse`, which turns even a
-plain string into JSON.
+`PlainTextResponse`, or, for a route with no response model either,
+`JSONResponse`, which turns even a plain string into JSON.
 
 Next lesson: **streaming**: a `StreamingResponse` sends its body in
 parts, as a generator makes them.

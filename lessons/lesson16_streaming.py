@@ -143,6 +143,7 @@ async def orders_report():
 # ---------------------------------------------------------------------------
 
 import json  # noqa: E402
+import re  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
@@ -188,6 +189,18 @@ def _spread(at_least: float) -> Check:
         return gap >= at_least or f"the last part went out {gap:.3f} s after the first"
 
     return custom(f"the parts went out over time: the last one at least {at_least} s after the first", test)
+
+
+def _first_part_within(seconds: float) -> Check:
+    def test(r: StepResult) -> bool | str:
+        parts = _chunks(r.events)
+        if not parts:
+            return "the body went out in one piece, with no streamed part"
+        after = (parts[0].t_ns - r.events[0].t_ns) / 1e9
+        return after <= seconds or f"the first part went out {after:.3f} s after the request arrived"
+
+    return custom(f"the first part goes out within {seconds} s of the request's arrival (making all "
+                  f"{len(ORDERS)} lines takes {len(ORDERS) * STEP:.1f} s)", test)
 
 
 def _text(expected: str, what: str) -> Check:
@@ -347,6 +360,26 @@ def _left_finally(r: StepResult) -> bool | str:
     return LEAVING_READS <= sent < 10 or f"it had sent {sent} updates"
 
 
+def _listens_on_uvicorn(r: StepResult) -> bool | str:
+    import inspect
+    from pathlib import Path
+
+    import starlette.responses
+    import uvicorn.protocols.http
+
+    # The files, not the imported classes: uvicorn's httptools protocol imports a package the
+    # lesson's server may not have, and the tracer wraps some of Starlette's functions in memory.
+    http = Path(uvicorn.protocols.http.__file__).parent
+    found = {f.name: re.findall(r'"spec_version": "([\d.]+)"', f.read_text(encoding="utf-8"))
+             for f in sorted(http.glob("*_impl.py"))}
+    says = {name: versions for name, versions in found.items() if versions}  # some only pick a protocol
+    if "h11_impl.py" not in says or any(versions != ["2.3"] for versions in says.values()):
+        return f"uvicorn's HTTP protocols say {says}"
+    starlette_src = inspect.getsource(starlette.responses)
+    return ("if spec_version >= (2, 4):" in starlette_src and "self.listen_for_disconnect" in starlette_src) \
+        or "StreamingResponse does not pick its way by spec_version 2.4"
+
+
 REPORT = "".join(f"order {order_id}: {total} EUR\n" for order_id, total in ORDERS)
 
 if YIELD_JSONL:
@@ -363,9 +396,8 @@ FastAPI 0.121.0 does not stream an endpoint that yields.)
 else:
     _JSONL_STORY = f"""
 Your FastAPI ({VERSION}) does not stream an endpoint that yields (FastAPI's
-release notes add that in 0.134.0, with the return annotation's item type
-as the model of every line). So `order_events` does by hand what newer
-FastAPI does for you: `lines()` turns each event into one line of JSON, and
+release notes add that in 0.134.0). So `order_events` does by hand what
+newer FastAPI does for you: `lines()` turns each event into one line of JSON, and
 a `StreamingResponse` of media type `application/jsonl` sends them.
 """
     _JSONL_WHY = ("lines() validates each event with OrderEvent.model_validate, which keeps only the fields "
@@ -397,10 +429,10 @@ LESSON = Lesson(
             "disconnect"],
     goals=[
         "Read a streamed response in the trace: the response start, one chunk point per part, then the end.",
-        "Know that an endpoint returning a StreamingResponse ends before its generator has made anything.",
-        "See a plain def generator pulled in the threadpool, one item at a time.",
-        "Stream records as JSON Lines and Server-Sent Events, validated item by item.",
-        "See what the trace shows when the client leaves mid-stream, and where the stream's teardown goes.",
+        "Know when an endpoint returning a StreamingResponse ends, compared with its generator.",
+        "See which thread pulls a plain def generator, one item at a time.",
+        "Stream records as JSON Lines and Server-Sent Events, and see what a stream lets through.",
+        "See what the trace shows when the client leaves mid-stream, and what becomes of the generator.",
     ],
     steps=[
         Step(
@@ -446,7 +478,7 @@ is to come.
             ],
         ),
         Step(
-            title="A plain def generator runs in the threadpool",
+            title="A plain def generator",
             narration="""
 Rows often come from a library that blocks, like a database driver's
 cursor. `rows()` is a **plain `def` generator** and calls `time.sleep`
@@ -474,8 +506,8 @@ column, the thread that made it.
                 status(200),
                 has("endpoint", "start", "export_orders", is_async=True, threadpool=False),
                 has("response", "point", "body iterator", iterator="generator", threadpool=True),
-                custom("every row was made on the worker thread that pulled the iterator, not on the event loop",
-                       _made_on_worker_threads),
+                custom("every row was made on a thread named as the one that pulled the iterator (a worker thread "
+                       "of the threadpool), none on the event loop's thread", _made_on_worker_threads),
                 order(("endpoint", "end"), ("response", "start"), ("response", "point", "body iterator"),
                       ("response", "point", "chunk")),
                 count(len(ORDERS) + 1, "response", "point", "chunk"),
@@ -569,12 +601,15 @@ one too.
                     "FastAPI answers the rest with an error status",
                 ],
                 answer=1,
-                why="While it sends, StreamingResponse also listens for the server's http.disconnect message. When "
-                "it comes, Starlette cancels the sending, the generator is stopped and its finally runs. The status "
-                "went out long before, so nothing else can be answered: the body just stays unfinished.",
+                why="uvicorn speaks ASGI 2.3 to the app, and below 2.4 StreamingResponse, while it sends, also "
+                "listens for the server's http.disconnect message. When it comes, Starlette cancels the sending, "
+                "the generator is stopped and its finally runs. The status went out long before, so nothing else "
+                "can be answered: the body just stays unfinished. (Under a server speaking ASGI 2.4 Starlette "
+                "does not listen: it learns that the client left when a send fails.)",
             ),
             hints=[
-                "In the replayed recording, the second GET /orders/42/track ends with a response disconnect point.",
+                f"In the replayed recording, the second GET /orders/42/track shows a response disconnect point "
+                f"after its {LEAVING_READS} response chunk points.",
             ],
             checks=[
                 status(200),
@@ -587,16 +622,18 @@ one too.
                 _on_left(f"its request ended within 5 s, not after the 10 s that {LEAVING_ASKS} updates take",
                          _left_soon),
                 custom("the generator's finally ran, having sent fewer than 10 updates", _left_finally),
+                custom("uvicorn's HTTP protocols give the app ASGI spec_version 2.3, and below 2.4 Starlette's "
+                       "StreamingResponse listens for http.disconnect", _listens_on_uvicorn),
             ],
         ),
         Exercise(
             title="Stream the report line by line",
             narration=f"""
 Your turn. `GET /orders/report` makes one line per order, each after a slow
-query, but its client gets nothing until all {len(ORDERS)} are made: the
-trace has no response chunk point, and the response starts only after the
-last query. Make it **stream**: each line goes out as soon as it is made,
-with the same text as today.
+query. As the lesson ships it, its client gets nothing until all
+{len(ORDERS)} are made: the trace has no response chunk point, and the
+response starts only after the last query. Make it **stream**: each line
+goes out as soon as it is made, the first one too, with the same text.
 """,
             region="stream-report",
             request=Request("GET", "/orders/report"),
@@ -615,6 +652,7 @@ with the same text as today.
                     f"the body goes out in at least {len(ORDERS)} parts (response chunk points)",
                     lambda r: len(_chunks(r.events)) >= len(ORDERS) or f"it went out in {len(_chunks(r.events))}",
                 ),
+                _first_part_within(0.3),
                 _spread(0.25),
                 header("content-length", present=False),
             ],
@@ -635,18 +673,20 @@ of records.
 On FastAPI {VERSION} an endpoint that yields is streamed for you, as JSON
 Lines by default or as Server-Sent Events with
 `response_class=EventSourceResponse`, each item validated against the
-return annotation's item type.
+return annotation's item type when the annotation names one.
 """
             if YIELD_SSE
             else f"""
 On FastAPI {VERSION} you build those lines yourself, as steps 3 and 4 do;
 newer FastAPI streams an endpoint that yields as JSON Lines (0.134.0) or
-as Server-Sent Events (0.135.0) and validates every item.
+as Server-Sent Events (0.135.0), and validates every item when the return
+annotation names an item type.
 """
         )
         + """
-When the client leaves, Starlette stops the stream and the generator's
-`finally` runs: put a stream's teardown there.
+When the client leaves, Starlette on uvicorn (ASGI 2.3) hears the
+disconnect, stops the stream, and the generator's `finally` runs: put a
+stream's teardown there.
 
 Next lesson: **behind a proxy, and sub-apps**: the prefix a proxy adds
 (`root_path`), the `X-Forwarded-*` headers, and apps mounted inside the app.

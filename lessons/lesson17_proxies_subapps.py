@@ -6,8 +6,9 @@ passes each request on to uvicorn, often under a prefix such as `/shop`.
 The app then needs to know three things it cannot see on the connection:
 the prefix (`root_path`), who the real client is and which scheme it used
 (the `X-Forwarded-*` headers). Mounted FastAPI sub-apps build on the same
-`root_path`, and a limit on the request body guards the app from huge
-uploads.
+`root_path`. And on FastAPI releases that have `max_body_size` (0.165.0
+does, 0.121.0 does not), a limit on the request body guards the app from
+huge uploads.
 
 The app below is a shop served under `/shop`, with a version-1 API mounted
 under `/v1`. Its order links are wrong behind the proxy: the exercise at
@@ -17,7 +18,7 @@ the end is yours to fix.
 import inspect
 import itertools
 import warnings
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import fastapi
 from fastapi import FastAPI, Request, Response
@@ -96,6 +97,8 @@ app.mount("/v1", v1)
 # ---------------------------------------------------------------------------
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
+
+from typing import Any  # noqa: E402
 
 from lifecycle_tracer.course import (  # noqa: E402
     Exercise,
@@ -201,23 +204,40 @@ def _response_type(value: str):
     return custom(f"what went out has content-type {value}", test)
 
 
-def _order_link(i: int, scheme: str):
-    """The Location header, resolved against the URL the client used through the proxy, leads to the new order."""
+def _full_link(resp: Any, origin: str, prefix: str) -> bool | str:
+    """The response is a 201 whose Location is the whole URL of the new order: scheme, host, prefix, id."""
+    if resp.status_code != 201:
+        return f"it answered {resp.status_code}"
+    location = resp.headers.get("location")
+    if location is None:
+        return "there is no Location header"
+    want = f"{origin}{prefix}/orders/{resp.json()['order_id']}"
+    if not urlsplit(location).scheme:
+        return f"Location: {location} has no scheme and host, so it cannot say {origin.split(':')[0]}; want {want}"
+    return location == want or f"Location: {location}, not {want}"
 
+
+def _order_link(i: int, scheme: str):
     def test(r: StepResult) -> bool | str:
-        resp = r.responses[i]
-        if resp.status_code != 201:
-            return f"it answered {resp.status_code}"
-        location = resp.headers.get("location")
-        if location is None:
-            return "there is no Location header"
-        client_saw = _origin(r, i).replace("http://", f"{scheme}://", 1)  # the scheme the proxy vouched for
-        want = f"{client_saw}/shop/orders/{resp.json()['order_id']}"
-        got = urljoin(f"{client_saw}/shop/orders", location)  # a relative link resolves against the URL asked
-        return got == want or f"Location: {location} leads to {got}, not {want}"
+        # The scheme the proxy vouched for, on the host and port the client asked.
+        return _full_link(r.responses[i], _origin(r, i).replace("http://", f"{scheme}://", 1), "/shop")
 
     how = "with X-Forwarded-Proto: https" if scheme == "https" else "without X-Forwarded-* headers"
-    return custom(f"{how}, Location leads to {scheme}://…/shop/orders/<the new order's id>", test)
+    return custom(f"{how}, Location is the full URL {scheme}://…/shop/orders/<the new order's id>", test)
+
+
+def _order_link_elsewhere(r: StepResult) -> bool | str:
+    """The same routes, served by a server whose root path is /store (as `--root-path /store` sets it), over https."""
+    with warnings.catch_warnings():  # importing it warns about the libraries under it, not about the lesson
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    # A second app holding this app's routes: `app` itself would put its own root_path="/shop" back.
+    elsewhere = FastAPI(title="Shop, served under /store")
+    elsewhere.include_router(app.router)
+    with TestClient(elsewhere, base_url="https://shop.example", root_path="/store") as client:
+        resp = client.post("/store/orders", params={"item_id": 7})
+    return _full_link(resp, "https://shop.example", "/store")
 
 
 if ROOT_PATH_WARNINGS:
@@ -291,8 +311,8 @@ LESSON = Lesson(
     title="Behind a proxy, and sub-apps",
     topics=["root_path", "proxy", "X-Forwarded-For", "mount", "docs", "url_for", "413"],
     goals=[
-        "Know what `root_path` changes (links, docs, the schema's servers) and what it does not (your routes).",
-        "See uvicorn trust X-Forwarded-For and X-Forwarded-Proto, and from whom.",
+        "Know what `root_path` changes and what it does not.",
+        "See whether uvicorn trusts X-Forwarded-For and X-Forwarded-Proto, and from whom.",
         "Mount a FastAPI sub-app with docs of its own, and know where they load their schema from.",
         "Know whether your FastAPI can refuse a request body that is too large, and what it answers.",
         "Build links with `request.url_for`, so they still work behind the proxy.",
@@ -409,8 +429,8 @@ from `url_for`.
             title="A mounted FastAPI app, with docs of its own",
             narration="""
 `app.mount("/v1", v1)` hands every path under `/v1` to `v1`, a FastAPI app
-of its own: its own routes, its own docs, its own schema (lesson 13 mounted
-a plain Starlette app, which has none). Through the proxy its docs page is
+of its own: its own routes, its own docs, its own schema (lesson 13's
+`legacy` was a plain Starlette app, which has none). Through the proxy its docs page is
 `/shop/v1/docs`. We fire four requests at once: the sub-app's docs page,
 its schema, its `/status` (which returns its root_path and a `url_for`
 link to itself), and the main app's schema again.
@@ -467,12 +487,15 @@ link to itself), and the main app's schema again.
             title="Make the order link work behind the proxy",
             narration="""
 Your turn. `POST /shop/orders?item_id=42` creates an order and answers
-**201** with a `Location` header that says where the new order lives. Behind
-the proxy that link is broken: it says `/orders/1`, which leaves `/shop`,
-and the proxy sends nothing outside `/shop` to this app. Make `Location`
-lead to the new order through the proxy, `…/shop/orders/<id>`, with the
-scheme the client used: `https` when the proxy says `X-Forwarded-Proto:
-https`, `http` when it says nothing.
+**201** with a `Location` header that says where the new order lives. As
+the lesson ships it, that link is broken behind the proxy: it says
+`/orders/1`, which leaves `/shop`, and the proxy sends nothing outside
+`/shop` to this app. Make `Location` the full URL of the new order through
+the proxy, `<scheme>://<host>/shop/orders/<id>`, with the scheme the client
+used: `https` when the proxy says `X-Forwarded-Proto: https`, `http` when
+it says nothing. A proxy may put the app under another prefix tomorrow, so
+the checks also serve the same routes once more, under the root path
+`/store` over https, and expect `https://…/store/orders/<id>` there.
 """,
             region="order-link",
             request=[
@@ -493,6 +516,8 @@ https`, `http` when it says nothing.
                 has("endpoint", "start", name="create_order"),
                 _order_link(0, "https"),
                 _order_link(1, "http"),
+                custom("served under the root path /store over https, Location is "
+                       "https://shop.example/store/orders/<the new order's id>", _order_link_elsewhere),
             ],
         ),
     ],

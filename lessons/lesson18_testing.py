@@ -2,8 +2,7 @@
 
 A test does not need a server. `fastapi.testclient.TestClient(app)` is an
 HTTP client that calls the app's ASGI interface directly, in the same
-process: the app runs as usual, its middleware, routing, dependencies and
-endpoint, but there is no socket and no uvicorn. And a test can swap a
+process: there is no socket and no uvicorn. And a test can swap a
 dependency for a fake with `app.dependency_overrides`, so it never touches
 the real database or the real clock.
 
@@ -33,7 +32,7 @@ IMPORT_WARNINGS = [str(w.message) for w in _imported]
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-    # Loaded once when the server starts; every request gets it as request.state.catalogue.
+    # What the lifespan loads; each request gets it as request.state.catalogue.
     yield {"catalogue": {1: "Dune", 2: "Emma"}}
 
 
@@ -119,6 +118,8 @@ app.dependency_overrides[get_fake_db] = get_db  # tests must not touch the real 
 # The lesson: what the tracer shows, step by step.
 # ---------------------------------------------------------------------------
 
+import starlette.testclient  # noqa: E402
+
 from lifecycle_tracer.course import (  # noqa: E402
     Check,
     Exercise,
@@ -135,6 +136,12 @@ from lifecycle_tracer.course import (  # noqa: E402
 from lifecycle_tracer.course import Request as TracedRequest  # noqa: E402
 
 WHO = ("through uvicorn", "from the TestClient")
+
+# The HTTP client package TestClient builds on: Starlette 1.x prefers httpx2 and falls back to
+# httpx (with the deprecation warning step 1 quotes); older Starlette knows only httpx.
+CLIENT_BASE = TestClient.__bases__[0]
+CLIENT_PACKAGE = CLIENT_BASE.__module__.split(".")[0]
+PREFERS_HTTPX2 = "import httpx2" in inspect.getsource(starlette.testclient)
 
 
 def _of(i: int, check: Check) -> Check:
@@ -232,6 +239,22 @@ def _what_testclient_does(r: StepResult) -> bool | str:
     return raised or "the endpoint's exception did not reach the test"
 
 
+_BUILT_ON = (f"a subclass of `{CLIENT_PACKAGE}.Client`; Starlette {starlette.__version__} builds it on the "
+             "httpx2 package when that is installed, else on httpx" if PREFERS_HTTPX2
+             else f"a subclass of `{CLIENT_PACKAGE}.Client`")
+
+def _fake_teardown_after_response(r: StepResult) -> bool | str:
+    def first(test) -> int | None:
+        return next((i for i, e in enumerate(r.events) if test(e)), None)
+
+    sent = first(lambda e: e.stage == "response" and e.kind == "end")
+    teardown = first(lambda e: e.stage == "dependency" and e.kind == "start" and e.detail.get("phase") == "teardown"
+                     and e.name.split(".")[-1] == "get_fake_db")
+    if sent is None or teardown is None:
+        return "the trace has no response end" if sent is None else "get_fake_db's teardown never started"
+    return sent < teardown or "get_fake_db's teardown started before the response had gone out"
+
+
 if IMPORT_WARNINGS:
     _IMPORT_NOTE = f"""
 (Importing `fastapi.testclient` warned on this machine: “{IMPORT_WARNINGS[0]}”
@@ -247,18 +270,18 @@ LESSON = Lesson(
     title="Testing",
     topics=["TestClient", "dependency_overrides", "lifespan", "testing"],
     goals=[
-        "Send requests from a test with TestClient, and read its trace: the same stages, no uvicorn.",
-        "Know that TestClient runs the lifespan only inside `with TestClient(app) as client:`.",
+        "Send requests from a test with TestClient, and compare its trace with one through uvicorn.",
+        "Know when TestClient runs the app's lifespan.",
         "Replace a dependency with `app.dependency_overrides`, and see the override run in the trace.",
-        "Know that an override holds for every request to the app until it is removed.",
+        "Know which requests an override holds for, and for how long.",
     ],
     steps=[
         Step(
             title="A request from a test",
             narration=f"""
-`TestClient(app)` is an HTTP client (it is built on httpx) whose requests
-never leave the process: it turns each one into an ASGI call of the app,
-as uvicorn would. We send the same kind of request both ways at once:
+`TestClient(app)` is an HTTP client ({_BUILT_ON}) whose requests
+never leave the process: it turns each one into an ASGI call of the app.
+We send the same kind of request both ways at once:
 `GET /hello/browser` through uvicorn, and `GET /hello/test` from a
 `TestClient` on the same app, as a test would (the step's line for it says
 **(TestClient)**). Compare the two traces.
@@ -279,7 +302,9 @@ as uvicorn would. We send the same kind of request both ways at once:
                 "that TestClient starts in a thread of its own. The trace's first line says so: TestClient, not a "
                 "server, handed the request to the app.",
             ),
-            hints=["Read the first line of each trace: who does it say the client is?"],
+            hints=["Read the first line of each trace: who handed the request to the app, and who does it say "
+                   "the client is? (In the TUI, select that line; in plain mode, run with `--record trace.jsonl` "
+                   "and read its JSON.)"],
             checks=[
                 status(200),
                 _of(1, status(200)),
@@ -293,10 +318,13 @@ as uvicorn would. We send the same kind of request both ways at once:
                           f"{r.responses[1].headers.get('server')!r}"),
                 custom("both traces have the same events, layer for layer and stage for stage", _same_layers),
                 custom("the TestClient's endpoint ran on another thread than uvicorn's event loop", _other_thread),
+                custom(f"TestClient is a subclass of {CLIENT_PACKAGE}.Client",
+                       lambda r: issubclass(TestClient, starlette.testclient.httpx.Client)
+                       or f"its bases are {TestClient.__bases__}"),
             ],
         ),
         Step(
-            title="The lifespan did not run for this client",
+            title="A TestClient made without `with`",
             narration="""
 The app's lifespan yields a **state** dict, `{"catalogue": {...}}`: the
 server gives every request a copy of it, as `request.state`. uvicorn ran
@@ -377,8 +405,8 @@ instead. We ask for a due date both ways.
             narration="""
 Your turn. The test setup means to replace `get_db` with `get_fake_db`, so
 that a test's `GET /loans` reads `FakeDatabase` and never opens the real
-database. It does not: the TestClient's request still runs `get_db` and
-answers the real loans. Make it answer from `get_fake_db`, with its
+database. As the lesson ships it, it does not: the TestClient's request
+still runs `get_db` and answers the real loans. Make it answer from `get_fake_db`, with its
 teardown run after the response as a real dependency's would, and without
 `get_db` running at all.
 """,
@@ -397,6 +425,7 @@ teardown run after the response as a real dependency's would, and without
                 has("dependency", "start", name="get_fake_db", phase="setup", param="db"),
                 lacks("dependency", name="get_db"),
                 has("dependency", "start", name="get_fake_db", phase="teardown"),
+                custom("get_fake_db's teardown starts after the response end", _fake_teardown_after_response),
                 body(lambda b: b == {"loans": FakeDatabase().loans()}, "the loans come from FakeDatabase"),
             ],
         ),
