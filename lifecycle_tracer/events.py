@@ -144,7 +144,7 @@ _NONE = type(None)
 _DETAIL_TYPES: dict[str, tuple[type, ...]] = {
     "status_code": (int, _NONE), "duration_ns": (int, _NONE), "line": (int, _NONE),
     "raised": (str, _NONE), "raised_name": (str, _NONE), "phase": (str, _NONE),
-    "file": (str, _NONE), "function": (str, _NONE), "ok": (bool, _NONE),
+    "file": (str, _NONE), "function": (str, _NONE), "ok": (bool, _NONE), "held_ns": (int, _NONE),
 }
 _EXPECTED = {int: "a whole number or null", str: "text or null", bool: "true, false or null"}
 

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..events import TraceEvent
 from ..export import html_page, mermaid, redacted
 from ..recording import read_requests
+from ..timeline import ran_ns, request_ns
 from ..visible import visible
 
 Requests = Iterable[tuple[str, list[TraceEvent]]]
@@ -37,7 +38,7 @@ def print_plain(groups: Requests, console: Console) -> None:
 
     for rid, evs in groups:
         first, last = evs[0], evs[-1]
-        took = (last.detail.get("duration_ns") or last.t_ns - first.t_ns) / 1e6
+        took = (request_ns(last.detail) or ran_ns(evs)) / 1e6  # without step mode's holds
         # A Text, not a str: rule() would read a path like "[/x]" or "[link=...]" as markup.
         console.rule(Text(visible(f"{rid}: {first.name} → {last.detail.get('status_code')}  ({took:.1f} ms)")))
         for line in nested(evs):

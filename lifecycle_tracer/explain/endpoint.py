@@ -74,7 +74,8 @@ def serialization_end(name: str, d: dict[str, Any]) -> str:
 @says("serialization", "point")
 def serialization_point(name: str, d: dict[str, Any]) -> str:
     return (f"The endpoint returned a {d.get('response_class')} itself, so FastAPI skipped the response model and "
-            "serialization and uses that response as it is.")
+            "serialization: it sends that response's own status, headers and body (adding only the request's "
+            "background tasks, if the response has none).")
 
 
 @says("background", "start")

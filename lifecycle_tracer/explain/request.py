@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..timeline import held_words, request_ns
 from ._table import says
 from ._words import ms, plural
 
@@ -34,7 +35,16 @@ def request_end(name: str, d: dict[str, Any]) -> str:
     if typ == "lifespan":
         phase = d.get("phase", "")
         return f"The app's {phase} finished." if d.get("ok") else f"The app's {phase} failed: {d.get('message') or 'an error'}."
-    took = ms(d.get("duration_ns"))
+    # duration_ns is wall time; the time step mode held the request is its own fact, not the request's.
+    text = _request_end(d, ms(request_ns(d)))
+    held = d.get("held_ns")
+    if type(held) is int and held > 0:
+        text += f" It was also {held_words(held)}, not counted in that time."
+    return text
+
+
+def _request_end(d: dict[str, Any], took: str) -> str:
+    typ = d.get("type")
     raised = d.get("raised_name")
     if typ == "websocket":
         if d.get("accepted"):

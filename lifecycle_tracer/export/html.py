@@ -6,7 +6,7 @@ import html
 import json
 
 from ..events import TraceEvent
-from ..timeline import bars
+from ..timeline import bars, held_between, held_words, ran_ns
 from ..visible import visible
 
 # -- HTML ------------------------------------------------------------------
@@ -29,7 +29,8 @@ def html_page(groups: dict[str, list[TraceEvent]], title: str = "lifecycle-trace
     for rid, events in groups.items():
         if not events:
             continue
-        total = max(events[-1].t_ns - events[0].t_ns, 1)
+        total = max(ran_ns(events), 1)  # step mode's holds left out: the request's own time
+        held = held_between(events)
         first, last = events[0], events[-1]
         head = f"{first.detail.get('method', '')} {first.detail.get('path', '')}".strip() or first.name
         status = last.detail.get("status_code")
@@ -57,7 +58,8 @@ def html_page(groups: dict[str, list[TraceEvent]], title: str = "lifecycle-trace
             )
         sections.append(
             f'<section><h2>{_show(rid)}: {_show(head)} → {_show(status)} '
-            f'<small>{total / 1e6:.3f} ms</small></h2><table>{"".join(rows)}</table></section>'
+            f'<small>{total / 1e6:.3f} ms{" · " + held_words(held) + ", left out of these times" if held else ""}</small>'
+            f'</h2><table>{"".join(rows)}</table></section>'
         )
     return _PAGE.replace("__TITLE__", _show(title)).replace("__BODY__", "\n".join(sections))
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..safe import exc_type, qualname
 from .exceptions import watch_handlers
+from .layerheaders import response_change, watch
 from .routing import RoutingObservation
 from .servererrors import watch_error_handler
 from .source import safe_source
@@ -74,11 +75,18 @@ class LayerProbe:
         trace.emit("middleware", "start", name, self._start_detail)
         if trace.tracer.stepper is not None:
             await trace.checkpoint()
+        sent, place = None, 0
+        if scope["type"] == "http":  # what the layer does to the response on its way out
+            sent, place = watch(trace, send)
+            send = sent
         try:
             await self.app(scope, receive, send)
         except BaseException as exc:
             detail = {"depth": depth, "called_next": hits[depth + 1] > inner_before, "raised": exc_type(exc),
                       "raised_name": type(exc).__name__, "function": self._start_detail["function"]}
+            change = response_change(trace, sent, place) if sent is not None else None
+            if change is not None:
+                detail["response_change"] = change
             trace.emit("middleware", "end", name, detail)
             if self.inside_server_errors:
                 try:
@@ -86,7 +94,11 @@ class LayerProbe:
                 except Exception as fault:
                     report_fault("unhandled exception", fault)
             raise
-        trace.emit("middleware", "end", name, self._end_details[hits[depth + 1] > inner_before])
+        end = self._end_details[hits[depth + 1] > inner_before]
+        change = response_change(trace, sent, place) if sent is not None else None
+        trace.emit("middleware", "end", name, end if change is None else {**end, "response_change": change})
+        if trace.tracer.stepper is not None:
+            await trace.checkpoint()  # on the way out: before the layer outside this one goes on
 
 
 class RequestProbe(LayerProbe):
@@ -159,6 +171,8 @@ class RouterProbe:
         try:
             obs = RoutingObservation(trace, self.app, scope)
             send = obs.watch_send(send)
+            if scope["type"] == "http":  # the response as the router sent it, for the layer outside
+                send = watch(trace, send)[0]
         except Exception as exc:
             report_fault("routing", exc)
             return await self.app(scope, receive, send)

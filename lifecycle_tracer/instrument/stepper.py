@@ -4,6 +4,10 @@ The request waits inside the running server, on the server's own event
 loop, so the server keeps serving other requests and the UI stays live. A
 paused request is released from any thread (a key press in the TUI); turning
 step mode off releases every paused request.
+
+The trace measures each hold and writes it on every later event
+(``held_ns``, see ``RequestTrace.checkpoint``): durations shown leave the
+learner's time out, and say it as its own fact.
 """
 
 from __future__ import annotations
@@ -22,6 +26,19 @@ from ..events import TraceEvent
 # request: parameter validation is synchronous, so its events are held
 # together, at the next async boundary after them.
 PAUSE_KINDS = frozenset({"start", "point"})
+
+
+def holds_at(event: TraceEvent) -> bool:
+    """Whether step mode stops after ``event``.
+
+    On the way out it stops where each middleware has returned (an exception
+    passing out is not held: a cancelled task must not wait on a gate).
+    Other ends are not held: the boundary after each (a start, or a
+    middleware returning) is.
+    """
+    if event.kind in PAUSE_KINDS:
+        return True
+    return event.kind == "end" and event.stage == "middleware" and "raised" not in event.detail
 
 
 @dataclass
@@ -64,10 +81,10 @@ class Stepper:
         with self._lock:
             return [p.event for p in self._paused.values()]
 
-    async def wait(self, event: TraceEvent, scope: dict[str, Any] | None = None) -> None:
-        """Called by the tracer right after ``event``; returns when released."""
-        if not self._enabled or event.kind not in PAUSE_KINDS:
-            return
+    async def wait(self, event: TraceEvent, scope: dict[str, Any] | None = None) -> bool:
+        """Called by the tracer right after ``event``; returns when released, saying whether it held."""
+        if not self._enabled or not holds_at(event):
+            return False
         chosen = self._chosen.get(event.request_id)
         if chosen is None:
             chosen = self.select is None or bool(self.select(scope or {}))
@@ -75,7 +92,7 @@ class Stepper:
                 self._chosen.clear()
             self._chosen[event.request_id] = chosen
         if not chosen:
-            return
+            return False
         paused = Paused(event, asyncio.get_running_loop())
         with self._lock:
             self._paused[event.request_id] = paused
@@ -85,6 +102,7 @@ class Stepper:
         if not self._enabled:  # turned off while we were registering
             self._release(event.request_id)
         await paused.gate.wait()
+        return True
 
     def release(self, request_id: str | None = None) -> bool:
         """Let one paused request (the given one, or the oldest) go on to its next boundary."""

@@ -80,11 +80,16 @@ class RequestTrace:
     body_bytes = False  # FastAPI handed the body over as raw bytes (not parsed as JSON)
     last_event: TraceEvent | None = None
     paused_seq = -1
+    # Step mode: how long the learner has held the request so far, and each hold's
+    # (end, total then) so an event stamped earlier (emit_at) counts only the holds before it.
+    held_ns = 0
+    holds: list[tuple[int, int]] | None = None
     ws_close_code: int | None = None
     ws_closed_by: str | None = None  # "app" (websocket.close sent) or "client" (websocket.disconnect received)
     worker_hook: Any = None  # see threads.py
     streaming: Any = None  # a generator endpoint whose items are still to be pulled
     secrets: RequestSecrets | None = None  # the values hidden so far (see redact)
+    layer_sends: list[Any] | None = None  # each layer's response start as it left the layer (probes.py)
 
     def __init__(self, tracer: Tracer, request_id: str, scope: dict[str, Any]) -> None:
         self.tracer = tracer
@@ -133,6 +138,8 @@ class RequestTrace:
         secrets = self.secrets
         if secrets is not None and secrets.values:
             name, detail = secrets.mask_str(name), secrets.mask(detail)
+        if self.held_ns:
+            detail = {**detail, "held_ns": self.held_ns}
         ev = _tuple_new(TraceEvent, (self.request_id, seq, stage, kind, name, t, detail, None))
         self.last_event = ev
         self.tracer._dispatch(ev)
@@ -156,9 +163,20 @@ class RequestTrace:
         secrets = self.secrets
         if secrets is not None and secrets.values:
             name, detail = secrets.mask_str(name), secrets.mask(detail)
+        if self.held_ns:
+            detail = {**detail, "held_ns": self.held_before(t)}
         ev = _tuple_new(TraceEvent, (self.request_id, seq, stage, kind, name, t, detail, None))
         self.last_event = ev
         self.tracer._dispatch(ev)
+
+    def held_before(self, t: int) -> int:
+        """How long the request had been held in step mode before the moment ``t``."""
+        held = 0
+        for end, total in self.holds or ():
+            if end > t:
+                break
+            held = total
+        return held
 
     def flush_pending(self) -> None:
         """Emit what is pending now (the caller knows its end has come)."""
@@ -183,10 +201,19 @@ class RequestTrace:
             if event.seq == self.paused_seq:  # already held at this boundary
                 return
             self.paused_seq = event.seq
+            began = clock()
             try:
-                await stepper.wait(event, self.scope)
+                held = await stepper.wait(event, self.scope)
             except Exception as exc:
                 report_fault("step mode", exc)
+                return
+            if held:
+                # A fact every later event carries (``held_ns``), so durations can leave it out.
+                end = clock()
+                self.held_ns += max(end - began, 0)
+                if self.holds is None:
+                    self.holds = []
+                self.holds.append((end, self.held_ns))
 
     def finish(self, detail: dict[str, Any]) -> None:
         """Emit the request's last event; anything later is dropped."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..redaction import header_pairs, redact_query
 from ..safe import exc_message, exc_type, preview, preview_text
+from .received import body_facts, frames, keep_head
 from .trace import RequestTrace, clock, report_fault
 
 if TYPE_CHECKING:
@@ -95,12 +96,14 @@ def report_unhandled(trace: RequestTrace, exc: BaseException, handler: Any, hand
         "response_done": trace.resp_done,
         "status_code": None,
         "http_exception": getattr(exc, "status_code", None) is not None,
+        **frames(exc),  # the traceback uvicorn logs, as file, line and function
     }
     trace.emit("exception", "point", type(exc).__name__, detail)
 
 
 def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, Any]:
     redact = trace.redact
+    head = bytearray()  # the start of the body the client gets (received.py)
 
     async def traced_receive() -> dict[str, Any]:
         message = await receive()
@@ -122,6 +125,7 @@ def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, An
                 size = len(body)
                 trace.resp_bytes += size
                 trace.resp_chunks += 1
+                keep_head(head, body)
                 last = not message.get("more_body", False)
                 if not last and trace.resp_chunks <= MAX_STREAM_POINTS:
                     trace.emit("response", "point", "chunk",
@@ -151,19 +155,20 @@ def http_channels(trace: RequestTrace, receive: Any, send: Any) -> tuple[Any, An
             await send(message)
         except BaseException as exc:
             try:
-                body_end(trace, message, exc)
+                body_end(trace, message, exc, head)
             except Exception as fault:
                 report_fault("response end", fault)
             raise
         try:
-            body_end(trace, message, None)
+            body_end(trace, message, None, head)
         except Exception as exc:
             report_fault("response end", exc)
 
     return traced_receive, traced_send
 
 
-def body_end(trace: RequestTrace, message: dict[str, Any], error: BaseException | None) -> None:
+def body_end(trace: RequestTrace, message: dict[str, Any], error: BaseException | None,
+             head: bytearray | None = None) -> None:
     # Complete: the final message was handed on without error while the client was
     # still there (after http.disconnect a server drops what it is sent).
     complete = error is None and not trace.disconnected
@@ -178,6 +183,11 @@ def body_end(trace: RequestTrace, message: dict[str, Any], error: BaseException 
         detail["raised"] = exc_type(error)
     elif complete:
         trace.resp_done = True
+    if head is not None and trace.resp_bytes:
+        try:
+            detail.update(body_facts(bytes(head), trace.resp_bytes, trace.redact))
+        except Exception as exc:  # the body's preview is lost, not the response's end
+            report_fault("response body", exc)
     trace.emit("response", "end", str(trace.status_code), detail)
 
 

@@ -8,18 +8,21 @@ from rich.console import Console
 from rich.text import Text
 
 from ..events import TraceEvent
+from ..timeline import held_ns
 from ..visible import visible
 from .offthread import OffThreadSink
 
+# No white (unreadable on a light theme) and no magenta (some palettes, Textual's dark one
+# among them, draw it as their red, which is kept for failures).
 STAGE_STYLE = {
-    "request": "bold white",
-    "middleware": "magenta",
+    "request": "bold",
+    "middleware": "#8787d7",
     "routing": "cyan",
     "dependency": "blue",
     "validation": "yellow",
     "endpoint": "bold green",
     "serialization": "green",
-    "response": "bold white",
+    "response": "bold",
     "background": "dim cyan",
     "exception": "bold red",
     "websocket": "cyan",
@@ -50,7 +53,7 @@ class EventLine:
         from rich.table import Table
 
         ev = self.event
-        ms = (ev.t_ns - self.t0) / 1e6
+        ms = (ev.t_ns - held_ns(ev) - self.t0) / 1e6  # step mode's holds left out
         failed = ev.detail.get("ok") is False or ("raised" in ev.detail and not ev.detail.get("passes_up"))
         style = STAGE_STYLE.get(ev.stage, "")
         grid = Table.grid(padding=(0, 1))
