@@ -4,15 +4,22 @@ uvicorn logs an app's exception with its message and traceback, and its
 access log prints the request path; both are the client's text. Its
 handlers keep their format and stream, and every line they write goes
 through ``visible()`` first, so a request cannot steer the terminal this way either.
+
+While the TUI runs, those handlers must not write to the terminal at all
+(it would land over the panes): the TUI's log capture takes them off their
+loggers, and asks here to hear of the new ones each ``uvicorn.Config()`` makes.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from .visible import visible
 
-_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+_listeners: list[Callable[[], None]] = []
 
 
 class VisibleFormatter(logging.Formatter):
@@ -26,7 +33,19 @@ class VisibleFormatter(logging.Formatter):
 
 def guard_uvicorn_logs() -> None:
     """Wrap the formatter of every handler uvicorn configured (call after ``uvicorn.Config()``)."""
-    for name in _LOGGERS:
+    for name in UVICORN_LOGGERS:
         for handler in logging.getLogger(name).handlers:
             if not isinstance(handler.formatter, VisibleFormatter):
                 handler.setFormatter(VisibleFormatter(handler.formatter or logging.Formatter()))
+    for listener in list(_listeners):
+        listener()
+
+
+def on_new_handlers(listener: Callable[[], None]) -> None:
+    """Call ``listener`` each time uvicorn has configured its loggers again."""
+    _listeners.append(listener)
+
+
+def forget_new_handlers(listener: Callable[[], None]) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)

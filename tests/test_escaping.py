@@ -270,7 +270,7 @@ async def test_the_tui_shows_escapes_and_never_markup(traced: Traced) -> None:
         await pilot.pause()
         seen: dict[str, list[str]] = {"history": [], "pipeline": [], "waterfall": [], "detail": []}
         for rid, events in traced.groups.items():
-            row = app.store.order.index(rid) + 1  # below the header row
+            row = app.store.order.index(rid) + 2  # below the border and the header row
             await pilot.click(History, offset=(2, row))
             assert app.selected == rid
             await pilot.press("home")
@@ -298,7 +298,7 @@ async def test_the_tui_shows_escapes_and_never_markup(traced: Traced) -> None:
     assert r"\x1b]0;PWNED\x07" in " ".join(seen["pipeline"])  # the request's title line
     assert_clean(svg, "the screenshot")
     assert_clean(status, "the status bar")
-    assert r"⏸ paused after request start GET /echo/\x1b]0;PWNED\x07\x1b[2J\u202e\x9b[bold]" in status
+    assert r"⏸ r1 is waiting before GET /echo/\x1b]0;PWNED\x07\x1b[2J\u202e\x9b[bold]" in status
 
 
 def test_trace_plain_shows_the_clients_text_as_escapes_in_its_own_and_uvicorns_lines(tmp_path: Path) -> None:

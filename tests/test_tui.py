@@ -27,11 +27,13 @@ from textual.widgets import Input, Select, Static
 from lifecycle_tracer.course import Lesson
 from lifecycle_tracer.course.loader import find, load
 from lifecycle_tracer.events import TraceEvent
+from lifecycle_tracer.explain.waiting import waiting
 from lifecycle_tracer.sinks import read_jsonl
 from lifecycle_tracer.tui.app import TracerApp
+from lifecycle_tracer.tui.composer import Composer
 from lifecycle_tracer.tui.controllers import LessonController, ReplayController
 from lifecycle_tracer.tui.panes import DetailPane, History, Pipeline, Waterfall
-from lifecycle_tracer.tui.screens import Composer, HelpScreen
+from lifecycle_tracer.tui.screens import HelpScreen
 
 pytestmark = pytest.mark.anyio
 
@@ -159,8 +161,9 @@ async def test_enter_fires_the_step_and_shows_the_checks() -> None:
 
         pipeline = shown(app, Pipeline)
         assert f"{rid}: GET /hello/Ada?excited=true" in pipeline
-        for chip in ("✓ client", "✓ ServerErrorMiddleware", "✓ routing (/hello/{name})", "✓ validation",
-                     "✓ endpoint (returned dict)", "✓ serialization (Greeting)", "✓ response (200 · 25 bytes)"):
+        for chip in ("client ▼ ", "┌ ✓ ServerErrorMiddleware", "✓ routing matched /hello/{name}",
+                     "✓ validation 2 values valid", "✓ endpoint say_hello returned dict", "✓ serialization Greeting",
+                     "✓ response 200 · 25 bytes", "▶ client ✓ 200 in "):
             assert chip in pipeline, chip
         waterfall = shown(app, Waterfall)
         for name in ("ServerErrorMiddleware", "/hello/{name}", "excited", "say_hello", "Greeting", " ms"):
@@ -168,7 +171,7 @@ async def test_enter_fires_the_step_and_shows_the_checks() -> None:
         assert "running" not in waterfall
         events = app.current_events()
         detail = shown(app, DetailPane)
-        assert f"#{events[-1].seq} of {rid}" in detail and "request · end" in detail
+        assert f"#{events[-1].seq + 1} of {rid}" in detail and "request · end" in detail  # counted from 1
         await pilot.press("q")
 
 
@@ -228,7 +231,7 @@ async def test_n_and_p_move_between_steps() -> None:
         assert all(o.ok for o in app.outcomes[2])
         rows = history_rows(app)
         assert rows[app.selected][1:4] == ["GET", "/goodbye/Ada", "404"]  # type: ignore[index]
-        assert "✗ routing [FAILED: 404 no route]" in shown(app, Pipeline)
+        assert "✗ routing FAILED: no route matched → 404" in shown(app, Pipeline)
         await pilot.press("q")
 
 
@@ -273,7 +276,9 @@ async def test_step_mode_holds_a_real_request_until_a_key_releases_it() -> None:
         assert paused is not None
         rid = paused.request_id
         status = status_bar(app)
-        assert "STEP MODE on" in status and f"⏸ paused after {paused.stage} {paused.kind} {paused.name}" in status
+        # Where it waits, in words (the old "paused after middleware start X" was event jargon).
+        assert f"⏸ {waiting(paused)}; Space moves it on, s leaves step mode" in status
+        assert f"{rid} is waiting before {paused.name} runs" in status
         assert f"{rid}: GET /hello/Ada?excited=true" in shown(app, Pipeline)
         view = app.store.get(rid)
         assert view is not None and not view.done and view.events[-1] == paused
@@ -295,7 +300,7 @@ async def test_step_mode_holds_a_real_request_until_a_key_releases_it() -> None:
             crossed = [e for e in view.events if before.seq < e.seq <= now.seq and e.kind != "end"]
             assert crossed and {(e.stage, e.kind) for e in crossed} == {(now.stage, now.kind)}, crossed
             assert len(crossed) == 1 or now.stage == "validation", crossed
-            assert f"⏸ paused after {now.stage} {now.kind} {now.name}" in status_bar(app)
+            assert f"⏸ {waiting(now)}" in status_bar(app)
             assert not view.done and app.busy and 0 not in app.outcomes
 
         # Starlette's three layers at least (FastAPI 0.142+ adds two of its own).
@@ -329,12 +334,12 @@ async def test_time_travel_moves_the_cursor_and_the_detail_pane() -> None:
         await fire(pilot)
         events = app.current_events()
         rid, last = app.selected, len(events) - 1
-        assert app.cursor is None and f"#{last} of {rid}" in shown(app, DetailPane)
+        assert app.cursor is None and f"#{last + 1} of {rid}" in shown(app, DetailPane)  # '#N' counts from 1
 
         await pilot.press("left")
         assert app.cursor == last - 1
-        assert f"#{events[last - 1].seq} of {rid}" in shown(app, DetailPane)
-        assert f"time travel: event {last} of {last + 1}" in status_bar(app)
+        assert f"#{events[last - 1].seq + 1} of {rid}" in shown(app, DetailPane)
+        assert f"time travel: event {events[last - 1].seq + 1} of {last + 1}" in status_bar(app)  # the same N
         await pilot.press("right")
         assert app.cursor == last
         await pilot.press("right")  # clamped at the last event
@@ -343,9 +348,10 @@ async def test_time_travel_moves_the_cursor_and_the_detail_pane() -> None:
         await pilot.press("home")
         assert app.cursor == 0
         detail = shown(app, DetailPane)
-        assert "request · start · GET /hello/Ada" in detail and f"#0 of {rid}" in detail
+        assert "request · start · GET /hello/Ada" in detail and f"#1 of {rid}" in detail
         pipeline = shown(app, Pipeline)
-        assert "✓ client (GET /hello/Ada)" in pipeline and "○ routing" in pipeline and "○ response" in pipeline
+        assert f"client ▼ {rid}: GET /hello/Ada" in pipeline and "○ routing" in pipeline and "○ response" in pipeline
+        assert "client ○ waiting for the response" in pipeline
         assert "time travel: event 1 of" in status_bar(app)
         await pilot.press("left")  # clamped at the first event
         assert app.cursor == 0
@@ -356,9 +362,9 @@ async def test_time_travel_moves_the_cursor_and_the_detail_pane() -> None:
 
         await pilot.press("end")
         assert app.cursor is None
-        assert f"#{last} of {rid}" in shown(app, DetailPane)
+        assert f"#{last + 1} of {rid}" in shown(app, DetailPane)
         assert "time travel" not in status_bar(app)
-        assert "✓ response (200" in shown(app, Pipeline)
+        assert "✓ response 200" in shown(app, Pipeline)
         await pilot.press("q")
 
 
@@ -421,7 +427,8 @@ async def send_from_composer(pilot: Pilot[Any], method: str, path: str) -> None:
     path_input = app.screen.query_one("#path", Input)
     await pilot.click("#path")
     assert app.focused is path_input
-    await pilot.press("end", "backspace", *path)  # the field starts as "/"
+    path_input.clear()  # it starts as the selected request's path, or "/"
+    await pilot.press(*path)
     assert path_input.value == path
     await pilot.click("#send")
 
@@ -497,7 +504,7 @@ async def test_export_writes_the_four_files(tmp_path: Path, monkeypatch: pytest.
         await pilot.press("e")
         folders = list(out.iterdir())
         assert len(folders) == 1 and folders[0].name.startswith("lifecycle-tracer-export-")
-        folder = folders[0]
+        folder = folders[0] / "1"
         assert getattr(app, "last_export", None) == folder
         assert {p.name for p in folder.iterdir()} >= {"trace.jsonl", "request.mmd", "trace.html", "screen.svg"}
         events = read_jsonl(folder / "trace.jsonl")
@@ -506,9 +513,10 @@ async def test_export_writes_the_four_files(tmp_path: Path, monkeypatch: pytest.
         assert "/hello/Ada" in (folder / "trace.html").read_text(encoding="utf-8")
         svg = (folder / "screen.svg").read_text(encoding="utf-8")
         assert svg.lstrip().startswith("<svg") and "lifecycle" in svg
-        assert any(str(folder) in s for s in said)
-        await pilot.press("e")  # a second export in the same second gets its own folder
-        assert len(list(out.iterdir())) == 2
+        assert any(str(folder) in s and f"draws {rid} only" in s for s in said)
+        assert str(folders[0]) in status_bar(app)  # the session's folder stays named on screen
+        await pilot.press("e")  # a second export: a new numbered folder in the same session folder
+        assert len(list(out.iterdir())) == 1 and (folders[0] / "2" / "trace.jsonl").is_file()
         await pilot.press("q")
 
 
@@ -563,11 +571,13 @@ async def test_z_toggles_the_large_layout() -> None:
         await pilot.press("z")
         assert app.screen.has_class("-large")
         await pilot.pause()
-        assert not app.query_one(History).display and not app.query_one("#right").display
+        # A projected class needs the explanation most: the detail stays, the history and waterfall go.
+        assert not app.query_one(History).display and not app.query_one("#waterfall-scroll").display
+        assert app.query_one("#right").display
         await pilot.press("z")
         assert not app.screen.has_class("-large")
         await pilot.pause()
-        assert app.query_one(History).display and app.query_one("#right").display
+        assert app.query_one(History).display and app.query_one("#waterfall-scroll").display
         await pilot.press("q")
 
 
@@ -629,15 +639,15 @@ async def test_replay_shows_the_recording_and_explains_what_it_cannot_do(
         assert rows["r1"][1:4] == ["GET", "/hello/Ada?excited=true", "200"]
         assert rows["r2"][1:4] == ["GET", "/goodbye/Ada", "404"]
         assert "r2: GET /goodbye/Ada" in shown(app, Pipeline)
-        assert "✗ routing [FAILED: 404 no route]" in shown(app, Pipeline)
-        assert f"#{events[-1].seq} of r2" in shown(app, DetailPane)
+        assert "✗ routing FAILED: no route matched → 404" in shown(app, Pipeline)
+        assert f"#{events[-1].seq + 1} of r2" in shown(app, DetailPane)
         assert bool(app.query("#lesson")) is with_lesson
         assert "starting" not in status_bar(app)
 
         await pilot.press("left_square_bracket")
         assert app.selected == "r1" and "say_hello" in shown(app, Waterfall)
         await pilot.press("home")
-        assert app.cursor == 0 and "#0 of r1" in shown(app, DetailPane)
+        assert app.cursor == 0 and "#1 of r1" in shown(app, DetailPane)
 
         # A replay sends nothing: firing, composing and step mode are not offered (nor in the footer).
         for action in ("fire", "compose", "toggle_step_mode"):
@@ -669,8 +679,8 @@ async def test_replay_exports_without_a_server(tmp_path: Path) -> None:
     app = TracerApp(ReplayController(events, title="a recording"), export_dir=out)
     async with running(app) as pilot:
         await pilot.press("e")
-        (folder,) = out.iterdir()
-        exported = read_jsonl(folder / "trace.jsonl")
+        (session,) = out.iterdir()
+        exported = read_jsonl(session / "1" / "trace.jsonl")
         assert [e.to_dict() for e in exported] == [json.loads(json.dumps(e.to_dict())) for e in events]
         await pilot.press("q")
 

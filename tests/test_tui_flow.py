@@ -83,3 +83,51 @@ async def test_keys_that_cannot_go_further_say_so_and_the_last_step_shows_the_su
         assert said[-1].startswith("This is the request's first event")
         assert isinstance(app.query_one("#lesson"), Static)
         await pilot.press("q")
+
+
+async def test_the_panes_draw_again_after_a_resize() -> None:
+    from lifecycle_tracer.tui.panes import Waterfall
+
+    app = lesson_app()
+    async with running(app) as pilot:
+        await fire(pilot)
+        wide = shown(app, Waterfall)
+        await pilot.resize_terminal(100, 30)
+        # Drawn again to the new width without a key being pressed.
+        await wait_for(pilot, lambda: shown(app, Waterfall) != wide, "the waterfall to be drawn at the new width")
+        assert max(len(line) for line in shown(app, Waterfall).splitlines()) < max(len(x) for x in wide.splitlines())
+        await pilot.press("q")
+
+
+async def test_an_export_goes_into_one_folder_per_session_and_to_the_browser_when_served(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = lesson_app(export_dir=tmp_path)
+    delivered: list[str] = []
+    async with running(app) as pilot:
+        await fire(pilot)
+        # As under --web: Textual's delivery is what the browser downloads (the driver is the browser's).
+        type(app).is_web = property(lambda self: True)  # type: ignore[method-assign,assignment]
+        try:
+            app.deliver_binary = lambda path, **kw: delivered.append(kw["save_filename"])  # type: ignore[method-assign]
+            await pilot.press("e")
+            await pilot.press("e")
+        finally:
+            del type(app).is_web
+        (session,) = tmp_path.iterdir()
+        assert sorted(p.name for p in session.iterdir()) == ["1", "2"]
+        assert delivered == ["lifecycle-tracer-1-trace.html", "lifecycle-tracer-1-trace.jsonl",
+                             "lifecycle-tracer-2-trace.html", "lifecycle-tracer-2-trace.jsonl"]
+        await pilot.press("q")
+
+
+async def test_at_100x30_the_history_keeps_its_status_and_ms_columns() -> None:
+    app = lesson_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.ready, "the app's server to start")
+        await fire(pilot)
+        history = app.query_one(History)
+        lines = [history.render_line(y).text for y in range(len(app.store.order) + 1)]
+        assert "st" in lines[0] and "ms" in lines[0]
+        view = app.store.get(app.selected)
+        row = next(line for line in lines if line.startswith(view.request_id))
+        assert " 200 " in row and f"{view.duration_ms:.1f}"[:5] in row
+        await pilot.press("q")

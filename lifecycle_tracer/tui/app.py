@@ -3,35 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from ..course.format import Outcome, Request
+from ..course.format import Outcome
 from ..events import TraceEvent
+from ..explain.waiting import waiting
 from ..visible import visible
 from .bridge import UISink
 from .controllers import Controller
 from .explore_actions import ExploreActions
-from .keys import BINDINGS, keymap_path, load_keymap
+from .inspect_actions import InspectActions
+from .keys import BINDINGS, load_keymap
 from .lesson_actions import LessonActions
 from .lesson_pane import LessonPane
-from .messages import ComposedSent, EventsArrived, StepPaused
+from .logs import LogActions
+from .messages import EventsArrived, StepPaused
 from .panes import DetailPane, History, Pipeline, Waterfall
 from .reload_actions import ReloadActions
 from .store import DEFAULT_MAX_REQUESTS, TraceStore
-from .themes import THEMES, register_themes
+from .themes import register_themes
+from .view_actions import ViewActions
 
 FRAME = 1 / 30  # the UI absorbs events at most once a frame
 
 
-class TracerApp(LessonActions, ExploreActions, ReloadActions, App[None]):
+class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, InspectActions, ViewActions,
+                App[None]):
     CSS_PATH = "tracer.tcss"
     TITLE = "lifecycle-tracer"
     ENABLE_COMMAND_PALETTE = True
@@ -205,16 +210,17 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, App[None]):
     def refresh_status(self) -> None:
         parts = []
         stepper = self.controller.stepper
-        if stepper is not None and stepper.enabled:
-            parts.append("STEP MODE on: the request waits at each stage; Space moves it on, s leaves step mode")
-            if self.paused is not None:
-                parts.append(f"⏸ paused after {self.paused.stage} {self.paused.kind} {self.paused.name}")
+        if stepper is not None and stepper.enabled:  # where a held request waits, in words (explain/waiting.py)
+            held = f"⏸ {waiting(self.paused)}" if self.paused is not None else "STEP MODE on: the request waits at each stage"
+            parts.append(f"{held}; Space moves it on, s leaves step mode")  # at 100x30 the sentence fits 3 lines
         elif self.paused is not None and stepper is None:
-            parts.append(f"⏸ paused after {self.paused.stage} {self.paused.kind} {self.paused.name}")
+            parts.append(f"⏸ {waiting(self.paused)}")
         if self.cursor is not None:
-            parts.append(f"time travel: event {self.cursor + 1} of {len(self.current_events())} (End to follow live)")
+            parts.append(Pipeline.travel_words(self.current_events(), self.cursor))
         if not self.ready and self.controller.can_fire:
             parts.append("starting the app's server…")
+        if getattr(self, "export_folder", None) is not None:
+            parts.append(f"exports: {self.export_folder}")
         # Event names carry the request's path: plain text, never markup.
         self.query_one("#status", Static).update(Text(visible(" · ".join(parts))))
 
@@ -233,67 +239,3 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, App[None]):
         """Let a priority key through to the dialog on top (the composer's inputs, the help)."""
         if len(self.screen_stack) > 1:
             raise SkipAction()
-
-    def action_compose(self) -> None:
-        if not self.controller.can_fire:
-            self.notify("A replay cannot send requests.")
-            return
-        from .screens import Composer
-
-        self.push_screen(Composer(), self._on_composed)
-
-    def _on_composed(self, request: Request | None) -> None:
-        if request is not None:
-            self.cursor = None
-            self.send_composed(request)
-
-    @work(thread=True, group="requests")
-    def send_composed(self, request: Request) -> None:
-        try:
-            response = self.controller.fire(request)
-            status: Any = response.status_code
-        except Exception as exc:
-            status = f"failed: {exc}"
-        self.post_message(ComposedSent(request.describe(), status))
-
-    def on_composed_sent(self, message: ComposedSent) -> None:
-        self.notify(visible(f"{message.description} → {message.status}"), markup=False)
-        self._absorb(self.sink.drain())
-
-    def action_export(self) -> None:
-        from .exporting import export_all
-
-        try:
-            folder = export_all(self, self.export_dir)
-        except OSError as exc:
-            self.notify(visible(f"Export failed: {exc}"), severity="error", markup=False)
-            return
-        self.notify(f"Exported JSON Lines, Mermaid, HTML and SVG to {folder}", timeout=8)
-        self.last_export = folder
-
-    def action_cycle_theme(self) -> None:
-        names = list(THEMES)
-        current = self.theme if self.theme in names else names[-1]
-        self.theme = names[(names.index(current) + 1) % len(names)]
-        self.notify(f"Theme: {self.theme}")
-
-    def action_toggle_large(self) -> None:
-        self.screen.toggle_class("-large")
-
-    def action_help(self) -> None:
-        from .screens import HelpScreen
-
-        rows = []
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.action == "reload" and not self.controller.can_reload:
-                continue
-            key = self._key_for(binding)
-            rows.append((key, binding.description, binding.id or ""))
-        self.push_screen(HelpScreen(rows, str(keymap_path())))
-
-    def _key_for(self, binding: Binding) -> str:
-        keymap = getattr(self, "_keymap", {}) or {}
-        keys = keymap.get(binding.id or "", binding.key)
-        return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
-

@@ -24,6 +24,7 @@ class Controller:
     can_fire = False
     can_reload = False
     watch = False  # `run --watch`: the TUI reloads the lesson file on every save
+    redact = True  # hide secrets in the server's log lines too (off with --show-secrets)
 
     def __init__(self) -> None:
         self.stepper: Stepper | None = None
@@ -62,6 +63,7 @@ class LessonController(Controller):
         self.progress: Any = None  # the learner's Progress, when a person is at the keyboard
         self.title = f"{loaded.lesson.id}: {loaded.lesson.title}"
         self.session = LessonSession(loaded, port=port, record=record, show_secrets=show_secrets)
+        self.redact = not show_secrets
         self.stepper = Stepper()
         self.session.tracer.stepper = self.stepper
 
@@ -72,6 +74,11 @@ class LessonController(Controller):
         path = self.loaded.file.path.resolve()
         shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         self.subtitle = f"app served at {self.session.server.url} · {shown} ({origin(path)})"
+
+    @property
+    def app(self) -> Any:
+        """The app served now (after a reload, the new one), for the composer's list of routes."""
+        return self.loaded.app
 
     @property
     def source(self) -> Path:
@@ -116,6 +123,8 @@ class AppController(Controller):
         from ..sinks import JsonLinesSink
 
         self.title = f"tracing {target}"
+        self.app = app
+        self.redact = not show_secrets
         self.tracer = instrument(app, redact=not show_secrets)
         self.recording = JsonLinesSink(record) if record else None
         if self.recording is not None:

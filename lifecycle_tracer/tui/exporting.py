@@ -1,4 +1,5 @@
-"""One key exports the current trace four ways, into one folder whose path is shown."""
+"""One key exports what the TUI holds four ways. A session writes into one folder, each export a
+numbered folder inside it; in a browser (--web) the HTML and JSON Lines are also downloaded."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from ..export import html_page, mermaid
 from ..sinks import JsonLinesSink
 
 
-def export_all(app: Any, base: Path) -> Path:
+def session_folder(app: Any, base: Path) -> Path:
+    """The session's export folder, made on the first export: one per session, not one per key press."""
+    folder = getattr(app, "export_folder", None)
+    if folder is not None and folder.is_dir():
+        return folder
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     folder = base / f"lifecycle-tracer-export-{stamp}"
     n = 1
@@ -18,15 +23,35 @@ def export_all(app: Any, base: Path) -> Path:
         n += 1
         folder = base / f"lifecycle-tracer-export-{stamp}-{n}"
     folder.mkdir(parents=True)
+    app.export_folder = folder
+    return folder
+
+
+def export_all(app: Any, base: Path) -> tuple[Path, str]:
+    """Write the export; the folder written and the sentence that says what is in it."""
+    session = session_folder(app, base)
+    n = 1
+    while (session / str(n)).exists():
+        n += 1
+    folder = session / str(n)
+    folder.mkdir()
     groups = {rid: list(view.events) for rid, view in app.store.requests.items()}
     sink = JsonLinesSink(folder / "trace.jsonl")
     for events in groups.values():
         for ev in events:
             sink.emit(ev)
     sink.close()
-    selected = groups.get(app.selected or "") or next((e for e in groups.values() if e), [])
-    if selected:
-        (folder / "request.mmd").write_text(mermaid(selected), encoding="utf-8")
+    chosen = app.selected if app.selected in groups else next((rid for rid, e in groups.items() if e), None)
+    drawn = ""
+    if chosen is not None and groups[chosen]:
+        (folder / "request.mmd").write_text(mermaid(groups[chosen]), encoding="utf-8")
+        drawn = f" (the Mermaid diagram draws {chosen} only: one request per diagram)"
     (folder / "trace.html").write_text(html_page(groups, title="lifecycle-tracer export"), encoding="utf-8")
     app.save_screenshot(filename="screen.svg", path=str(folder))
-    return folder
+    said = f"Exported {len(groups)} request(s) as JSON Lines, Mermaid, HTML and SVG to {folder}{drawn}."
+    if getattr(app, "is_web", False):
+        # The files were written where the server runs; the browser's user gets them as downloads.
+        for name in ("trace.html", "trace.jsonl"):
+            app.deliver_binary(folder / name, save_filename=f"lifecycle-tracer-{n}-{name}", open_method="download")
+        said += " Your browser downloads trace.html and trace.jsonl."
+    return folder, said

@@ -2,137 +2,112 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..events import TraceEvent
+from ..timeline import request_ns
+from .stage_states import (
+    ACTIVE,
+    CORE,
+    DONE,
+    FAILED,
+    PENDING,
+    SKIPPED,
+    STOPPED,
+    SYMBOL,
+    WORD,
+    Chip,
+    Reading,
+    is_done,
+    layer_key,
+    layer_label,
+    whole,
+)
 
-PENDING, ACTIVE, DONE, FAILED, SKIPPED = "pending", "active", "done", "failed", "skipped"
-SYMBOL = {PENDING: "○", ACTIVE: "◉", DONE: "✓", FAILED: "✗", SKIPPED: "–"}
-WORD = {PENDING: "waiting", ACTIVE: "running", DONE: "done", FAILED: "FAILED", SKIPPED: "skipped"}
+__all__ = ["ACTIVE", "CORE", "DONE", "FAILED", "PENDING", "SKIPPED", "STOPPED", "SYMBOL", "WORD", "Chip",
+           "event_position", "travel_words", "is_done", "layer_label", "lifespan_line", "outcome", "pipeline"]
 
 
-@dataclass
-class Chip:
-    key: str
-    label: str
-    state: str = PENDING
-    note: str = ""
+def _chip_of(ev: TraceEvent, reading: Reading) -> str:
+    if ev.stage == "middleware":
+        return layer_key(ev)
+    if ev.stage == "request":
+        return "client"
+    if ev.stage == "websocket":
+        return "endpoint" if reading.endpoint_ran else ""
+    if ev.stage == "exception":
+        return reading.last_failed.key if reading.last_failed else ""
+    return {"dependency": "dependencies"}.get(ev.stage, ev.stage)
 
 
 def pipeline(events: list[TraceEvent]) -> list[Chip]:
-    """The stages in order, each with its state after ``events`` (a prefix of the request)."""
-    layers: list[str] = []
-    for ev in events:
-        if ev.stage == "middleware" and ev.kind == "start" and ev.name not in layers:
-            layers.append(ev.name)
-    labels = {}
-    for ev in events:
-        if ev.stage == "middleware" and ev.kind == "start" and ev.detail.get("function"):
-            labels[ev.name] = ev.detail["function"]
-    chips = [Chip("client", "client")]
-    chips += [Chip(f"mw:{name}", labels.get(name, name)) for name in layers]
-    for key in ("routing", "dependencies", "validation", "endpoint", "serialization", "response", "background"):
-        chips.append(Chip(key, key))
-    by = {c.key: c for c in chips}
-    done = bool(events) and events[-1].stage == "request" and events[-1].kind == "end"
-    is_ws = bool(events) and events[0].detail.get("type") == "websocket"
-    stopped_by = ""
-    stopped_early = False  # stopped before dependencies could run (middleware or routing)
+    """The stages in order, each with its state after ``events`` (a prefix of the request).
 
+    The client first, then the middleware layers outermost first, then the
+    stages inside them. While the request is under way, the stage of the last
+    event is ``current``.
+    """
+    reading = Reading(events)
+    by = reading.chips
+    handlers = {
+        "middleware": reading.middleware, "routing": reading.routing, "dependency": reading.dependency,
+        "validation": reading.validation, "endpoint": reading.endpoint, "websocket": reading.websocket,
+        "serialization": reading.serialization, "response": reading.response, "background": reading.background,
+    }
     if events:
         by["client"].state, by["client"].note = DONE, events[0].name
     for ev in events:
-        d = ev.detail
-        if ev.stage == "middleware":
-            chip = by[f"mw:{ev.name}"]
-            if ev.kind == "start":
-                chip.state = ACTIVE
-            else:
-                if d.get("raised") and d.get("passes_up"):
-                    chip.state, chip.note = DONE, f"{str(d['raised']).rsplit('.', 1)[-1]} passed up"
-                elif d.get("raised"):
-                    chip.state, chip.note = FAILED, f"raised {str(d['raised']).rsplit('.', 1)[-1]}"
-                else:
-                    chip.state = DONE
-                    if d.get("called_next") is False:
-                        chip.note = "answered by itself"
-                        stopped_by = stopped_by or f"{ev.name} answered by itself"
-                        stopped_early = True
-        elif ev.stage == "routing":
-            if d.get("matched"):
-                by["routing"].state, by["routing"].note = DONE, str(d.get("route") or "")
-            else:
-                hint = d.get("status", d.get("status_hint"))  # status_hint: recordings made before 0.2
-                by["routing"].state, by["routing"].note = FAILED, f"{hint} no route" if hint != 405 else "405 method not allowed"
-                stopped_by = stopped_by or "no route matched"
-                stopped_early = True
-        elif ev.stage == "dependency":
-            chip = by["dependencies"]
-            if d.get("phase") == "teardown":
-                chip.note = "teardown running" if ev.kind == "start" else "torn down"
-                continue
-            if ev.kind == "start":
-                chip.state, chip.note = ACTIVE, ev.name
-            elif ev.kind == "end" and d.get("raised"):
-                chip.state, chip.note = FAILED, f"{ev.name} raised"
-                stopped_by = stopped_by or f"{ev.name} raised"
-            elif chip.state != FAILED and ev.kind == "end":
-                chip.state, chip.note = DONE, ""
-            elif chip.state == PENDING and ev.kind == "point":
-                chip.state, chip.note = DONE, "reused from cache" if d.get("cached") else "skipped"
-        elif ev.stage == "validation":
-            chip = by["validation"]
-            if d.get("ok") is False:
-                chip.state, chip.note = FAILED, f"{ev.name} invalid → 422"
-                stopped_by = stopped_by or "validation failed"
-            elif chip.state != FAILED:
-                chip.state = DONE
-        elif ev.stage == "endpoint":
-            chip = by["endpoint"]
-            if ev.kind == "start":
-                chip.state, chip.note = ACTIVE, ("threadpool" if d.get("threadpool") else "event loop")
-            elif ev.kind == "end":
-                chip.state, chip.note = (FAILED, f"raised {str(d['raised']).rsplit('.', 1)[-1]}") if d.get("raised") else (DONE, f"returned {d.get('returned', '')}")
-            else:
-                chip.state, chip.note = DONE, "streams as a generator"
-        elif ev.stage == "serialization":
-            chip = by["serialization"]
-            if ev.kind == "point" and d.get("skipped"):
-                chip.state, chip.note = SKIPPED, "endpoint returned a Response"
-            elif ev.kind == "start":
-                chip.state, chip.note = ACTIVE, str(d.get("response_model") or "jsonable_encoder")
-            else:
-                chip.state = FAILED if d.get("raised") else DONE
-        elif ev.stage == "response":
-            chip = by["response"]
-            if ev.kind == "start":
-                chip.state, chip.note = ACTIVE, str(d.get("status_code"))
-            elif ev.kind == "end":
-                chip.state = FAILED if (d.get("status_code") or 0) >= 500 else DONE
-                chip.note = f"{d.get('status_code')} · {d.get('bytes')} bytes"
-        elif ev.stage == "background":
-            chip = by["background"]
-            chip.state = ACTIVE if ev.kind == "start" else (FAILED if d.get("raised") else DONE)
-            chip.note = ev.name
-        elif ev.stage == "exception":
-            stopped_by = stopped_by or f"{ev.name} raised"
-        elif ev.stage == "websocket":
-            by["endpoint"].state, by["endpoint"].note = ACTIVE if not done else DONE, f"websocket {ev.name}"
-    if done:
-        reason = stopped_by or "not needed"
-        for key in ("dependencies", "validation", "endpoint", "serialization"):
-            if by[key].state == PENDING:
-                by[key].state = SKIPPED
-                before_inputs = key in ("dependencies", "validation")
-                if before_inputs and not stopped_early:
-                    by[key].note = "none declared"  # they would have run before anything failed
-                else:
-                    by[key].note = reason
-        if by["response"].state == PENDING:
-            by["response"].state, by["response"].note = (SKIPPED, "WebSocket") if is_ws else (FAILED, "nothing sent")
-        if by["background"].state == PENDING:
-            by["background"].state, by["background"].note = SKIPPED, "none scheduled"
-        for chip in chips:
-            if chip.state == ACTIVE:
-                chip.state = DONE
-    return chips
+        if ev.stage == "exception":
+            reading.exception(ev)
+        elif ev.stage in handlers:
+            chip = by.get("endpoint" if ev.stage == "websocket" else _chip_of(ev, reading))
+            if chip is not None:  # a middleware end without its start: a recording cut at its front
+                handlers[ev.stage](ev, chip)
+    if is_done(events):
+        reading.finish(events[-1])
+    reading.notes()
+    if events and not is_done(events):
+        key = _chip_of(events[-1], reading)
+        if key in by:
+            by[key].current = True
+    return list(by.values())
+
+
+def outcome(events: list[TraceEvent]) -> tuple[str, str]:
+    """The state and words of what came back to the client."""
+    if not events:
+        return PENDING, ""
+    if not is_done(events):
+        return PENDING, "the WebSocket is open" if events[0].detail.get("type") == "websocket" else "waiting for the response"
+    d = events[-1].detail
+    ms = f"{(request_ns(d) or 0) / 1e6:.2f} ms"  # without step mode's holds
+    if d.get("type") == "websocket":
+        if d.get("accepted") is False:
+            return FAILED, f"WebSocket refused → {d.get('status_code')} in {ms}"
+        return DONE, f"WebSocket closed {d.get('close_code')} by the {d.get('closed_by') or 'server'} in {ms}"
+    status = d.get("status_code")
+    if status is None:
+        return FAILED, f"no response in {ms}"
+    return (FAILED if whole(status) >= 500 else DONE), f"{status} in {ms}"
+
+
+def lifespan_line(events: list[TraceEvent]) -> str:
+    """A lifespan startup or shutdown has no stages: it ran once, before (or after) every request."""
+    phase = events[0].detail.get("phase") or events[0].name
+    if not is_done(events):
+        return f"◉ lifespan {phase} running"
+    d = events[-1].detail
+    ok = d.get("ok")
+    ms = (request_ns(d) or 0) / 1e6
+    return f"{'✓' if ok else '✗'} lifespan {phase} {'ok' if ok else 'FAILED'} after {ms:.2f} ms (no request: no stages)"
+
+
+def event_position(events: list[TraceEvent], index: int) -> str:
+    """'event N of M': N counts from 1 (seq + 1), as the detail pane's '#N' does."""
+    if not 0 <= index < len(events):
+        return ""
+    return f"event {events[index].seq + 1} of {len(events)}"
+
+
+def travel_words(events: list[TraceEvent], cursor: int) -> str:
+    """The status line in time travel: where the panes are, and the way back."""
+    index = max(0, min(cursor, len(events) - 1))
+    return f"time travel: {event_position(events, index)} (End: back to live)"

@@ -14,7 +14,6 @@ from rich.console import Group
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -26,34 +25,33 @@ from textual.widgets import Static
 
 from ..events import TraceEvent
 from ..sinks import STAGE_STYLE
-from ..timeline import bars
 from ..visible import visible
-from .model import FAILED, SKIPPED, SYMBOL, WORD, pipeline
+from .model import travel_words
+from .picture import pipeline_picture, waterfall_table
 from .store import RequestView
-
-STATE_STYLE = {"pending": "dim", "active": "bold reverse", "done": "green", "failed": "bold red", "skipped": "dim italic"}
 
 
 class Pipeline(Static):
-    """The stages in order, lighting up as the request reaches them."""
+    """The lifecycle as explanations of FastAPI draw it: one row per stage inside the nested middleware.
+
+    Until the learner opens the help (which explains every mark), a line of
+    the legend sits under the picture.
+    """
+
+    legend = True
+    travel_words = staticmethod(travel_words)  # the status line's words for time travel
 
     def show(self, events: list[TraceEvent], title: str = "") -> None:
-        text = Text()
-        if title:
-            text.append(visible(title) + "\n", style="bold")
-        for i, chip in enumerate(pipeline(events)):
-            if i:
-                text.append(" → ", style="dim")
-            style = STATE_STYLE[chip.state]
-            text.append(f"{SYMBOL[chip.state]} {visible(chip.label)}", style=style)
-            note = visible(chip.note)
-            if chip.state in (FAILED, SKIPPED):
-                text.append(f" [{WORD[chip.state]}{': ' + note if note else ''}]", style=style)
-            elif note:
-                text.append(f" ({note})", style="dim")
-        if not events:
-            text.append("\nNo request yet: press Enter to fire the step's request, or c to compose one.", style="dim")
-        self.update(text)
+        self._shown = (events, title)
+        self.update(pipeline_picture(events, title, self.size.width, legend=self.legend and bool(events)))
+
+    def legend_seen(self) -> None:
+        self.legend = False
+        self.show(*getattr(self, "_shown", ([], "")))
+
+    def on_resize(self) -> None:
+        # Rows are cut to the width: draw them again at the new one.
+        self.show(*getattr(self, "_shown", ([], "")))
 
 
 class Waterfall(Static):
@@ -63,43 +61,18 @@ class Waterfall(Static):
         if not events:
             self.update(Text("The waterfall of the selected request appears here.", style="dim"))
             return
-        total = max((events[-1].t_ns - events[0].t_ns) if len(events) > 1 else 1, 1)
-        width = max(self.size.width - 44, 10)
-        table = Table.grid(padding=(0, 1))
-        table.add_column(width=30, no_wrap=True)
-        table.add_column(width=width, no_wrap=True)
-        table.add_column(width=10, justify="right", no_wrap=True)
-        upto = events[cursor].seq if 0 <= cursor < len(events) else events[-1].seq
-        for bar in bars(events):
-            if bar.event.seq > upto:
-                break
-            ev = bar.event
-            selected = ev.seq == upto or (bar.end_event is not None and bar.end_event.seq == upto)
-            label = Text("│ " * min(bar.depth, 6), style="dim")
-            label.append(visible(ev.name), style="reverse" if selected else "")
-            if ev.detail.get("phase") == "teardown":
-                label.append(" teardown", style="italic")
-            if bar.failed:
-                label.append(" ✗", style="bold red")
-            end = bar.end_ns if bar.end_ns is not None and (bar.end_event is None or bar.end_event.seq <= upto) else None
-            left = int(width * bar.start_ns / total)
-            if end is None and ev.kind == "start":
-                span = max(width - left, 1)
-                line = Text(" " * left + "░" * span, style=STAGE_STYLE.get(ev.stage, ""))
-                took = "running"
-            elif ev.kind == "point":
-                line = Text(" " * min(left, width - 1) + "│", style=STAGE_STYLE.get(ev.stage, ""))
-                took = f"@{bar.start_ns / 1e6:.2f}"
-            else:
-                span = max(int(width * ((end or bar.start_ns) - bar.start_ns) / total), 1)
-                line = Text(" " * left + "█" * span, style=STAGE_STYLE.get(ev.stage, ""))
-                took = f"{((end or 0) - bar.start_ns) / 1e6:.2f} ms"
-            table.add_row(label, line, Text(took, style="dim"))
-        self.update(table)
+        self._shown = (events, cursor)
+        self.update(waterfall_table(events, cursor, self.size.width))
+
+    def on_resize(self) -> None:
+        # Bars and names are laid out to the width: a resize or the large layout must draw them again.
+        shown = getattr(self, "_shown", None)
+        if shown is not None:
+            self.update(waterfall_table(shown[0], shown[1], self.size.width))
 
 
 class DetailPane(Static):
-    """The selected event: its explanation, its detail, and the code that ran."""
+    """The selected event: its explanation, the logged traceback of an exception it saw, its detail, the code that ran."""
 
     def show(self, event: TraceEvent | None) -> None:
         if event is None:
@@ -108,9 +81,12 @@ class DetailPane(Static):
         head = Text()
         head.append(f"{event.stage} · {event.kind} · ", style=STAGE_STYLE.get(event.stage, ""))
         head.append(visible(event.name), style="bold")
-        head.append(f"   #{event.seq} of {visible(event.request_id)}\n", style="dim")
+        head.append(f"   #{event.seq + 1} of {visible(event.request_id)}\n", style="dim")  # from 1, as the status line counts
         head.append(visible(event.explain) + "\n")
         parts: list[Any] = [head]
+        logged = getattr(self.app, "failure_view", None)  # the traceback the server logged, if it logged one
+        if logged is not None and (failure := logged(event)) is not None:
+            parts.append(failure)
         detail = dict(event.detail)
         if isinstance(detail.get("file"), str):
             detail["file"] = short_path(detail["file"])
@@ -211,33 +187,41 @@ class History(ScrollView, can_focus=True):
             f"{view.duration_ms:.1f}" if view.duration_ms is not None else "…",
         ]
 
-    def _layout(self, cells: list[str], width: int) -> str:
-        fixed = sum(w + 1 for w, _ in self.COLUMNS if w)
+    # On a narrow pane (100x30) the status and ms columns must stay: the other columns give way.
+    NARROW = ((8, "id"), (4, "meth"), (0, "path"), (3, "st"), (6, "ms"))
+
+    def _layout(self, cells: list[str] | None, width: int) -> str:
+        """One row of ``cells``, or the header when ``cells`` is None."""
+        columns = self.COLUMNS if width >= 48 else self.NARROW
+        if cells is None:
+            cells = [name for _, name in columns]
+        fixed = sum(w + 1 for w, _ in columns if w)
         path_width = max(width - fixed, 8)
         out = []
-        for (w, _), cell in zip(self.COLUMNS, cells, strict=True):
+        for (w, _), cell in zip(columns, cells, strict=True):
             w = w or path_width
             out.append(cell[:w].ljust(w))
         return " ".join(out)[:width].ljust(width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        base = self.rich_style  # the theme's colours: a bare Segment would keep the terminal's own
         if y == 0:
-            header = self._layout([name for _, name in self.COLUMNS], width)
-            return Strip([Segment(header, Style(bold=True, reverse=True))])
+            header = self._layout(None, width)
+            return Strip([Segment(header, base + Style(bold=True, reverse=True))])
         index = self.scroll_offset.y + y - 1
         order = self.store.order
         if index < 0 or index >= len(order):
-            return Strip([Segment(" " * width)])
+            return Strip([Segment(" " * width, base)])
         rid = order[index]
         view = self.store.get(rid)
         if view is None:
-            return Strip([Segment(" " * width)])
+            return Strip([Segment(" " * width, base)])
         cells = self._cells(view)
         status = view.status
-        style = Style(reverse=True) if rid == self.selected else Style()
+        style = base + (Style(reverse=True) if rid == self.selected else Style())
         if isinstance(status, int) and status >= 400:
-            style += Style(color="red", bold=True)
+            style += Style(color=self.app.current_theme.error or "red", bold=True)
         return Strip([Segment(self._layout(cells, width), style)])
 
     # -- choosing ---------------------------------------------------------------
@@ -256,5 +240,7 @@ class History(ScrollView, can_focus=True):
         self._choose(current + delta)
 
     def on_click(self, event: events.Click) -> None:
-        if event.y >= 1:
-            self._choose(self.scroll_offset.y + event.y - 1)
+        # Relative to the content, not the widget: the border above the header is a row of the widget.
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y >= 1:  # row 0 is the header
+            self._choose(self.scroll_offset.y + offset.y - 1)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..events import TraceEvent
+from ..timeline import request_ns
 
 DEFAULT_MAX_REQUESTS = 500
 
@@ -63,7 +64,7 @@ class RequestView:
     def duration_ms(self) -> float | None:
         if not self.done:
             return None
-        return (self.events[-1].detail.get("duration_ns") or 0) / 1e6
+        return (request_ns(self.events[-1].detail) or 0) / 1e6  # without step mode's holds
 
 
 class TraceStore:
