@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from helpers import Traced
+
+from lifecycle_tracer import Recorder, instrument
 
 from lifecycle_tracer.course import Lesson
 from lifecycle_tracer.course.loader import find, load
@@ -39,6 +43,8 @@ class Recorded:
     ok: list[TraceEvent]  # GET /hello/Ada?excited=true → 200
     invalid: list[TraceEvent]  # GET /hello/Ada?excited=maybe → 422
     missing: list[TraceEvent]  # GET /goodbye/Ada → 404
+    crashed: list[TraceEvent]  # lesson 9: GET /stats/average?total=10&count=0 → 500 (ZeroDivisionError)
+    lesson9: Lesson
 
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lesson1_fixed_clock.jsonl"
@@ -64,7 +70,16 @@ def record_live(monkeypatch: pytest.MonkeyPatch) -> Recorded:
         finally:
             await traced.aclose()
         assert (ok.status_code, bad.status_code, gone.status_code) == (200, 422, 404)
-        return Recorded(loaded.lesson, ok_events, bad_events, gone_events)
+        nine = load(find("lesson9"))
+        rec = Recorder()
+        instrument(nine.app, sink=rec)
+        # The app's exception reaches the server (uvicorn logs it); here the transport keeps it, as uvicorn would.
+        transport = httpx.ASGITransport(app=nine.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            crash = await client.get("/stats/average", params={"total": "10", "count": "0"})
+        assert crash.status_code == 500
+        (crashed,) = rec.by_request().values()
+        return Recorded(loaded.lesson, ok_events, bad_events, gone_events, crashed, nine.lesson)
 
     return asyncio.run(record())
 
@@ -91,7 +106,8 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorded]:
     groups: dict[str, list[TraceEvent]] = {}
     for ev in read_jsonl(FIXTURE):
         groups.setdefault(ev.request_id, []).append(ev)
-    yield Recorded(load(find("lesson1")).lesson, groups["r1"], groups["r2"], groups["r3"])
+    yield Recorded(load(find("lesson1")).lesson, groups["r1"], groups["r2"], groups["r3"], groups["r4"],
+                   load(find("lesson9")).lesson)
 
 
 def replay(events: list[TraceEvent], lesson: Lesson | None, **kw: Any) -> TracerApp:
@@ -114,6 +130,7 @@ def test_the_committed_recording_matches_a_live_one(recorded: Recorded, live: Re
     assert shape(recorded.ok) == shape(live.ok)
     assert shape(recorded.invalid) == shape(live.invalid)
     assert shape(recorded.missing) == shape(live.missing)
+    assert shape(recorded.crashed) == shape(live.crashed)
 
 
 def test_snapshot_a_normal_request(recorded: Recorded, snap_compare: Any) -> None:
@@ -147,6 +164,55 @@ def test_snapshot_step_mode_paused_mid_request(recorded: Recorded, snap_compare:
     assert snap_compare(app, terminal_size=SIZE, run_before=pause_there)
 
 
+SMALL, LARGE = (100, 30), (160, 48)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["100x30", "160x48"])
+def test_snapshot_a_normal_request_at_each_size(recorded: Recorded, snap_compare: Any, size: tuple[int, int]) -> None:
+    """The same 200 on a small terminal and a big one: nothing that teaches is cut off."""
+    assert snap_compare(replay(recorded.ok, recorded.lesson), terminal_size=size)
+
+
+def test_snapshot_the_large_layout(recorded: Recorded, snap_compare: Any) -> None:
+    """z, for a projector: the lesson, the picture and the explanation, big."""
+    assert snap_compare(replay(recorded.ok, recorded.lesson), press=["z"], terminal_size=LARGE)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["100x30", "160x48"])
+def test_snapshot_a_500_and_its_traceback(recorded: Recorded, snap_compare: Any, size: tuple[int, int]) -> None:
+    """Lesson 9's ZeroDivisionError: the picture says who caught it; the inspector's Error tab shows the frames."""
+    assert snap_compare(replay(recorded.crashed, recorded.lesson9), terminal_size=size)
+    assert snap_compare(replay(recorded.crashed, recorded.lesson9), press=["i", "5"], terminal_size=size)
+
+
+def test_snapshot_step_mode_held_on_the_way_out(recorded: Recorded, snap_compare: Any) -> None:
+    """Held as a middleware returns, after the response went out: the status line says where, in words."""
+    upto = next(i for i, e in enumerate(recorded.ok) if e.stage == "middleware" and e.kind == "end")
+    held = recorded.ok[: upto + 1]
+    controller = ReplayController(held, title="snapshot", lesson=recorded.lesson)
+    controller.stepper = Stepper()
+    app = TracerApp(controller, step_mode=True)
+
+    async def pause_there(pilot: Any) -> None:
+        app.post_message(StepPaused(held[-1]))
+        await pilot.pause()
+        assert app.paused == held[-1]
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=pause_there)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["100x30", "160x48"])
+def test_snapshot_the_inspector(recorded: Recorded, snap_compare: Any, size: tuple[int, int]) -> None:
+    """i, then 2: what the client got, the headers with the layer that added each, the body."""
+    assert snap_compare(replay(recorded.ok, recorded.lesson), press=["i", "2"], terminal_size=size)
+
+
+def test_snapshot_compare(recorded: Recorded, snap_compare: Any) -> None:
+    """The 200 marked, the 422 selected, d: stage by stage, ≠ where they differ."""
+    assert snap_compare(replay(recorded.ok + recorded.invalid, recorded.lesson),
+                        press=["left_square_bracket", "m", "right_square_bracket", "d"], terminal_size=LARGE)
+
+
 def test_snapshot_help_screen(recorded: Recorded, snap_compare: Any) -> None:
     """F1: every key, what it does, and its id for keys.toml."""
     assert snap_compare(replay(recorded.ok, recorded.lesson), press=["f1"], terminal_size=SIZE)
@@ -161,14 +227,26 @@ if __name__ == "__main__":  # write the committed recording again
     FIXTURE.parent.mkdir(exist_ok=True)
     FIXTURE.unlink(missing_ok=True)
     out = JsonLinesSink(FIXTURE)
-    for event in fresh.ok + fresh.invalid + fresh.missing:
-        file = event.detail.get("file")
-        if isinstance(file, str):  # no machine's absolute paths in a committed file
-            if file.startswith(str(REPO) + "/"):
-                file = file[len(str(REPO)) + 1 :]
-            elif "site-packages/" in file:
-                file = "site-packages/" + file.split("site-packages/", 1)[1]
-            event = TraceEvent.from_dict({**event.to_dict(), "detail": {**event.detail, "file": file}})
-        out.emit(event)
+    def portable(value: Any) -> Any:
+        """No machine's absolute paths in a committed file."""
+        if isinstance(value, str):
+            if value.startswith(str(REPO) + "/"):
+                return value[len(str(REPO)) + 1 :]
+            if "site-packages/" in value:
+                return "site-packages/" + value.split("site-packages/", 1)[1]
+            if value.startswith(sys.prefix) or value.startswith(sys.base_prefix):
+                return "python/" + Path(value).name
+            return value
+        if isinstance(value, list):
+            return [portable(v) for v in value]
+        if isinstance(value, dict):
+            return {k: portable(v) for k, v in value.items()}
+        return value
+
+    for event in fresh.ok + fresh.invalid + fresh.missing + fresh.crashed:
+        data = event.to_dict()
+        if event in fresh.crashed:  # lesson 9's app had a tracer of its own, counting from r1 again
+            data["request_id"] = "r4"
+        out.emit(TraceEvent.from_dict({**data, "detail": portable(data["detail"])}))
     out.close()
     print(f"wrote {FIXTURE}")
