@@ -8,16 +8,15 @@ from ._table import says
 
 _ROLE = {
     "ServerErrorMiddleware": (
-        "Starlette's outermost layer. On an HTTP request it catches any exception that no handler inside took, "
-        "sends an error response (your handler for Exception or 500, if you registered one) and re-raises the "
-        "exception for the server's log; WebSockets pass straight through it"
+        "Starlette's outermost layer. An exception no handler inside caught ends here: on HTTP it sends a 500 "
+        "(or your Exception handler's response) and re-raises it so the server logs it; WebSockets pass straight "
+        "through it"
     ),
     "ExceptionMiddleware": (
-        "Starlette's layer that holds the app's exception handlers: an exception raised inside it that has a "
-        "handler (an HTTPException from the router or a route, a RequestValidationError, your own) is turned "
-        "into a response by that handler"
+        "Starlette's layer that holds the exception handlers, FastAPI's and yours, and turns an exception that "
+        "has one into that handler's response"
     ),
-    "AsyncExitStackMiddleware": "FastAPI's layer that keeps an exit stack for the request, so uploaded files are closed when it ends",
+    "AsyncExitStackMiddleware": "FastAPI's layer that closes the request's resources, like uploaded files, when the request ends",
     "ExceptionTelemetryMiddleware": "FastAPI's layer that records errors passing through it for OpenTelemetry, when telemetry is set up",
     "AppBodyLimitMiddleware": "FastAPI's layer for max_body_size, the app-wide limit on the request body (it passes requests through when no limit is set)",
     "RequestBodyLimitMiddleware": "Starlette's body-size limiter: it counts the request body's bytes as the app reads them, and answers 413 once they pass the limit",

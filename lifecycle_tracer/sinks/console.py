@@ -66,8 +66,13 @@ class EventLine:
             stage = Text(f"{self.indent}:".rjust(self.MAX_INDENT), style="dim")
         stage.append(f"{_MARK.get(ev.kind, '•')} {ev.stage}", style=style)
         head = Text(visible(ev.name), style="bold reverse" if self.highlight else "bold")
-        if ev.stage == "exception":
-            head.append("  ✗ ERROR", style="bold red")
+        if ev.stage == "exception" and ev.detail.get("handled"):
+            # A handler answered: an exception on its way to a response, not a crash.
+            head.append("  ↯ raised, handled", style="bold yellow")
+        elif ev.stage == "exception":
+            head.append("  ✗ ERROR: no handler", style="bold red")
+        elif ev.stage == "middleware" and ev.kind == "end" and ev.detail.get("raised_name"):
+            head.append(f"  ↑ {visible(ev.detail['raised_name'])} passed out", style="bold yellow")
         elif failed:
             head.append("  ✗ FAILED", style="bold red")
         if self.highlight:
