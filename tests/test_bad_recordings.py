@@ -280,7 +280,8 @@ def test_a_file_appended_to_before_ids_were_unique_still_shows_each_request(tmp_
     path = tmp_path / "merged.jsonl"
     path.write_text(lines(GOOD + GOOD))  # two sessions, both r1..r3, as older versions wrote them
     groups = list(read_requests(path))
-    assert [rid for rid, _ in groups] == ["r1", "r2", "r3"] * 2
+    once = list(dict.fromkeys(e["request_id"] for e in GOOD))  # r1..r4, in the order they were written
+    assert [rid for rid, _ in groups] == once * 2
     assert all([e.seq for e in evs] == list(range(len(evs))) for _, evs in groups)
 
 
