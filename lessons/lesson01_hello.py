@@ -35,12 +35,10 @@ LESSON = Lesson(
         Step(
             title="One request, every stage",
             narration="""
-We send `GET /hello/Ada?excited=true`. The request goes **in** through
-the middleware layers, is **routed** to `say_hello`, its parameters are
-**validated**, the **endpoint** runs, its result is **serialized** to JSON
-through `Greeting`, and the **response** goes back **out**.
-
-▶ starts a stage, ■ ends it, • is a single moment; each `·` is one layer deeper.
+The app is the short one at the top of `lesson01_hello.py`: one route,
+`say_hello`, answering with a `Greeting`. We send
+`GET /hello/Ada?excited=true` and follow it from the way **in**, through
+each stage, to the **response** going back **out**.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
             look_for=["routing", "validation", "endpoint", "serialization"],
@@ -65,15 +63,14 @@ through `Greeting`, and the **response** goes back **out**.
         Step(
             title="The layers you did not write",
             narration="""
-This app declares no middleware, yet the trace shows several layers:
-Starlette and FastAPI always add their own. A request passes through each
-on the way **in**, one layer deeper each time, and the response passes
-through them again on the way **out**.
+**Middleware** is code that wraps the whole app: each layer gets the
+request before the layers inside it. This app declares none, yet the trace
+shows several: Starlette and FastAPI always add their own.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware"],
             question=Question(
-                prompt="ServerErrorMiddleware starts first, at depth 0. When does it end?",
+                prompt="ServerErrorMiddleware, the outermost layer, starts first. When does it end?",
                 choices=[
                     "First of all: it hands the request on and is done",
                     "Last of all: only after every layer inside it has ended",
@@ -118,8 +115,10 @@ route in order, finds none, and the request never reaches an endpoint.
         ),
     ],
     summary="""
-Every request goes **in** through the middleware layers, is **routed**, has
-its inputs **validated**, runs the **endpoint**, is **serialized** and goes
-**out** as the **response**. Next lesson: how type hints drive validation.
+A request goes **in** through the middleware layers and is **routed**; when
+a route matches, its inputs are **validated**, the **endpoint** runs and its
+result is **serialized**; the **response** goes back **out** through the same
+layers. When none matches, the 404 goes out the same way. Next lesson: how
+type hints drive validation.
 """,
 )

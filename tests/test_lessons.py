@@ -39,3 +39,20 @@ def test_lesson_runs_and_every_check_holds(file) -> None:  # type: ignore[no-unt
     failures: list[tuple[int, str]] = []
     ok = run_plain(loaded, Console(file=out, width=120), failures=failures)
     assert ok and not failures, f"{failures}\n{out.getvalue()[-3000:]}"
+
+
+def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
+    """The legend comes once, before the first trace; a layer's end sentence, the same but for the
+    layer's name, is explained at its first layer only; a lesson with no exercise says nothing of one."""
+    from lifecycle_tracer.sinks.console import LEGEND
+
+    loaded = load(next(f for f in FILES if f.id == "lesson1"))
+    out = io.StringIO()
+    assert run_plain(loaded, Console(file=out, width=400))
+    text = out.getvalue()
+    assert text.count(LEGEND) == 1 and text.index(LEGEND) < text.index("→ GET")
+    step2 = text[text.index("Step 2/3"):text.index("Step 3/3")]
+    ends = [line for line in step2.splitlines() if "■ middleware" in line]
+    assert len(ends) >= 3  # every layer still has its own end line
+    assert step2.count("is done: its code after the inner layers has run") == 1
+    assert "exercise" not in text.lower()

@@ -14,7 +14,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..sinks import nested
-from ..sinks.console import EventLine
+from ..sinks.console import LEGEND, EventLine
 from ..timeline import held_ns
 from ..visible import visible
 from .exercises import where_to_edit
@@ -50,6 +50,7 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
             console.print(f"  • {goal}")
     with LessonSession(loaded, port=port, record=record, show_secrets=show_secrets) as session:
         console.print(Text(f"The lesson's app is served by uvicorn at {session.server.url}", style="dim"))
+        console.print(Text(LEGEND, style="dim"))
         marks = run_steps(session, console, ask=ask, progress=progress, failures=failures, solved=solved)
         all_ok = lesson_ok(lesson, marks)
         if progress is not None:
@@ -59,13 +60,15 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
         verdict = ("Every check of the lesson's steps passed." if all_ok else
                    "Some checks failed: this lesson does not match the installed FastAPI.")
         console.print(Text(verdict, style="bold green" if all_ok else "bold red"))
-        console.print(Text(exercises_verdict(lesson, marks), style="bold"))
+        if lesson.exercises:
+            console.print(Text(exercises_verdict(lesson, marks), style="bold"))
         if watch:
             def again() -> Marks:
                 marks = run_steps(session, console, progress=progress, asked=False)
                 if progress is not None:
                     progress.update_done(session.loaded.lesson)
-                console.print(Text(exercises_verdict(session.loaded.lesson, marks), style="bold"))
+                if session.loaded.lesson.exercises:
+                    console.print(Text(exercises_verdict(session.loaded.lesson, marks), style="bold"))
                 return marks
 
             all_ok = watch_plain(session, console, marks, again)

@@ -8,9 +8,8 @@ from ._table import says
 
 _ROLE = {
     "ServerErrorMiddleware": (
-        "Starlette's outermost layer. An exception no handler inside caught ends here: on HTTP it sends a 500 "
-        "(or your Exception handler's response) and re-raises it so the server logs it; WebSockets pass straight "
-        "through it"
+        "Starlette's outermost layer: an exception no handler inside caught ends here, and on HTTP it answers "
+        "500 (or with your Exception handler); WebSockets pass straight through it"
     ),
     "ExceptionMiddleware": (
         "Starlette's layer that holds the exception handlers, FastAPI's and yours, and turns an exception that "

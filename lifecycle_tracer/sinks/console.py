@@ -27,7 +27,10 @@ STAGE_STYLE = {
     "exception": "bold red",
     "websocket": "cyan",
 }
-_MARK = {"start": "▶", "end": "■", "point": "•"}
+MARKS = {"start": "▶", "end": "■", "point": "•"}
+# How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
+LEGEND = ("How to read a trace: ▶ starts a stage, ■ ends it, • is a single moment; each · is one layer "
+          "deeper. ↯ marks an exception, ↑ a layer it passed out through, ◀ look a line the step is about.")
 
 
 class EventLine:
@@ -64,7 +67,7 @@ class EventLine:
             stage = Text("·" * self.indent, style="dim")
         else:
             stage = Text(f"{self.indent}:".rjust(self.MAX_INDENT), style="dim")
-        stage.append(f"{_MARK.get(ev.kind, '•')} {ev.stage}", style=style)
+        stage.append(f"{MARKS.get(ev.kind, '•')} {ev.stage}", style=style)
         head = Text(visible(ev.name), style="bold reverse" if self.highlight else "bold")
         if ev.stage == "exception" and ev.detail.get("handled"):
             # A handler answered: an exception on its way to a response, not a crash.
@@ -90,7 +93,8 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
 
     Given ``said`` (the sentences shown so far, which it adds to), a sentence
     already shown is not repeated: the built-in layers are explained once per
-    lesson, not once per request. Times count from ``t0`` (a ``t_ns``), by
+    lesson, not once per request, and a layer's sentence that only another
+    layer's name sets apart from one shown is not repeated either. Times count from ``t0`` (a ``t_ns``), by
     default the request's first event; requests that ran at the same time
     share one ``t0`` so their times can be compared.
     """
@@ -115,6 +119,12 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
             sentence = ev.explain
             fresh = sentence not in said
             said.add(sentence)
+            if ev.stage == "middleware" and ev.name:
+                # A layer's sentence that differs from one shown already only by the layer's name
+                # ("X is done: its code after the inner layers has run") is said once, not once per layer.
+                shape = "\x00" + sentence.replace(ev.name, "\x01")
+                fresh = fresh and shape not in said
+                said.add(shape)
         lines.append(EventLine(ev, t0, depth, highlight=look, explain=fresh))
         if ev.kind == "start":
             depth += 1
