@@ -70,3 +70,32 @@ async def test_an_exercise_is_shown_unsolved_then_solved_after_an_edit_and_r(cop
         await pilot.press("escape")
         await pilot.press("q")
 
+
+
+async def test_the_lesson_is_announced_done_once_when_its_last_step_runs(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIFECYCLE_TRACER_HOME", str(tmp_path / "home"))
+    said: list[str] = []
+
+    def app_for(progress: Progress) -> TracerApp:
+        controller = LessonController(load(find("lesson1", packaged_dir())))
+        controller.progress = progress
+        app = TracerApp(controller)
+        monkeypatch.setattr(app, "notify", lambda message, *a, **k: said.append(str(message)))
+        return app
+
+    progress = Progress(tmp_path / "home" / "progress.json")
+    app = app_for(progress)
+    async with running(app) as pilot:
+        for step in range(3):
+            await fire(pilot)
+            done = [m for m in said if "done: every step run" in m]
+            assert done == ([] if step < 2 else ["lesson1 done: every step run."]), (step, said)
+            if step < 2:
+                await pilot.press("n")
+    said.clear()
+    app = app_for(Progress(progress.path))  # the next run, on a lesson done already
+    async with running(app) as pilot:
+        await fire(pilot)
+        assert not [m for m in said if "done" in m], said
+        assert Progress(progress.path).data["lesson1"]["done"] is True

@@ -57,6 +57,11 @@ class Progress:
         self.save()
         return shown
 
+    def is_done(self, lesson_id: str) -> bool:
+        """Whether the lesson was marked done already (by this run or an earlier one)."""
+        entry = self.data.get(lesson_id)
+        return isinstance(entry, dict) and bool(entry.get("done"))
+
     def update_done(self, lesson: Any) -> bool:
         """Mark the lesson done once every step has run and every exercise is solved; True if it is."""
         entry = self._lesson(lesson.id)

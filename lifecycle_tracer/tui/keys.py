@@ -48,6 +48,8 @@ BINDINGS: list[BindingType] = [
     Binding("2", "answer(1)", "Answer 2", id="answer_2", show=False),
     Binding("3", "answer(2)", "Answer 3", id="answer_3", show=False),
     Binding("4", "answer(3)", "Answer 4", id="answer_4", show=False),
+    Binding("shift+down", "scroll_lesson(3)", "Scroll lesson down", id="lesson_down", show=False),
+    Binding("shift+up", "scroll_lesson(-3)", "Scroll lesson up", id="lesson_up", show=False),
     Binding("h", "hint", "Hint", id="hint", show=False),
     Binding("o", "solution", "Solution", id="solution", show=False),
     Binding("g", "glossary", "Glossary", id="glossary", show=False),

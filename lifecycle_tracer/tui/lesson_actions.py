@@ -39,7 +39,13 @@ class LessonActions:
         )
 
     # The actions below; the app hides their keys when there is no lesson.
-    _LESSON_ACTIONS = frozenset({"fire", "next_step", "previous_step", "answer", "hint", "solution"})
+    _LESSON_ACTIONS = frozenset({"fire", "next_step", "previous_step", "answer", "hint", "solution", "scroll_lesson"})
+
+    def action_scroll_lesson(self, rows: int) -> None:
+        """The lesson pane scrolls from any pane: on a small screen its checks are below the fold."""
+        found = self.query("#lesson-scroll")
+        if found:
+            found.first().scroll_relative(y=rows, animate=False)
 
     def action_fire(self) -> None:
         self._in_dialog()
@@ -91,17 +97,27 @@ class LessonActions:
             self.follow_latest = len(message.result.responses) <= 1
         self._absorb(self.sink.drain())
         self.refresh_all()
+        self.call_after_refresh(self.scroll_lesson_to_result)
+
+    def scroll_lesson_to_result(self) -> None:
+        """Bring the step's answer (or its checks) into view: on a small screen they are below the fold."""
+        found = self.query("#lesson-scroll")
+        y = self.query_one(LessonPane).anchor_y() if found else None
+        if y is not None:
+            found.first().scroll_to(y=y, animate=False)
 
     def _remember(self, index: int, outcomes: list[Any]) -> None:
         """The learner's progress: this step ran, its answer, and an exercise solved."""
         progress, lesson = getattr(self.controller, "progress", None), self.controller.lesson
         if progress is None or lesson is None:
             return
+        # Said once, when this step is the one that finishes the lesson: a lesson done in an earlier
+        # run is not announced again at the first step of the next.
+        was_done = progress.is_done(lesson.id)
         progress.step_done(lesson.id, index + 1, self.answers.get(index))
         if isinstance(lesson.steps[index], Exercise) and all(o.ok for o in outcomes):
             progress.exercise_solved(lesson.id, index + 1)
-        if progress.update_done(lesson) and not getattr(self, "_said_done", False):
-            self._said_done = True
+        if progress.update_done(lesson) and not was_done:
             solved = " and every exercise solved" if lesson.exercises else ""
             self.notify(f"{lesson.id} done: every step run{solved}.")
 
@@ -144,6 +160,7 @@ class LessonActions:
             self.notify("This is the first step.")
         self.step_index = max(0, min(wanted, len(lesson.steps) - 1))
         self.refresh_lesson()
+        self.query_one("#lesson-scroll").scroll_home(animate=False)  # a new step is read from its title
 
     def action_answer(self, choice: int) -> None:
         lesson = self.controller.lesson

@@ -17,6 +17,7 @@ class LessonPane(Static):
         """``where`` is the file and lines an exercise's code is in."""
         step = lesson.steps[index]
         total = len(lesson.steps)
+        self.anchor: int | None = None
         bar = "▓" * (index + 1) + "░" * (total - index - 1)
         exercise = isinstance(step, Exercise)
         numbers = [n for n, _ in lesson.exercises]
@@ -57,6 +58,8 @@ class LessonPane(Static):
         if busy:
             parts.append(Text("\n… the request is on its way", style="bold yellow"))
         elif outcomes is not None:
+            # After a run, the pane scrolls to what the learner waited for: the answer, else the checks.
+            self.anchor = len(parts) if q is None else next(k for k, p in enumerate(parts) if p is qt)
             checks = Text("\nWhat the trace shows:\n", style="bold")
             # An exercise's unmet check is the learner's work still to do, not a fault in the lesson.
             failed, failed_style = ("✗ not yet: ", "yellow") if exercise else ("✗ CHECK FAILED: ", "bold red")
@@ -78,4 +81,13 @@ class LessonPane(Static):
         if index + 1 == total and lesson.summary.strip():  # the lesson's end: what it taught, and what is next
             parts.append(Text("\nSummary", style="bold cyan"))
             parts.append(Markdown(lesson.summary.strip()))
+        self._parts = parts
         self.update(Group(*parts))
+
+    def anchor_y(self) -> int | None:
+        """How many rows down the part to scroll to starts, at the pane's width (None: no run to show)."""
+        if self.anchor is None or self.size.width <= 0:
+            return None
+        console = self.app.console
+        before = Group(*self._parts[:self.anchor])
+        return len(console.render_lines(before, console.options.update_width(self.size.width), pad=False))
