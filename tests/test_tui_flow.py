@@ -131,3 +131,62 @@ async def test_at_100x30_the_history_keeps_its_status_and_ms_columns() -> None:
         row = next(line for line in lines if line.startswith(view.request_id))
         assert " 200 " in row and f"{view.duration_ms:.1f}"[:5] in row
         await pilot.press("q")
+
+
+async def test_before_the_first_request_the_picture_says_how_one_arrives_in_this_mode() -> None:
+    from fastapi import FastAPI
+
+    from lifecycle_tracer.tui.app import TracerApp
+    from lifecycle_tracer.tui.controllers import AppController, ReplayController
+    from lifecycle_tracer.tui.panes import Pipeline
+
+    app = lesson_app()
+    async with running(app) as pilot:
+        assert "press Enter to fire the step's request" in shown(app, Pipeline)
+        await pilot.press("q")
+
+    own = FastAPI()
+    controller = AppController(own, "mine:app", host="127.0.0.1", port=0, record=None, show_secrets=False)
+    app = TracerApp(controller)
+    async with running(app) as pilot:
+        await wait_for(pilot, lambda: controller.server.url in shown(app, Pipeline), "the URL to send requests to")
+        words = shown(app, Pipeline)
+        assert "Enter" not in words and "step" not in words and "press c to compose" in words
+        await pilot.press("q")
+
+    app = TracerApp(ReplayController([], title="an empty recording"))
+    async with running(app) as pilot:
+        words = shown(app, Pipeline)
+        assert "holds no request" in words and "Enter" not in words and "compose" not in words
+        await pilot.press("q")
+
+
+async def test_at_100x30_the_lesson_pane_scrolls_to_the_answer_after_a_run_and_by_keyboard() -> None:
+    from textual.containers import VerticalScroll
+
+    from lifecycle_tracer.tui.lesson_pane import LessonPane
+
+    app = lesson_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.ready, "the app's server to start")
+        scroll, pane = app.query_one("#lesson-scroll", VerticalScroll), app.query_one(LessonPane)
+        await pilot.press("n", "2")  # step 2 asks a question; answer it
+        assert scroll.scroll_y == 0 and scroll.max_scroll_y > 0  # the step does not fit: the test means something
+        await pilot.press("shift+down")
+        await wait_for(pilot, lambda: scroll.scroll_y == 3, "Shift+↓ to scroll the lesson pane")
+        await pilot.press("shift+up")
+        await wait_for(pilot, lambda: scroll.scroll_y == 0, "Shift+↑ to scroll it back")
+
+        await fire(pilot)
+        console = app.console
+        from rich.console import Group
+
+        lines = console.render_lines(Group(*pane._parts), console.options.update_width(pane.size.width), pad=False)
+        texts = ["".join(seg.text for seg in line) for line in lines]
+        correct = next(i for i, t in enumerate(texts) if "✓ correct" in t)
+        await wait_for(pilot, lambda: scroll.scroll_y > 0, "the pane to scroll to the answer")
+        assert scroll.scroll_y <= correct < scroll.scroll_y + scroll.size.height, (scroll.scroll_y, correct)
+
+        await pilot.press("n")  # the next step is read from its title
+        await wait_for(pilot, lambda: scroll.scroll_y == 0, "the next step to start at its top")
+        await pilot.press("q")

@@ -21,7 +21,6 @@ import pytest
 from helpers import Traced
 
 from lifecycle_tracer import Recorder, instrument
-
 from lifecycle_tracer.course import Lesson
 from lifecycle_tracer.course.loader import find, load
 from lifecycle_tracer.events import TraceEvent

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.actions import SkipAction
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..course.format import Outcome
@@ -26,6 +28,7 @@ from .lesson_actions import LessonActions
 from .lesson_pane import LessonPane
 from .logs import LogActions
 from .messages import EventsArrived, StepPaused
+from .palette import app_commands
 from .panes import DetailPane, History, Pipeline, Waterfall
 from .reload_actions import ReloadActions
 from .store import DEFAULT_MAX_REQUESTS, TraceStore
@@ -115,6 +118,7 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         self.ready = True
         self.sub_title = visible(self.controller.subtitle)
         self.refresh_status()
+        self.refresh_request()  # the picture's first words can name the server's URL now
         self.start_watching()
 
     def on_unmount(self) -> None:
@@ -203,7 +207,9 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         shown = events[: idx + 1] if idx >= 0 else []
         view = self.store.get(self.selected)
         title = f"{view.request_id}: {view.method} {view.path}" if view else ""
-        self.query_one(Pipeline).show(shown, title)
+        pipeline = self.query_one(Pipeline)
+        pipeline.empty = self.controller.no_request_words()
+        pipeline.show(shown, title)
         self.query_one(Waterfall).show(events, idx)
         self.query_one(DetailPane).show(events[idx] if idx >= 0 else None)
 
@@ -234,6 +240,10 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         if action in ("fire", "compose", "toggle_step_mode") and not self.controller.can_fire:
             return False
         return not (action in self._LESSON_ACTIONS and self.controller.lesson is None and self.controller.can_fire)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from app_commands(self, screen)  # the app's own first: they are what the palette is opened for
+        yield from super().get_system_commands(screen)
 
     def _in_dialog(self) -> None:
         """Let a priority key through to the dialog on top (the composer's inputs, the help)."""

@@ -48,6 +48,10 @@ class Controller:
     def initial_events(self) -> list[TraceEvent]:
         return []
 
+    def no_request_words(self) -> str:
+        """What the picture says before the first request: how one arrives in this mode."""
+        return "No request yet."
+
 
 class LessonController(Controller):
     can_fire = True
@@ -84,6 +88,9 @@ class LessonController(Controller):
     def source(self) -> Path:
         """The lesson file being served, for an exercise's "your code" line and its solution."""
         return self.loaded.file.path
+
+    def no_request_words(self) -> str:
+        return "No request yet: press Enter to fire the step's request, or c to compose one."
 
     def fire_step(self, index: int) -> StepResult:
         return self.session.run_step(self.lesson.steps[index])  # type: ignore[union-attr]
@@ -144,6 +151,10 @@ class AppController(Controller):
         with httpx.Client(base_url=self.server.url, timeout=120) as client:
             return fire(client, request)
 
+    def no_request_words(self) -> str:
+        where = f" to {self.server.url}" if self.subtitle else ""  # the port is known once it serves
+        return f"No request yet: send one{where} (a browser, curl, httpie), or press c to compose one."
+
     def stop(self) -> None:
         if self.stepper is not None:
             self.stepper.disable()
@@ -166,3 +177,6 @@ class ReplayController(Controller):
 
     def initial_events(self) -> list[TraceEvent]:
         return list(self.events)
+
+    def no_request_words(self) -> str:
+        return "The recording holds no request to show."

@@ -25,6 +25,7 @@ from textual.widgets import Static
 
 from ..events import TraceEvent
 from ..sinks import STAGE_STYLE
+from ..sinks.console import MARKS
 from ..visible import visible
 from .model import travel_words
 from .picture import pipeline_picture, waterfall_table
@@ -39,11 +40,13 @@ class Pipeline(Static):
     """
 
     legend = True
+    empty = "No request yet."  # the app sets how a request arrives in its mode
     travel_words = staticmethod(travel_words)  # the status line's words for time travel
 
     def show(self, events: list[TraceEvent], title: str = "") -> None:
         self._shown = (events, title)
-        self.update(pipeline_picture(events, title, self.size.width, legend=self.legend and bool(events)))
+        self.update(pipeline_picture(events, title, self.size.width, legend=self.legend and bool(events),
+                                     empty=self.empty))
 
     def legend_seen(self) -> None:
         self.legend = False
@@ -79,7 +82,8 @@ class DetailPane(Static):
             self.update(Text("Select an event (← →) to see what happened and why.", style="dim"))
             return
         head = Text()
-        head.append(f"{event.stage} · {event.kind} · ", style=STAGE_STYLE.get(event.stage, ""))
+        # The marks of plain mode's lines, so a lesson's "the ■ response line" names this event here too.
+        head.append(f"{MARKS.get(event.kind, '•')} {event.stage} · {event.kind} · ", style=STAGE_STYLE.get(event.stage, ""))
         head.append(visible(event.name), style="bold")
         head.append(f"   #{event.seq + 1} of {visible(event.request_id)}\n", style="dim")  # from 1, as the status line counts
         head.append(visible(event.explain) + "\n")

@@ -75,10 +75,14 @@ def _row(rails: str, chip: Chip, width: int) -> list[Text]:
                                (tail, style if chip.state in WORDED else "dim")), width)]
 
 
-def pipeline_picture(events: list[TraceEvent], title: str, width: int, legend: bool = False) -> Text:
-    """The request's stages after ``events`` (a prefix of it), drawn to fit ``width`` columns."""
+def pipeline_picture(events: list[TraceEvent], title: str, width: int, legend: bool = False,
+                     empty: str = "No request yet.") -> Text:
+    """The request's stages after ``events`` (a prefix of it), drawn to fit ``width`` columns.
+
+    ``empty`` is what it says before any request: how one arrives depends on the mode.
+    """
     if not events:
-        return Text("No request yet: press Enter to fire the step's request, or c to compose one.", style="dim")
+        return Text(visible(empty), style="dim")
     if events[0].detail.get("type") == "lifespan":
         return Text(visible(lifespan_line(events)), style="bold")
     chips = pipeline(events)

@@ -33,6 +33,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("\nWhat the marks mean", style="bold"))
             yield Static(legend())
             yield Static(Text(
-                f"\nRemap any key in {self.keymap_path}, for example:\n  [keys]\n  fire = \"f\"\n  step_forward = \"j\"\n"
+                "\nCtrl+P opens the command palette: every command here, found by name.\n"
+                f"Remap any key in {self.keymap_path}, for example:\n  [keys]\n  fire = \"f\"\n  step_forward = \"j\"\n"
                 "Press Esc to close.", style="dim"))
 
