@@ -1,6 +1,7 @@
 """Lesson 1: Hello lifecycle.
 
-Open this file next to the trace: the app below is all the code that runs.
+Open this file next to the trace: the app is the code down to `LESSON =`;
+the rest is the lesson's script (its steps, questions and checks).
 Every request you send to it travels through the same stages, and
 lifecycle-tracer shows each one as it happens.
 """
@@ -69,6 +70,7 @@ shows several: Starlette and FastAPI always add their own.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware"],
+            fold_rest=True,  # step 1 showed the stages inside the layers; this one is about the layers
             question=Question(
                 prompt="ServerErrorMiddleware, the outermost layer, starts first. When does it end?",
                 choices=[
@@ -78,8 +80,7 @@ shows several: Starlette and FastAPI always add their own.
                 ],
                 answer=1,
                 why="The layers nest like function calls: each one calls the next and waits for it to return, "
-                "so they end in reverse order. ServerErrorMiddleware, the outermost, is first in and last out: "
-                "it ends after the response has gone out through every layer inside it.",
+                "so they end in reverse order. ServerErrorMiddleware, the outermost, is first in and last out.",
             ),
             hints=["Follow the ■ middleware lines at the end of the trace: which one comes last, and at what depth?"],
             checks=[

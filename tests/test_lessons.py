@@ -55,4 +55,9 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     ends = [line for line in step2.splitlines() if "■ middleware" in line]
     assert len(ends) >= 3  # every layer still has its own end line
     assert step2.count("is done: its code after the inner layers has run") == 1
+    # Step 2 is about the layers: the stages inside them, shown in step 1, are one line here.
+    assert "routing, validation, endpoint, serialization, response: 9 lines this step does not look at" in step2
+    assert "• routing" not in step2 and "• routing" in text[:text.index("Step 2/3")]
+    ins = [line for line in step2.splitlines() if "▶ middleware" in line]
+    assert len(ins) == len(ends)  # no layer folded away: each has its line in and out
     assert "exercise" not in text.lower()

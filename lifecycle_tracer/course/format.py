@@ -253,6 +253,9 @@ class Step:
     question: Question | None = None
     hints: Sequence[str] = ()
     checks: Sequence[Check] = ()
+    # Plain mode folds runs of the stages the step does not look at into one line each (a step about
+    # the layers, say, after a step that showed every stage).
+    fold_rest: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..sinks import nested
-from ..sinks.console import LEGEND, EventLine
-from ..timeline import held_ns
+from ..sinks.console import LEGEND
 from ..visible import visible
 from .exercises import where_to_edit
+from .folding import fold_lines
 from .format import Exercise, Outcome, Question, Request, StepResult, WebSocketRequest
 from .loader import LoadedLesson, origin
 from .session import LessonSession, evaluate, step_requests
@@ -158,7 +158,7 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
             if req in shown:  # an identical copy fired at the same time: its summary is enough
                 continue
             shown.append(req)
-            for line in collapse_layers(nested(trace, tuple(step.look_for), said, t0=clock), step.look_for):
+            for line in fold_lines(nested(trace, tuple(step.look_for), said, t0=clock), step):
                 console.print(line)
         if step.question:
             q = step.question
@@ -170,58 +170,6 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         if progress is not None:
             progress.step_done(lesson.id, number, chosen)
     return marks
-
-
-def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
-    """Runs of the built-in layers a step does not look at, as one line in and one out.
-
-    Only layers that passed the request on and back untouched are folded: a layer that answered by
-    itself, or that an exception passed out of, keeps its own line.
-    """
-    if "middleware" in look_for:
-        return lines
-
-    # The end of a layer does not repeat that it is built in; its start said so.
-    builtin = {line.event.name for line in lines if isinstance(line, EventLine) and line.event.stage == "middleware"
-               and line.event.kind == "start" and line.event.detail.get("builtin")}
-
-    def plain_layer(line: Any) -> bool:
-        if not isinstance(line, EventLine) or line.event.stage != "middleware" or line.event.name not in builtin:
-            return False
-        d = line.event.detail
-        return not d.get("raised_name") and d.get("called_next") is not False
-
-    out: list[Any] = []
-    i = 0
-    while i < len(lines):
-        j = i
-        while j < len(lines) and plain_layer(lines[j]) and lines[j].event.kind == lines[i].event.kind:
-            j += 1
-        if j - i >= 2:
-            out.append(_folded(lines[i], j - i))
-            i = j
-            continue
-        out.append(lines[i])
-        i += 1
-    return out
-
-
-def _folded(first: Any, count: int) -> Any:
-    """One line for ``count`` built-in layers, laid out as an event line is."""
-    from rich.table import Table
-
-    ev = first.event
-    way = "in" if ev.kind == "start" else "out"
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", width=10, no_wrap=True)
-    grid.add_column(no_wrap=True, width=EventLine.MAX_INDENT + 16)
-    grid.add_column(ratio=1)
-    ms = (ev.t_ns - held_ns(ev) - first.t0) / 1e6
-    stage = Text("·" * min(first.indent, EventLine.MAX_INDENT), style="dim")
-    stage.append(f"{'▶' if way == 'in' else '■'} middleware", style="dim")
-    grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage,
-                 Text(f"{count} built-in layers, on the way {way}", style="dim"))
-    return grid
 
 
 def print_summary(console: Console, lesson: Any) -> None:

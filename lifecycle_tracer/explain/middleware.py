@@ -8,16 +8,16 @@ from ._table import says
 
 _ROLE = {
     "ServerErrorMiddleware": (
-        "Starlette's outermost layer: an exception no handler inside caught ends here, and on HTTP it answers "
-        "500 (or with your Exception handler); WebSockets pass straight through it"
+        "Starlette's outermost layer: an exception nothing inside handled ends here, as a 500 on HTTP (or your "
+        "Exception handler's answer); WebSockets pass straight through it"
     ),
     "ExceptionMiddleware": (
         "Starlette's layer that holds the exception handlers, FastAPI's and yours, and turns an exception that "
         "has one into that handler's response"
     ),
     "AsyncExitStackMiddleware": "FastAPI's layer that closes the request's resources, like uploaded files, when the request ends",
-    "ExceptionTelemetryMiddleware": "FastAPI's layer that records errors passing through it for OpenTelemetry, when telemetry is set up",
-    "AppBodyLimitMiddleware": "FastAPI's layer for max_body_size, the app-wide limit on the request body (it passes requests through when no limit is set)",
+    "ExceptionTelemetryMiddleware": "FastAPI's layer that reports errors to OpenTelemetry, if telemetry is set up",
+    "AppBodyLimitMiddleware": "FastAPI's layer that enforces max_body_size, a limit on request bodies, if one is set",
     "RequestBodyLimitMiddleware": "Starlette's body-size limiter: it counts the request body's bytes as the app reads them, and answers 413 once they pass the limit",
     "_BodyLimitExceptionMiddleware": "FastAPI's helper layer that turns a body-limit error raised inside a task group back into the plain error",
 }

@@ -30,7 +30,8 @@ STAGE_STYLE = {
 MARKS = {"start": "▶", "end": "■", "point": "•"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
 LEGEND = ("How to read a trace: ▶ starts a stage, ■ ends it, • is a single moment; each · is one layer "
-          "deeper. ↯ marks an exception, ↑ a layer it passed out through, ◀ look a line the step is about.")
+          "deeper. ↯ marks an exception, ↑ a layer it passed out through, ◀ look a line the step is about. "
+          "A line like \"5 built-in layers\" stands for that many layers folded into one.")
 
 
 class EventLine:

@@ -1,0 +1,111 @@
+"""Plain mode's folds: runs of trace lines a step does not look at, each said in one line.
+
+Only what passed untouched is folded: a layer that answered by itself, an
+exception passing out, a failed stage keep their own lines, whatever the step
+looks at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..sinks.console import EventLine
+from ..timeline import held_ns
+
+
+def fold_lines(lines: list[Any], step: Any) -> list[Any]:
+    """The step's trace lines with the built-in layers folded and, if the step asks, the other unlooked stages."""
+    lines = collapse_layers(lines, step.look_for)
+    return fold_unlooked(lines, step.look_for) if getattr(step, "fold_rest", False) else lines
+
+
+def fold_unlooked(lines: list[Any], look_for: Any) -> list[Any]:
+    """Runs of two or more lines of stages the step does not look at, as one line naming those stages."""
+    def quiet(line: Any) -> bool:
+        if not isinstance(line, EventLine) or line.event.stage in look_for or line.event.stage == "request":
+            return False
+        d = line.event.detail
+        return d.get("ok") is not False and "raised" not in d and line.event.stage != "exception"
+
+    out: list[Any] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and quiet(lines[j]):
+            j += 1
+        if j - i >= 2:
+            out.append(_stages_folded(lines[i:j]))
+            i = j
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
+def _stages_folded(run: list[Any]) -> Any:
+    first = run[0]
+    stages = list(dict.fromkeys(line.event.stage for line in run))
+    grid = _grid()
+    ms = (first.event.t_ns - held_ns(first.event) - first.t0) / 1e6
+    grid.add_row(Text(f"{ms:.3f} ms", style="dim"), Text("·" * min(first.indent, EventLine.MAX_INDENT) + "…", style="dim"),
+                 Text(f"{', '.join(stages)}: {len(run)} lines this step does not look at", style="dim"))
+    return grid
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", width=10, no_wrap=True)
+    grid.add_column(no_wrap=True, width=EventLine.MAX_INDENT + 16)
+    grid.add_column(ratio=1)
+    return grid
+
+
+def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
+    """Runs of the built-in layers a step does not look at, as one line in and one out.
+
+    Only layers that passed the request on and back untouched are folded: a layer that answered by
+    itself, or that an exception passed out of, keeps its own line.
+    """
+    if "middleware" in look_for:
+        return lines
+
+    # The end of a layer does not repeat that it is built in; its start said so.
+    builtin = {line.event.name for line in lines if isinstance(line, EventLine) and line.event.stage == "middleware"
+               and line.event.kind == "start" and line.event.detail.get("builtin")}
+
+    def plain_layer(line: Any) -> bool:
+        if not isinstance(line, EventLine) or line.event.stage != "middleware" or line.event.name not in builtin:
+            return False
+        d = line.event.detail
+        return not d.get("raised_name") and d.get("called_next") is not False
+
+    out: list[Any] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and plain_layer(lines[j]) and lines[j].event.kind == lines[i].event.kind:
+            j += 1
+        if j - i >= 2:
+            # Drawn at the outermost folded layer's depth, both ways, with its time: in first, out last.
+            out.append(_folded(lines[i] if lines[i].event.kind == "start" else lines[j - 1], j - i))
+            i = j
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
+def _folded(first: Any, count: int) -> Any:
+    """One line for ``count`` built-in layers, laid out as an event line is."""
+    ev = first.event
+    way = "in" if ev.kind == "start" else "out"
+    grid = _grid()
+    ms = (ev.t_ns - held_ns(ev) - first.t0) / 1e6
+    stage = Text("·" * min(first.indent, EventLine.MAX_INDENT), style="dim")
+    stage.append(f"{'▶' if way == 'in' else '■'} middleware", style="dim")
+    grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage,
+                 Text(f"{count} built-in layers, on the way {way}", style="dim"))
+    return grid
