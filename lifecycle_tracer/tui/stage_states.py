@@ -219,10 +219,13 @@ class Reading:
             self.status = d.get("status_code")
             chip.state, chip.note = ACTIVE, f"{self.status} being sent"
         elif ev.kind == "end":
-            chip.state = FAILED if whole(d.get("status_code")) >= 500 else DONE
+            # The stage did its work: the response went out, whatever its status. A 500 is the request's
+            # failure, said on the client's row and in words here, not a response that failed to send.
+            chip.state = DONE
             # A layer may have sent its own response instead of the handler's: name the handler only when they agree.
             by = f" from {self.handler}" if self.handler and self.handled_status == d.get("status_code") else ""
-            chip.note = f"{d.get('status_code')} · {d.get('bytes')} bytes{by}"
+            error = ", a server error" if whole(d.get("status_code")) >= 500 else ""
+            chip.note = f"{d.get('status_code')} · {d.get('bytes')} bytes{by}{error}"
         elif ev.name == "disconnect":
             chip.note = "the client went away"
 
