@@ -95,17 +95,20 @@ shows several: Starlette and FastAPI always add their own.
         Step(
             title="When no route matches",
             narration="""
-Now `GET /goodbye/Ada`: no route is declared for it. The router tries every
-route in order, finds none, and the request never reaches an endpoint.
+Now `GET /goodbye/Ada`, a path that no route declares.
 """,
             request=Request("GET", "/goodbye/Ada"),
             look_for=["routing", "exception"],
             question=Question(
-                prompt="What status code comes back?",
-                choices=["200", "404", "422", "500"],
+                prompt="The client gets a 404. Who wrote that response?",
+                choices=[
+                    "The endpoint say_hello",
+                    "The router, which raised HTTPException(404) for an exception handler to answer",
+                    "uvicorn, the server, because the app did not answer",
+                ],
                 answer=1,
                 why="No route matched, so the router raised HTTPException(404), and FastAPI's http_exception_handler, "
-                "which ExceptionMiddleware holds, answered it.",
+                "which ExceptionMiddleware holds, turned it into the 404 response.",
             ),
             checks=[
                 status(404),
@@ -116,10 +119,9 @@ route in order, finds none, and the request never reaches an endpoint.
         ),
     ],
     summary="""
-A request goes **in** through the middleware layers and is **routed**; when
-a route matches, its inputs are **validated**, the **endpoint** runs and its
-result is **serialized**; the **response** goes back **out** through the same
-layers. When none matches, the 404 goes out the same way. Next lesson: how
+**In** through the middleware, then **routing**. When a route matches:
+**validation**, the **endpoint**, **serialization**. **Out**: the
+**response**, back through the same layers (a 404 too). Next lesson: how
 type hints drive validation.
 """,
 )

@@ -29,9 +29,9 @@ STAGE_STYLE = {
 }
 MARKS = {"start": "▶", "end": "■", "point": "•"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
-LEGEND = ("How to read a trace: ▶ starts a stage, ■ ends it, • is a single moment; each · is one layer "
-          "deeper. ↯ marks an exception, ↑ a layer it passed out through, ◀ look a line the step is about. "
-          "A line like \"5 built-in layers\" stands for that many layers folded into one.")
+LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single moment; each · is one layer deeper; "
+          "↯ an exception, ↑ it leaving a layer; ◀ look: what the step is about; "
+          "\"5 built-in layers\": five layers folded into one line.")
 
 
 class EventLine:
