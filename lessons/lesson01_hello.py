@@ -18,6 +18,7 @@ class Greeting(BaseModel):
     message: str
 
 
+# The endpoint returns a dict; FastAPI sends it out checked against (and filtered by) Greeting.
 @app.get("/hello/{name}", response_model=Greeting)
 async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
@@ -102,8 +103,8 @@ Now `GET /goodbye/Ada`, a path that no route declares.
             question=Question(
                 prompt="The client gets a 404. Who wrote that response?",
                 choices=[
-                    "The endpoint say_hello",
-                    "The router, which raised HTTPException(404) for an exception handler to answer",
+                    "The endpoint say_hello, for a path it does not know",
+                    "An exception handler, after the router raised an exception",
                     "uvicorn, the server, because the app did not answer",
                 ],
                 answer=1,

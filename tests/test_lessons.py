@@ -4,6 +4,7 @@ on the installed FastAPI, so a lesson that an upgrade makes wrong fails here."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console
@@ -61,3 +62,9 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     ins = [line for line in step2.splitlines() if "▶ middleware" in line]
     assert len(ins) == len(ends)  # no layer folded away: each has its line in and out
     assert "exercise" not in text.lower()
+    # The routes the learner did not write are named; a layer that ended on its own line is accounted for.
+    flat = " ".join(text.split())
+    assert "4 of them FastAPI's own docs routes (/openapi.json, /docs, /docs/oauth2-redirect, /redoc)" in flat
+    step3 = " ".join(text[text.index("Step 3/3"):].split())
+    assert re.search(r"(\d+) built-in layers, on the way in .* (\d+) built-in layers, on the way out "
+                     r"\(the other 1 ended on its own line above\)", step3)

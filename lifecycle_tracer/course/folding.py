@@ -83,6 +83,7 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
         return not d.get("raised_name") and d.get("called_next") is not False
 
     out: list[Any] = []
+    folded_in = 0
     i = 0
     while i < len(lines):
         j = i
@@ -90,7 +91,10 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
             j += 1
         if j - i >= 2:
             # Drawn at the outermost folded layer's depth, both ways, with its time: in first, out last.
-            out.append(_folded(lines[i] if lines[i].event.kind == "start" else lines[j - 1], j - i))
+            going_in = lines[i].event.kind == "start"
+            folded_in = j - i if going_in else folded_in
+            of = folded_in if not going_in and folded_in > j - i else None
+            out.append(_folded(lines[i] if going_in else lines[j - 1], j - i, of))
             i = j
             continue
         out.append(lines[i])
@@ -98,8 +102,11 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
     return out
 
 
-def _folded(first: Any, count: int) -> Any:
-    """One line for ``count`` built-in layers, laid out as an event line is."""
+def _folded(first: Any, count: int, of: int | None = None) -> Any:
+    """One line for ``count`` built-in layers, laid out as an event line is.
+
+    ``of``: more layers were folded on the way in; the others ended on lines of their own, above.
+    """
     ev = first.event
     way = "in" if ev.kind == "start" else "out"
     grid = _grid()
@@ -107,5 +114,7 @@ def _folded(first: Any, count: int) -> Any:
     stage = Text("·" * min(first.indent, EventLine.MAX_INDENT), style="dim")
     stage.append(f"{'▶' if way == 'in' else '■'} middleware", style="dim")
     grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage,
-                 Text(f"{count} built-in layers, on the way {way}", style="dim"))
+                 Text(f"{count} built-in layers, on the way {way}"
+                      + (f" (the other {of - count} ended on {'its' if of - count == 1 else 'their'} own line above)"
+                         if of else ""), style="dim"))
     return grid

@@ -8,7 +8,7 @@ from ._table import says
 
 _ROLE = {
     "ServerErrorMiddleware": (
-        "Starlette's outermost layer: an exception nothing inside handled ends here, as a 500 on HTTP (or your "
+        "Starlette's outermost layer: it turns an exception nothing inside handled into a 500 (or your "
         "Exception handler's answer); WebSockets pass straight through it"
     ),
     "ExceptionMiddleware": (

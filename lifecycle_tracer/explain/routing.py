@@ -19,7 +19,9 @@ def routing_point(name: str, d: dict[str, Any]) -> str:
     routes = plural(int(tried), "route")
     if d.get("tried_routers"):
         routes += f" and {plural(int(d['tried_routers']), 'included router')}"
-    docs = ", FastAPI's own docs routes among them" if any(c.get("path") in _DOCS for c in candidates) else ""
+    own = [str(c.get("path")) for c in candidates if c.get("path") in _DOCS]
+    # Which of the routes the app's author did not write: a newcomer counts one route of their own.
+    docs = f", {len(own)} of them FastAPI's own docs routes ({', '.join(own)})" if own else ""
     if d.get("matched"):
         params = d.get("path_params") or {}
         with_params = (" with " + ", ".join(f"{k}={short(v)}" for k, v in params.items())) if params else ""
