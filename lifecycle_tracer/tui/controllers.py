@@ -52,6 +52,11 @@ class Controller:
         """What the picture says before the first request: how one arrives in this mode."""
         return "No request yet."
 
+    def base_url(self) -> str | None:
+        """The address requests were sent to, for a copied command; None when nothing is served."""
+        server = getattr(self, "server", None) or getattr(getattr(self, "session", None), "server", None)
+        return getattr(server, "url", None) if server is not None else None
+
 
 class LessonController(Controller):
     can_fire = True

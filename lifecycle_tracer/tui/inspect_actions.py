@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import RenderableType
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -118,6 +119,34 @@ class InspectActions:
             self.notify("No request to inspect yet: fire one first (Enter, or c to compose).")
             return
         self.push_screen(InspectorScreen(view.events))
+
+    def action_copy_request(self) -> None:
+        """The selected request as curl (also put on the clipboard) and as httpx, with what the trace lacks."""
+        from rich.console import Group
+        from rich.syntax import Syntax
+
+        from ..copyas import as_curl, as_httpx
+        from .reading import ReadingScreen
+
+        self._in_dialog()
+        view = self.store.get(self.selected)
+        if view is None:
+            self.notify("No request to copy yet: fire one first.")
+            return
+        base = self.controller.base_url()
+        curl, snippet = as_curl(view.events, base), as_httpx(view.events, base)
+        if curl is None or snippet is None:
+            self.notify("Only an HTTP request can be copied as a command (this one is not).")
+            return
+        self.copy_to_clipboard(curl)  # OSC 52: terminals that allow it put it on the clipboard
+        self.push_screen(ReadingScreen(Group(
+            Text(visible(f"{view.request_id} as curl (sent to your clipboard, where the terminal allows it)"),
+                 style="bold"),
+            Syntax(visible(curl, newlines=True), "bash", theme="ansi_dark", background_color="default", word_wrap=True),
+            Text("\nas httpx", style="bold"),
+            Syntax(visible(snippet, newlines=True), "python", theme="ansi_dark", background_color="default",
+                   word_wrap=True),
+        )))
 
     def action_mark(self) -> None:
         self._in_dialog()

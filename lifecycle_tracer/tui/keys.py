@@ -63,6 +63,7 @@ BINDINGS: list[BindingType] = [
     Binding("right_square_bracket", "other_request(1)", "Next request", id="request_next", show=False),
     Binding("c", "compose", "Compose", id="compose"),
     Binding("i", "inspect", "Inspect", id="inspect"),
+    Binding("y", "copy_request", "Copy as curl", id="copy_request", show=False),
     Binding("m", "mark", "Mark to compare", id="mark", show=False),
     Binding("d", "compare", "Compare with marked", id="compare", show=False),
     Binding("f", "follow_newest", "Follow newest", id="follow_newest", show=False),

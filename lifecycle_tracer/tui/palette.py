@@ -26,6 +26,7 @@ COMMANDS = (
     ("step_forward", "Step", "move the held request on to its next stage"),
     ("compose", "Compose a request", "write a request of your own: method, path, headers, body"),
     ("inspect", "Inspect the request", "what the client sent and got: headers, body, each layer's changes"),
+    ("copy_request", "Copy as curl", "the selected request as a curl command and an httpx snippet, to send again"),
     ("mark", "Mark to compare", "mark the selected request, to compare another with it"),
     ("compare", "Compare with the marked request", "the two requests side by side, stage by stage"),
     ("follow_newest", "Follow newest", "show each new request as it arrives"),
