@@ -126,6 +126,49 @@ def replay(
 
 
 @app.command()
+def diff(
+    file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
+    first: Annotated[str, typer.Argument(help="A request id in it, e.g. r3.")],
+    second: Annotated[str, typer.Argument(help="Another request id, e.g. r7.")],
+    show_secrets: Secrets = False,
+) -> None:
+    """Two recorded requests side by side, stage by stage; the rows that differ are marked ≠.
+
+    [bold]Example[/]
+
+      lifecycle-tracer diff lesson4.jsonl r1 r2
+    """
+    from . import recorded_tools
+
+    raise typer.Exit(recorded_tools.diff(file, first, second, show_secrets=show_secrets))
+
+
+@app.command(name="copy")
+def copy_request(
+    file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
+    request: Annotated[str, typer.Argument(help="A request id in it, e.g. r3.")],
+    as_what: Annotated[str, typer.Option("--as", help="curl (default) or httpx.")] = "curl",
+    base: Annotated[str | None, typer.Option("--base", help="The server to send it to (default: the request's Host header).")] = None,
+    show_secrets: Secrets = False,
+) -> None:
+    """Print a recorded request as a curl command or an httpx snippet, to send it again.
+
+    What the trace does not hold (a body no parameter read, a hidden secret) is said in a comment, never guessed.
+
+    [bold]Examples[/]
+
+      lifecycle-tracer copy lesson4.jsonl r2
+
+      lifecycle-tracer copy lesson4.jsonl r2 --as httpx --base http://127.0.0.1:8000
+    """
+    from . import recorded_tools
+
+    if as_what not in ("curl", "httpx"):
+        raise typer.Exit(commands.fail(f"--as takes curl or httpx, not {as_what!r}."))
+    raise typer.Exit(recorded_tools.copy(file, request, as_what=as_what, base=base, show_secrets=show_secrets))
+
+
+@app.command()
 def export(
     file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
     format: Annotated[commands.Format, typer.Option("--format", "-f", help="mermaid: a sequence diagram; html: a waterfall page.")],

@@ -113,13 +113,17 @@ def _body_text(body: object) -> str:
     return text + (" … (cut)" if getattr(body, "cut", False) else "")
 
 
-def render(a: list[TraceEvent], b: list[TraceEvent], width: int) -> RenderableType:
-    """The two requests as columns; ``width`` is the room the table has (the screen's, less its frame)."""
+def render(a: list[TraceEvent], b: list[TraceEvent], width: int, marked: bool = True) -> RenderableType:
+    """The two requests as columns; ``width`` is the room the table has (the screen's, less its frame).
+
+    ``marked``: the first is the request the TUI's user marked (``diff`` has no marking).
+    """
     label_width = 26 if width >= 120 else 20
     side = max((width - label_width - 4) // 2, 16)  # 4: the padding between the three columns
     table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold", pad_edge=False)
     table.add_column("", width=label_width, no_wrap=True, overflow="ellipsis")
-    table.add_column(visible(f"{a[0].request_id} (marked)") if a else "", width=side, overflow="fold")
+    table.add_column(visible(f"{a[0].request_id}{' (marked)' if marked else ''}") if a else "", width=side,
+                     overflow="fold")
     table.add_column(visible(b[0].request_id) if b else "", width=side, overflow="fold")
     for row in rows(a, b):
         if row.section:
