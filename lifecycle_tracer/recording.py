@@ -70,7 +70,15 @@ def _parse(path: Path, fh: BinaryIO) -> Iterator[TraceEvent]:
         yield _event(path, n, raw)
 
 
-def _event(path: Path, n: int, raw: bytes) -> TraceEvent:
+def parse_line(source: str, n: int, raw: bytes, request_prefix: str = "") -> TraceEvent:
+    """One line of a live stream (``viewer.py``), checked as a recording's line is.
+
+    ``request_prefix`` goes before the request id (the sending process's tag).
+    """
+    return _event(source, n, raw, request_prefix, "the stream is damaged or not from a LiveSink")
+
+
+def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str = DAMAGED) -> TraceEvent:
     nul = b"\x00" in raw  # JSON writes it as \u0000: a raw one is binary data
     try:
         text = raw.decode("utf-8")
@@ -80,22 +88,24 @@ def _event(path: Path, n: int, raw: bytes) -> TraceEvent:
         if n == 1:
             raise RecordingError(f"{path} is not a text file (it holds binary data); "
                                  "give the JSON Lines file written with --record.")
-        raise _damaged(path, n, "the line holds a NUL byte" if nul else "the line is not UTF-8 text")
+        raise _damaged(path, n, "the line holds a NUL byte" if nul else "the line is not UTF-8 text", damaged)
     if raw.count(_OPENERS[0]) + raw.count(_OPENERS[1]) > MAX_DEPTH and _depth(raw) > MAX_DEPTH:
-        raise _damaged(path, n, f"the line nests more than {MAX_DEPTH} levels deep")
+        raise _damaged(path, n, f"the line nests more than {MAX_DEPTH} levels deep", damaged)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         cut = "" if raw.endswith(b"\n") else " (the last line is cut off: was the recording interrupted?)"
-        raise _damaged(path, n, f"the line is not JSON ({exc.msg.lower()}, column {exc.colno}){cut}") from None
+        raise _damaged(path, n, f"the line is not JSON ({exc.msg.lower()}, column {exc.colno}){cut}", damaged) from None
     except RecursionError:  # not reached past the depth check; kept so that no input can make a traceback
-        raise _damaged(path, n, f"the line nests more than {MAX_DEPTH} levels deep") from None
+        raise _damaged(path, n, f"the line nests more than {MAX_DEPTH} levels deep", damaged) from None
     except ValueError:  # a number of more digits than int() takes
-        raise _damaged(path, n, "the line holds a number too long to read") from None
+        raise _damaged(path, n, "the line holds a number too long to read", damaged) from None
+    if prefix and isinstance(data, dict) and isinstance(data.get("request_id"), str):
+        data["request_id"] = prefix + data["request_id"]
     try:
         return TraceEvent.from_dict(data)
     except ValueError as exc:
-        raise _damaged(path, n, str(exc)) from None
+        raise _damaged(path, n, str(exc), damaged) from None
 
 
 def _depth(raw: bytes) -> int:
@@ -113,8 +123,8 @@ def _depth(raw: bytes) -> int:
     return deepest
 
 
-def _damaged(path: Path, n: int, what: str) -> RecordingError:
-    return RecordingError(f"{path}:{n}: {what}; {DAMAGED}.")
+def _damaged(path: Path | str, n: int, what: str, damaged: str = DAMAGED) -> RecordingError:
+    return RecordingError(f"{path}:{n}: {what}; {damaged}.")
 
 
 def read_requests(path: str | Path, hold: int = HOLD_EVENTS) -> Iterator[tuple[str, list[TraceEvent]]]:

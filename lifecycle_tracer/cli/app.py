@@ -111,6 +111,32 @@ def trace(
 
 
 @app.command()
+def view(
+    plain: Plain = False,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (LiveSink's default is 47801).")] = 47801,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on; only loopback unless you ask (then apps need the token).")] = "127.0.0.1",
+    token: Annotated[str | None, typer.Option("--token", help="The token apps must send (default: none on loopback, a new one otherwise).")] = None,
+    record: Record = None,
+) -> None:
+    """Show the requests of apps that run elsewhere (your own uvicorn, fastapi dev, several workers).
+
+    In the app: instrument(app, sink=LiveSink()). The app never waits for the viewer: with none listening,
+    or one that cannot keep up, it drops events (whole requests) and counts them. Start the viewer before or
+    after the app; it survives the app's restarts (--reload).
+
+    [bold]Examples[/]
+
+      lifecycle-tracer view
+
+      lifecycle-tracer view --plain --record live.jsonl
+    """
+    from .view import view as run_view
+
+    raise typer.Exit(run_view(plain=plain, host=host, port=port, token=token, record=record,
+                              tui=commands._tui_wanted(plain)))
+
+
+@app.command()
 def replay(
     file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
     plain: Plain = False,

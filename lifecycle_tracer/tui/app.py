@@ -231,15 +231,15 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         self.query_one("#status", Static).update(Text(visible(" · ".join(parts))))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Tracing your own app there is no lesson: its keys leave the footer (c composes instead).
+        """With no lesson (your own app, a viewer, a replay of one) the lesson's keys leave the footer.
 
-        A replay sends nothing, so firing, composing and step mode leave its footer too.
+        A replay or a viewer sends nothing, so firing, composing and step mode leave its footer too.
         """
         if action == "reload":  # only a lesson has a file to reload
             return self.controller.can_reload
         if action in ("fire", "compose", "toggle_step_mode") and not self.controller.can_fire:
             return False
-        return not (action in self._LESSON_ACTIONS and self.controller.lesson is None and self.controller.can_fire)
+        return not (action in self._LESSON_ACTIONS and self.controller.lesson is None)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from app_commands(self, screen)  # the app's own first: they are what the palette is opened for

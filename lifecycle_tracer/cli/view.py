@@ -1,0 +1,105 @@
+"""``view``: show what apps instrumented with ``LiveSink`` send, in the TUI or printed."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from ..events import TraceEvent
+from ..visible import visible
+from .commands import EXIT_OK, fail
+
+HOW = ("In the app: `from lifecycle_tracer import instrument, LiveSink`, then "
+       "`instrument(app, sink=LiveSink())`, and run it as you do (uvicorn, fastapi dev, --workers).")
+
+
+def view(*, plain: bool, host: str, port: int, token: str | None, record: Path | None, tui: bool) -> int:
+    from ..viewer import Viewer, ViewerError
+    from .inputs import BadInput, check_record, exposure_warning
+
+    try:
+        check_record(record)
+    except BadInput as exc:
+        return fail(str(exc))
+    warning = exposure_warning(host)
+    if tui and not plain:
+        from ..tui.launch import run_tui
+        from ..tui.live import LiveController
+
+        controller = LiveController(host=host, port=port, token=token, record=record)
+        try:
+            controller.viewer.start()
+        except ViewerError as exc:
+            return fail(str(exc))
+        if warning:
+            controller.title += f" — reachable beyond this machine on {host}"
+        return run_tui(controller)
+    console = Console(highlight=False)
+    printer = PlainPrinter(console, record)
+    viewer = Viewer(printer.event, printer.note, host=host, port=port, token=token)
+    try:
+        viewer.start()
+    except ViewerError as exc:
+        return fail(str(exc))
+    if warning:
+        Console(stderr=True).print(Text(warning, style="bold yellow"))
+    console.print(Text(f"Listening for apps on {host}:{viewer.port}; Ctrl+C stops.", style="bold"))
+    console.print(Text(HOW, style="dim"))
+    if viewer.token and not token:
+        console.print(Text(f"Apps must send the token: set LIFECYCLE_TRACER_TOKEN={viewer.token} and "
+                           f"LIFECYCLE_TRACER_VIEWER=THIS-HOST:{viewer.port} in the app's environment.",
+                           style="bold yellow"))
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        viewer.stop()
+        printer.close()
+    return EXIT_OK
+
+
+class PlainPrinter:
+    """Prints each request once it has ended, whole, under a rule naming it; notes as they come."""
+
+    def __init__(self, console: Console, record: Path | None) -> None:
+        from ..sinks import JsonLinesSink
+
+        self.console = console
+        self.lock = threading.Lock()
+        self.pending: dict[str, list[TraceEvent]] = {}
+        self.recording = JsonLinesSink(record) if record else None
+
+    def event(self, event: TraceEvent) -> None:
+        if self.recording is not None:
+            self.recording.emit(event)
+        with self.lock:
+            evs = self.pending.setdefault(event.request_id, [])
+            evs.append(event)
+            if event.stage == "request" and event.kind == "end":
+                del self.pending[event.request_id]
+                self._print(evs)
+
+    def _print(self, evs: list[TraceEvent]) -> None:
+        from ..sinks import nested
+        from ..timeline import ran_ns, request_ns
+
+        first, last = evs[0], evs[-1]
+        took = (request_ns(last.detail) or ran_ns(evs)) / 1e6
+        d = last.detail
+        outcome = ("ok" if d.get("ok") else "failed") if d.get("type") == "lifespan" else d.get("status_code")
+        self.console.rule(Text(visible(f"{first.request_id}: {first.name} → {outcome}  ({took:.1f} ms)")))
+        for line in nested(evs):
+            self.console.print(line)
+
+    def note(self, text: str) -> None:
+        with self.lock:
+            self.console.print(Text(visible(text), style="dim"))
+
+    def close(self) -> None:
+        if self.recording is not None:
+            self.recording.close()
+

@@ -1,0 +1,169 @@
+"""``LiveSink``: stream an app's events to ``lifecycle-tracer view`` in another process.
+
+The app never waits for the viewer. ``emit`` appends to a bounded queue and
+returns; a daemon thread connects to the viewer and writes the events to it,
+one JSON line each. When no viewer listens, or the queue is full because the
+viewer reads slower than the app produces, events are dropped and counted,
+never queued without bound. Dropping is by whole request: once one event of
+a request is dropped, the rest of that request is dropped too, and a request
+that began before the viewer connected is not sent at all, so a viewer never
+shows half a request as if it were whole. The count of dropped events is told
+to the viewer when it connects.
+
+The viewer's address is ``address``, else ``$LIFECYCLE_TRACER_VIEWER``
+(``HOST:PORT``), else ``127.0.0.1:47801``, where ``view`` listens by default:
+both sides find each other with no arguments. A viewer reachable beyond
+loopback asks for its token (``token``, else ``$LIFECYCLE_TRACER_TOKEN``).
+Events are redacted before they reach any sink, so what crosses the socket
+holds no secret the tracer hides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from ..events import TraceEvent
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 47801
+PROTOCOL = 1
+RETRY_SECONDS = 0.5  # how often a sink with no viewer tries to connect again
+
+
+def viewer_address(address: str | None = None) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``$LIFECYCLE_TRACER_VIEWER``, or the default) as a pair; ``ValueError`` if malformed."""
+    text = address or os.environ.get("LIFECYCLE_TRACER_VIEWER") or f"{DEFAULT_HOST}:{DEFAULT_PORT}"
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT (for example 127.0.0.1:{DEFAULT_PORT})")
+    return host.strip("[]") or DEFAULT_HOST, int(port)
+
+
+class LiveSink:
+    """A sink that streams events to a viewer; see the module's docstring.
+
+    ``dropped`` counts the events not sent (no viewer, a full queue, a lost
+    connection); ``sent`` the events written to a viewer.
+    """
+
+    max_queue = 50_000
+
+    def __init__(self, address: str | None = None, *, token: str | None = None, name: str | None = None,
+                 max_queue: int | None = None) -> None:
+        self.host, self.port = viewer_address(address)
+        self.token = token if token is not None else os.environ.get("LIFECYCLE_TRACER_TOKEN")
+        self.name = name or os.path.basename(os.getcwd())
+        if max_queue is not None:
+            self.max_queue = max_queue
+        self.dropped = 0
+        self.sent = 0
+        self.connected = False
+        self._told = 0  # of ``dropped``, how much the viewer has been told
+        self._queue: deque[TraceEvent] = deque()
+        self._wake = threading.Event()
+        self._sending: set[str] = set()  # requests whose start went into the queue while connected
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="lifecycle-tracer LiveSink", daemon=True)
+        self._thread.start()
+
+    # --- the request's side: never blocks -------------------------------------
+
+    def emit(self, event: TraceEvent) -> None:
+        rid = event.request_id
+        bound = event.stage == "request"  # a request's (or a lifespan phase's) first and last event
+        if bound and event.kind == "start":
+            if not self.connected or len(self._queue) >= self.max_queue:
+                self.dropped += 1
+                return
+            self._sending.add(rid)
+        elif rid not in self._sending or len(self._queue) >= self.max_queue:
+            self._sending.discard(rid)  # a request is sent whole or not at all
+            self.dropped += 1
+            return
+        if bound and event.kind == "end":
+            self._sending.discard(rid)
+        self._queue.append(event)
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued (for at most ``timeout`` seconds), then stop."""
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until the queue is empty (sent, or dropped with the connection); False if ``timeout`` ran out."""
+        deadline = time.monotonic() + timeout
+        while self._queue and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.005)
+        return not self._queue
+
+    # --- the writer thread ---------------------------------------------------
+
+    def _run(self) -> None:
+        conn: socket.socket | None = None
+        while True:
+            if conn is None:
+                conn = self._connect()
+                if conn is None:
+                    if self._closed:
+                        return
+                    self._wake.wait(RETRY_SECONDS)
+                    self._wake.clear()
+                    continue
+            self._wake.wait(1.0)
+            self._wake.clear()
+            try:
+                if self.dropped > self._told:
+                    told = self.dropped
+                    conn.sendall(_line({"dropped": told}))
+                    self._told = told
+                batch = []
+                while self._queue and len(batch) < 256:
+                    batch.append(self._queue.popleft())
+                if batch:
+                    conn.sendall(b"".join(_line(ev.to_dict()) for ev in batch))
+                    self.sent += len(batch)
+                    if self._queue:
+                        self._wake.set()
+            except OSError:
+                conn = self._lost(conn)
+                continue
+            if self._closed and not self._queue:
+                with contextlib.suppress(OSError):
+                    conn.close()
+                return
+
+    def _connect(self) -> socket.socket | None:
+        try:
+            conn = socket.create_connection((self.host, self.port), timeout=1.0)
+            conn.settimeout(5.0)  # a viewer that stops reading blocks this thread only, then counts as lost
+            hello = {"lifecycle_tracer": PROTOCOL, "pid": os.getpid(), "name": self.name}
+            if self.token:
+                hello["token"] = self.token
+            conn.sendall(_line(hello))
+        except OSError:
+            return None
+        self.connected = True
+        return conn
+
+    def _lost(self, conn: socket.socket) -> None:
+        self.connected = False
+        with contextlib.suppress(OSError):
+            conn.close()
+        self.dropped += len(self._queue)
+        self._queue.clear()
+        self._sending.clear()
+        return None
+
+
+def _line(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8") + b"\n"

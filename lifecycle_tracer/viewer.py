@@ -1,0 +1,161 @@
+"""The listening side of ``LiveSink``: apps connect, their events come out, tagged by process.
+
+Each connection says who it is first (its pid, a name, the token when one is
+asked for), then sends one event per line. Request ids are per process
+(``r1`` in every worker), so each is prefixed with its process's tag
+(``p4242.r1``): requests of several workers, or of an app restarted by
+``--reload``, never mix.
+
+A line is untrusted input, read as a recording is (``recording.parse_line``:
+a length limit, a depth limit, every field checked); a connection that sends
+a damaged line is closed and said so. Secrets were hidden by the tracer in
+the app's process before the events were sent; what is shown of them goes
+through ``visible()``, as everything does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .events import TraceEvent
+from .recording import MAX_LINE_BYTES, RecordingError, parse_line
+from .sinks.live import DEFAULT_HOST, DEFAULT_PORT, PROTOCOL
+
+
+class ViewerError(Exception):
+    """The viewer cannot listen; the message says why and what to do."""
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class Viewer:
+    """Listens on ``host:port``; calls ``on_event(event)`` and ``on_note(text)`` from its threads.
+
+    ``token``: required of every app when given; one is made when the
+    viewer listens beyond loopback and none is given (``self.token``).
+    """
+
+    def __init__(self, on_event: Callable[[TraceEvent], None], on_note: Callable[[str], None], *,
+                 host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None) -> None:
+        self.on_event, self.on_note = on_event, on_note
+        self.host, self.port = host, port
+        self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(24))
+        self.apps = 0  # connections seen
+        self._sock: socket.socket | None = None
+        self._stopping = False
+        self._connections: set[socket.socket] = set()
+
+    def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
+                raise ViewerError(f"Port {self.port} on {self.host} is in use: is another viewer running? "
+                                  "Stop it, or pass --port N here and the same address to the app's LiveSink "
+                                  "(LIFECYCLE_TRACER_VIEWER=HOST:N).") from None
+            raise ViewerError(f"Cannot listen on {self.host}:{self.port}: {exc.strerror}.") from None
+        sock.listen(64)
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        threading.Thread(target=self._accept, name="lifecycle-tracer viewer", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+        for conn in list(self._connections):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def _accept(self) -> None:
+        assert self._sock is not None
+        while not self._stopping:
+            try:
+                conn, peer = self._sock.accept()
+            except OSError:
+                return
+            self._connections.add(conn)
+            threading.Thread(target=self._serve, args=(conn, peer), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, peer: Any) -> None:
+        label = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        open_requests: set[str] = set()
+        who = label
+        try:
+            stream = conn.makefile("rb")
+            hello = self._hello(stream.readline(MAX_LINE_BYTES + 1), label)
+            if hello is None:
+                return
+            tag, who = hello
+            self.apps += 1
+            self.on_note(f"{who} connected.")
+            n = 1
+            while raw := stream.readline(MAX_LINE_BYTES + 1):
+                n += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    self.on_note(f"{who} sent a line longer than {MAX_LINE_BYTES // 2**20} MiB; the connection is closed.")
+                    return
+                if raw.startswith(b'{"dropped":'):
+                    self._dropped(raw, who)
+                    continue
+                try:
+                    event = parse_line(f"{who}'s stream", n, raw, request_prefix=f"{tag}.")
+                except RecordingError as exc:
+                    self.on_note(f"{exc} The connection is closed.")
+                    return
+                if event.stage == "request":
+                    (open_requests.add if event.kind == "start" else open_requests.discard)(event.request_id)
+                self.on_event(event)
+        except OSError:
+            pass
+        finally:
+            self._connections.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
+            if who != label or open_requests:
+                cut = f"; {len(open_requests)} request(s) it had begun were cut off" if open_requests else ""
+                if not self._stopping:
+                    self.on_note(f"{who} disconnected{cut}.")
+
+    def _hello(self, raw: bytes, label: str) -> tuple[str, str] | None:
+        try:
+            hello = json.loads(raw) if len(raw) <= 4096 else None
+        except ValueError:
+            hello = None
+        if not isinstance(hello, dict) or hello.get("lifecycle_tracer") != PROTOCOL:
+            self.on_note(f"{label} is not a lifecycle-tracer LiveSink (protocol {PROTOCOL}); refused.")
+            return None
+        if self.token is not None and not hmac.compare_digest(str(hello.get("token", "")), self.token):
+            self.on_note(f"{label} sent no token or a wrong one; refused (set LIFECYCLE_TRACER_TOKEN in the app).")
+            return None
+        pid = hello.get("pid")
+        pid = pid if isinstance(pid, int) and not isinstance(pid, bool) and 0 <= pid < 2**32 else 0
+        name = str(hello.get("name") or "an app")[:60]
+        return f"p{pid}", f"{name} (pid {pid})"
+
+    def _dropped(self, raw: bytes, who: str) -> None:
+        try:
+            count = json.loads(raw).get("dropped")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            self.on_note(f"{who} dropped {count} event(s) so far, rather than wait: no viewer was listening, "
+                         "or it was not keeping up. Requests are dropped whole.")
