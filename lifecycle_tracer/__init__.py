@@ -2,8 +2,8 @@
 
 from .events import STAGES, TraceEvent
 from .instrument.compat import UnsupportedFastAPIError
-from .instrument.tracer import Sink, Tracer, instrument
-from .sinks import ConsoleSink, JsonLinesSink, Recorder, read_jsonl
+from .instrument.tracer import Sink, Tracer, instrument, uninstrument
+from .sinks import ConsoleSink, JsonLinesSink, LiveSink, Recorder, read_jsonl
 
 __version__ = "0.1.0"
 
@@ -11,6 +11,7 @@ __all__ = [
     "STAGES",
     "ConsoleSink",
     "JsonLinesSink",
+    "LiveSink",
     "Recorder",
     "Sink",
     "TraceEvent",
@@ -19,4 +20,5 @@ __all__ = [
     "__version__",
     "instrument",
     "read_jsonl",
+    "uninstrument",
 ]

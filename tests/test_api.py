@@ -26,6 +26,7 @@ def test_exported_members() -> None:
         "STAGES",
         "ConsoleSink",
         "JsonLinesSink",
+        "LiveSink",
         "Recorder",
         "Sink",
         "TraceEvent",
@@ -34,6 +35,7 @@ def test_exported_members() -> None:
         "__version__",
         "instrument",
         "read_jsonl",
+        "uninstrument",
     ]
     for name in lifecycle_tracer.__all__:
         assert hasattr(lifecycle_tracer, name)

@@ -19,7 +19,7 @@ from ..redaction import header_pairs
 from ..safe import exc_message, exc_type, preview_text, qualname
 from .trace import RequestTrace, current, report_fault
 
-_MARK = "__lifecycle_tracer_wrapped__"
+WRAPPED_MARK = "__lifecycle_tracer_wrapped__"
 
 
 def _builtin_handlers() -> set[Any]:
@@ -53,7 +53,7 @@ def watch_handlers(exception_middleware: Any) -> None:
         if not isinstance(handlers, dict):
             continue
         for key, handler in list(handlers.items()):
-            if not getattr(handler, _MARK, False):
+            if not getattr(handler, WRAPPED_MARK, False):
                 handlers[key] = _wrap(handler, _is_builtin(handler, builtins), attr == "_status_handlers")
 
 
@@ -92,7 +92,7 @@ def reporting(handler: Any, report: Any) -> Any:
             return response
 
         wrapped = traced_sync
-    setattr(wrapped, _MARK, True)
+    setattr(wrapped, WRAPPED_MARK, True)
     wrapped.__wrapped__ = handler
     return wrapped
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..safe import exc_type, qualname
-from .exceptions import watch_handlers
+from .exceptions import WRAPPED_MARK, watch_handlers
 from .layerheaders import response_change, watch
 from .routing import RoutingObservation
 from .servererrors import watch_error_handler
@@ -229,3 +229,30 @@ def wrap_stack(stack: Any, app: Any, tracer: Tracer) -> Any:
     else:
         report_fault("middleware stack", RuntimeError(f"{type(layers[-1]).__name__} hides its inner app"))
     return RequestProbe(stack, tracer, type(stack) in user)
+
+
+def unwrap_stack(stack: Any, app: Any) -> None:
+    """Undo ``wrap_stack`` on a stack it threaded probes through in place (``uninstrument``)."""
+    router = app.router
+    node = stack
+    for _ in range(64):  # wrap_stack stops at 62 layers
+        if node is None or node is router:
+            return
+        _unwrap_handlers(node)
+        inner = getattr(node, "app", None)
+        if isinstance(inner, LayerProbe | RouterProbe):
+            node.app = inner = inner.app
+        node = inner
+
+
+def _unwrap_handlers(layer: Any) -> None:
+    """Give ExceptionMiddleware and ServerErrorMiddleware back the handlers they were built with."""
+    for attr in ("_exception_handlers", "_status_handlers"):
+        handlers = getattr(layer, attr, None)
+        if isinstance(handlers, dict):
+            for key, handler in list(handlers.items()):
+                if getattr(handler, WRAPPED_MARK, False):
+                    handlers[key] = handler.__wrapped__
+    handler = getattr(layer, "handler", None)
+    if type(layer).__name__ == "ServerErrorMiddleware" and getattr(handler, WRAPPED_MARK, False):
+        layer.handler = handler.__wrapped__

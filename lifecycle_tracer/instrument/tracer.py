@@ -9,11 +9,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..events import TraceEvent
 from . import compat, hooks
-from .probes import wrap_stack
+from .probes import unwrap_stack, wrap_stack
 from .secretnames import AppSecrets
 from .trace import RequestTrace, report_fault
 
 _ATTR = "_lifecycle_tracer"
+_ABSENT = object()  # an attribute the app's own __dict__ did not have
 
 
 @runtime_checkable
@@ -42,6 +43,10 @@ class Tracer:
         self._ids: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
         self._dispatch = self._dispatcher()
+        # What uninstrument() puts back: the app's own attributes as instrument() found them,
+        # and the mounted apps this tracer instrumented (not those instrumented before).
+        self._saved: dict[str, Any] = {}
+        self._mounted: list[Any] = []
 
     @property
     def sinks(self) -> tuple[Sink, ...]:
@@ -124,12 +129,13 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
         raise TypeError(f"instrument() needs a FastAPI or Starlette app, not {type(app).__name__}")
     hooks.install()
     tracer = Tracer(app, [sink] if sink is not None else [], redact=redact)
+    tracer._saved = {attr: app.__dict__.get(attr, _ABSENT) for attr in ("build_middleware_stack", "middleware_stack")}
     original_build = app.build_middleware_stack
 
     def build_middleware_stack() -> Any:
         stack = original_build()
         try:
-            _instrument_mounts(app, redact)
+            _instrument_mounts(app, tracer)
             return wrap_stack(stack, app, tracer)
         except Exception as exc:
             report_fault("instrument", exc)
@@ -139,13 +145,55 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
     if getattr(app, "middleware_stack", None) is not None:
         # Already serving: thread probes through the live stack rather than
         # rebuilding it, so middleware instances keep their state.
-        _instrument_mounts(app, redact)
+        _instrument_mounts(app, tracer)
         app.middleware_stack = wrap_stack(app.middleware_stack, app, tracer)
     app.__dict__[_ATTR] = tracer
     return tracer
 
 
-def _instrument_mounts(app: Any, redact: bool) -> None:
+def tracer_of(app: Any) -> Tracer | None:
+    """The ``Tracer`` that ``instrument`` installed on ``app``, or None if it is not instrumented."""
+    return getattr(app, "__dict__", {}).get(_ATTR)
+
+
+def uninstrument(app: Any) -> bool:
+    """Undo ``instrument(app)``: the app is left as it was before; return whether it was instrumented.
+
+    The app gets back its own ``build_middleware_stack`` and the
+    ``middleware_stack`` it had then: ``None`` if it had not served yet (it
+    builds a fresh, untraced one on its next request), else that same object,
+    with the probes taken out from between its layers and its exception
+    handlers unwrapped. Apps mounted inside it that this instrumenting traced
+    are undone too. The tracer is disabled, so a request through a stack
+    someone kept a reference to emits nothing; one already under way when this
+    is called still finishes its trace.
+
+    The process-wide hooks ``instrument`` puts into FastAPI's and Starlette's
+    modules stay: outside a traced request each is one context-variable read
+    and a call of the original, so requests of untraced apps go through them
+    untouched, and undoing them could break another app still instrumented.
+
+        tracer = instrument(app, sink=Recorder())
+        ...
+        uninstrument(app)   # app.middleware_stack is the original object again
+    """
+    tracer: Tracer | None = app.__dict__.pop(_ATTR, None)
+    if tracer is None:
+        return False
+    tracer.enabled = False
+    for attr, value in tracer._saved.items():
+        if attr == "middleware_stack" and value is not _ABSENT and value is not None:
+            unwrap_stack(value, app)
+        if value is _ABSENT:
+            app.__dict__.pop(attr, None)
+        else:
+            setattr(app, attr, value)
+    for sub in tracer._mounted:
+        uninstrument(sub)
+    return True
+
+
+def _instrument_mounts(app: Any, tracer: Tracer) -> None:
     """Probe the layers of apps mounted inside this one: their requests belong to this app's trace."""
     try:
         stack = [getattr(app, "router", None)]
@@ -156,7 +204,10 @@ def _instrument_mounts(app: Any, redact: bool) -> None:
             for route in getattr(node, "routes", None) or ():
                 sub = getattr(route, "app", None)
                 if sub is not None and hasattr(sub, "build_middleware_stack") and hasattr(sub, "router"):
-                    instrument(sub, redact=redact)
+                    new = _ATTR not in sub.__dict__
+                    instrument(sub, redact=tracer.redact)
+                    if new:
+                        tracer._mounted.append(sub)
                 elif getattr(route, "routes", None):
                     stack.append(route)
     except Exception as exc:
