@@ -197,18 +197,26 @@ def copy_request(
 @app.command()
 def export(
     file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
-    format: Annotated[commands.Format, typer.Option("--format", "-f", help="mermaid: a sequence diagram; html: a waterfall page.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (default: next to FILE).")] = None,
-    request: Annotated[str | None, typer.Option("--request", help="Which request to draw (Mermaid), e.g. r2; default: the first.")] = None,
+    format: Annotated[commands.Format, typer.Option("--format", "-f", help="mermaid: a sequence diagram; html: a waterfall page; perfetto: Chrome trace JSON for ui.perfetto.dev and chrome://tracing; otlp: OpenTelemetry JSON for Jaeger, Grafana Tempo or otel-tui; har: an HTTP archive for the DevTools of Chrome and Firefox.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (default: next to FILE, as .mmd, .html, .perfetto.json, .otlp.json or .har).")] = None,
+    request: Annotated[str | None, typer.Option("--request", help="Which request to export, e.g. r2; default: the first for mermaid, all of them for perfetto, otlp and har (html always shows all).")] = None,
     show_secrets: Secrets = False,
 ) -> None:
-    """Export a recorded trace as a Mermaid sequence diagram or a self-contained HTML page.
+    """Export a recorded trace: a Mermaid diagram, an HTML page, or a file Perfetto, OpenTelemetry tools or DevTools open.
+
+    otlp and har place each request by the wall clock it read at its start (older recordings: by the file's time).
 
     [bold]Examples[/]
 
       lifecycle-tracer export lesson3.jsonl --format mermaid
 
       lifecycle-tracer export lesson3.jsonl --format html -o trace.html
+
+      lifecycle-tracer export lesson3.jsonl --format perfetto
+
+      lifecycle-tracer export lesson3.jsonl --format otlp -o traces.json
+
+      lifecycle-tracer export lesson3.jsonl --format har --request r2
     """
     raise typer.Exit(commands.export(file, format, output=output, request=request, show_secrets=show_secrets))
 

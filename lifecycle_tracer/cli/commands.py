@@ -16,6 +16,9 @@ EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 class Format(enum.StrEnum):
     mermaid = "mermaid"
     html = "html"
+    perfetto = "perfetto"
+    otlp = "otlp"
+    har = "har"
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -207,10 +210,21 @@ def export(file: Path, fmt: Format, *, output: Path | None, request: str | None,
             text = mermaid_of(read_requests(file), request, show_secrets)
             target = output or file.with_suffix(".mmd")
             target.write_text(text, encoding="utf-8")
-        else:
+        elif fmt is Format.html:
             groups = _read(file, show_secrets)
             target = output or file.with_suffix(".html")
             write_html(groups, target, title=f"lifecycle-tracer: {file.name}")
+        else:
+            from .. import __version__
+            from .formats import SUFFIXES, write_format
+            from .recorded import pick
+
+            target = output or file.with_suffix(SUFFIXES[fmt.value])
+            groups = _read(file, show_secrets)
+            if request is not None:
+                chosen = pick(groups, request)
+                groups = iter([(chosen[0].request_id, chosen)])
+            write_format(fmt.value, file, groups, target, __version__, need_request=request is None)
     except RecordingError as exc:
         return fail(str(exc))
     except NoRequest as exc:

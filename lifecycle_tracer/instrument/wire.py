@@ -7,6 +7,8 @@ the server, whether the final body message went out, what the client sent.
 
 from __future__ import annotations
 
+import time
+
 from typing import TYPE_CHECKING, Any
 
 from ..redaction import header_pairs, redact_query
@@ -46,6 +48,9 @@ def start_request(trace: RequestTrace, scope: Scope) -> None:
         "headers": header_pairs(scope.get("headers"), redact),
         "client": [str(client[0]), client[1]] if client else None,
         "http_version": scope.get("http_version"),
+        "scheme": scope.get("scheme"),
+        # The one wall-clock reading of the request (t_ns is monotonic): exports place it in time by it.
+        "wall_ns": time.time_ns(),
     }
     trace.emit("request", "start", f"{method or typ.upper()} {path}", detail)
 
