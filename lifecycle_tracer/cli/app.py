@@ -87,7 +87,10 @@ def init(
 
 @app.command()
 def trace(
-    target: Annotated[str, typer.Argument(help="Your app as MODULE:APP, e.g. main:app.", metavar="MODULE:APP")],
+    target: Annotated[str | None, typer.Argument(
+        help="Your app as MODULE:APP, e.g. main:app (default: found as fastapi dev finds it: main.py, app.py, "
+             "api.py, app/main.py…, or [tool.fastapi] entrypoint in pyproject.toml).",
+        metavar="[MODULE:APP]", show_default=False)] = None,
     plain: Plain = False,
     port: Annotated[int, typer.Option("--port", help="Port to serve on; 0 picks a free one.")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Interface to bind; only loopback unless you ask.")] = "127.0.0.1",
@@ -101,6 +104,8 @@ def trace(
     Send it requests with a browser, curl or httpie while it runs; q quits the TUI, Ctrl+C stops --plain.
 
     [bold]Examples[/]
+
+      lifecycle-tracer trace            (in a folder with main.py, as fastapi dev)
 
       lifecycle-tracer trace main:app
 

@@ -24,9 +24,26 @@ def load_app(target: str, app_dir: Path | None = None) -> Any:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise AppLoadError(f"'{target}' is not of the form MODULE:APP; for app = FastAPI() in main.py, pass main:app.")
+    module = load_module(module_name, app_dir, attr)
+    try:
+        obj: Any = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except AttributeError:
+        raise AppLoadError(f"Module '{module_name}' has no attribute '{attr}'.") from None
+    from fastapi import FastAPI
+
+    if not isinstance(obj, FastAPI):
+        raise AppLoadError(f"'{target}' is a {type(obj).__name__}, not a FastAPI app; point at the FastAPI() instance.")
+    return obj
+
+
+def load_module(module_name: str, app_dir: Path | None, attr: str = "app") -> Any:
+    """Import ``module_name`` from ``app_dir`` (default: here); every failure is an ``AppLoadError`` sentence."""
     folder = str((app_dir or Path.cwd()).resolve())
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    target = f"{module_name}:{attr}"
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -47,14 +64,4 @@ def load_app(target: str, app_dir: Path | None = None) -> Any:
             f"Importing {module_name} exited ({stopped_by(exc)}) before it defined {attr}; "
             "put the code that exits under `if __name__ == \"__main__\":`."
         ) from None
-    try:
-        obj: Any = module
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except AttributeError:
-        raise AppLoadError(f"Module '{module_name}' has no attribute '{attr}'.") from None
-    from fastapi import FastAPI
-
-    if not isinstance(obj, FastAPI):
-        raise AppLoadError(f"'{target}' is a {type(obj).__name__}, not a FastAPI app; point at the FastAPI() instance.")
-    return obj
+    return module

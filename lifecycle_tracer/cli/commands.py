@@ -130,22 +130,29 @@ def init(directory: Path) -> int:
     return EXIT_OK
 
 
-def trace(target: str, *, plain: bool, port: int, host: str, app_dir: Path | None, record: Path | None,
+def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Path | None, record: Path | None,
           show_secrets: bool, history: int = 500) -> int:
     from ..server import BindError, ServerStartError, check_port
     from .apploader import AppLoadError, load_app
+    from .discover import discover
     from .inputs import BadInput, check_app_dir, check_history, check_record, exposure_warning
 
+    found = None
     try:
         check_history(history)
         check_port(host, port)  # before the import: the user's module may take a while, or print
         check_record(record)
         check_app_dir(app_dir)
+        if target is None:  # as fastapi dev finds it
+            found = discover(app_dir or Path.cwd())
+            target, app_dir = found.target, found.app_dir
         app = load_app(target, app_dir)
     except (AppLoadError, BadInput, BindError) as exc:
         return fail(str(exc))
     warning = exposure_warning(host)
     warn = Console(stderr=True, highlight=False, soft_wrap=True)
+    if found is not None:
+        warn.print(Text(f"Found {target} in {found.how}.", style="dim"))
     if warning:
         warn.print(Text(warning, style="bold yellow"))
     if _tui_wanted(plain):
