@@ -8,21 +8,7 @@ from typing import Annotated
 import typer
 
 from . import commands, learner
-
-app = typer.Typer(
-    help="See how FastAPI handles a request, stage by stage.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-Plain = Annotated[bool, typer.Option("--plain", help="Print to the terminal with rich instead of opening the TUI.")]
-Secrets = Annotated[bool, typer.Option("--show-secrets", help="Show secrets (credentials, cookies, secret-named fields; see What is hidden in the README) instead of hiding them.")]
-Port = Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (default: a free one).")]
-# Ranges, folders and the like are checked in ``commands``, so each gets the same one-line "Error:" as every other bad input.
-HistorySize = Annotated[int, typer.Option("--history", help="How many requests the TUI keeps (at least 10); older ones are dropped.")]
-Record = Annotated[Path | None, typer.Option("--record", help="Also write every event to this JSON Lines file.")]
+from .options import HistorySize, Plain, Port, Record, Secrets, app
 
 
 @app.command()
@@ -98,6 +84,7 @@ def trace(
     record: Record = None,
     show_secrets: Secrets = False,
     history: HistorySize = 500,
+    reload: Annotated[bool, typer.Option("--reload", help="Restart the app on every save (uvicorn's reloader, in a child process); the TUI and its history stay. No step mode.")] = False,
 ) -> None:
     """Trace your own app: serve it on 127.0.0.1 and show every request live.
 
@@ -112,33 +99,7 @@ def trace(
       lifecycle-tracer trace myproject.api:app --port 9000 --record api.jsonl
     """
     raise typer.Exit(commands.trace(target, plain=plain, port=port, host=host, app_dir=app_dir, record=record,
-                                    show_secrets=show_secrets, history=history))
-
-
-@app.command()
-def view(
-    plain: Plain = False,
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (LiveSink's default is 47801).")] = 47801,
-    host: Annotated[str, typer.Option("--host", help="Interface to listen on; only loopback unless you ask (then apps need the token).")] = "127.0.0.1",
-    token: Annotated[str | None, typer.Option("--token", help="The token apps must send (default: none on loopback, a new one otherwise).")] = None,
-    record: Record = None,
-) -> None:
-    """Show the requests of apps that run elsewhere (your own uvicorn, fastapi dev, several workers).
-
-    In the app: instrument(app, sink=LiveSink()). The app never waits for the viewer: with none listening,
-    or one that cannot keep up, it drops events (whole requests) and counts them. Start the viewer before or
-    after the app; it survives the app's restarts (--reload).
-
-    [bold]Examples[/]
-
-      lifecycle-tracer view
-
-      lifecycle-tracer view --plain --record live.jsonl
-    """
-    from .view import view as run_view
-
-    raise typer.Exit(run_view(plain=plain, host=host, port=port, token=token, record=record,
-                              tui=commands._tui_wanted(plain)))
+                                    show_secrets=show_secrets, history=history, reload=reload))
 
 
 @app.command()
@@ -154,49 +115,6 @@ def replay(
       lifecycle-tracer replay lesson3.jsonl --plain
     """
     raise typer.Exit(commands.replay(file, plain=plain, show_secrets=show_secrets))
-
-
-@app.command()
-def diff(
-    file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
-    first: Annotated[str, typer.Argument(help="A request id in it, e.g. r3.")],
-    second: Annotated[str, typer.Argument(help="Another request id, e.g. r7.")],
-    show_secrets: Secrets = False,
-) -> None:
-    """Two recorded requests side by side, stage by stage; the rows that differ are marked ≠.
-
-    [bold]Example[/]
-
-      lifecycle-tracer diff lesson4.jsonl r1 r2
-    """
-    from . import recorded_tools
-
-    raise typer.Exit(recorded_tools.diff(file, first, second, show_secrets=show_secrets))
-
-
-@app.command(name="copy")
-def copy_request(
-    file: Annotated[Path, typer.Argument(help="A JSON Lines trace written with --record.")],
-    request: Annotated[str, typer.Argument(help="A request id in it, e.g. r3.")],
-    as_what: Annotated[str, typer.Option("--as", help="curl (default) or httpx.")] = "curl",
-    base: Annotated[str | None, typer.Option("--base", help="The server to send it to (default: the request's Host header).")] = None,
-    show_secrets: Secrets = False,
-) -> None:
-    """Print a recorded request as a curl command or an httpx snippet, to send it again.
-
-    What the trace does not hold (a body no parameter read, a hidden secret) is said in a comment, never guessed.
-
-    [bold]Examples[/]
-
-      lifecycle-tracer copy lesson4.jsonl r2
-
-      lifecycle-tracer copy lesson4.jsonl r2 --as httpx --base http://127.0.0.1:8000
-    """
-    from . import recorded_tools
-
-    if as_what not in ("curl", "httpx"):
-        raise typer.Exit(commands.fail(f"--as takes curl or httpx, not {as_what!r}."))
-    raise typer.Exit(recorded_tools.copy(file, request, as_what=as_what, base=base, show_secrets=show_secrets))
 
 
 @app.command()
@@ -293,6 +211,9 @@ def glossary(
 def version() -> None:
     """Print the versions of lifecycle-tracer and FastAPI."""
     raise typer.Exit(commands.version())
+
+
+from . import tools_cli  # noqa: E402, F401 - registers view, diff and copy, listed after the commands above
 
 
 def main() -> None:

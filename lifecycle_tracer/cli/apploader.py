@@ -58,6 +58,8 @@ def load_module(module_name: str, app_dir: Path | None, attr: str = "app") -> An
     except Exception as exc:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")]
         where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+        if isinstance(exc, SyntaxError) and exc.filename:  # the traceback ends in importlib, not the bad line
+            where = f" ({exc.filename}:{exc.lineno})"
         raise AppLoadError(f"Importing '{module_name}' failed{where}: {type(exc).__name__}: {exc}") from None
     except (SystemExit, KeyboardInterrupt) as exc:  # the module ran like a script: say so instead of exiting silently
         raise AppLoadError(

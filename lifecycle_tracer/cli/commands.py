@@ -10,7 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from .exits import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_OK, fail
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CHECKS_FAILED", "EXIT_OK", "Format", "fail"]
 
 
 class Format(enum.StrEnum):
@@ -19,11 +21,6 @@ class Format(enum.StrEnum):
     perfetto = "perfetto"
     otlp = "otlp"
     har = "har"
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text("Error: ", style="bold red") + Text(message))
-    return code
 
 
 def _interactive() -> bool:
@@ -131,7 +128,7 @@ def init(directory: Path) -> int:
 
 
 def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Path | None, record: Path | None,
-          show_secrets: bool, history: int = 500) -> int:
+          show_secrets: bool, history: int = 500, reload: bool = False) -> int:
     from ..server import BindError, ServerStartError, check_port
     from .apploader import AppLoadError, load_app
     from .discover import discover
@@ -153,6 +150,12 @@ def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Pat
     warn = Console(stderr=True, highlight=False, soft_wrap=True)
     if found is not None:
         warn.print(Text(f"Found {target} in {found.how}.", style="dim"))
+    if reload:
+        from .reload import trace_reload
+
+        return trace_reload(target, plain=plain, port=port, host=host, app_dir=(app_dir or Path.cwd()).resolve(),
+                            record=record, show_secrets=show_secrets, history=history, warning=warning,
+                            tui=_tui_wanted(plain))
     if warning:
         warn.print(Text(warning, style="bold yellow"))
     if _tui_wanted(plain):

@@ -10,7 +10,7 @@ from rich.text import Text
 from ..events import TraceEvent
 from ..recording import RecordingError
 from ..visible import visible
-from .commands import EXIT_OK, fail
+from .exits import EXIT_OK, fail
 from .recorded import NoRequest, Requests, requests
 
 _NAMED_IDS = 20

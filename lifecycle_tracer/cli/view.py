@@ -10,7 +10,7 @@ from rich.text import Text
 
 from ..events import TraceEvent
 from ..visible import visible
-from .commands import EXIT_OK, fail
+from .exits import EXIT_OK, fail
 
 HOW = ("In the app: `from lifecycle_tracer import instrument, LiveSink`, then "
        "`instrument(app, sink=LiveSink())`, and run it as you do (uvicorn, fastapi dev, --workers).")

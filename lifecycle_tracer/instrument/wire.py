@@ -8,7 +8,6 @@ the server, whether the final body message went out, what the client sent.
 from __future__ import annotations
 
 import time
-
 from typing import TYPE_CHECKING, Any
 
 from ..redaction import header_pairs, redact_query

@@ -239,6 +239,8 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
             return self.controller.can_reload
         if action in ("fire", "compose", "toggle_step_mode") and not self.controller.can_fire:
             return False
+        if action == "toggle_step_mode" and self.controller.stepper is None:
+            return False  # the app runs in another process (trace --reload): nothing here can hold it
         return not (action in self._LESSON_ACTIONS and self.controller.lesson is None)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -55,3 +55,58 @@ class LiveController(Controller):
         self.viewer.stop()
         if self.recording is not None:
             self.recording.close()
+
+
+class ReloadingAppController(LiveController):
+    """``trace --reload``: the user's app in uvicorn's reloader (a child process), streaming to this viewer.
+
+    Requests can be composed and sent to it; step mode is not offered (the app is in another process).
+    """
+
+    can_fire = True
+
+    def __init__(self, target: str, *, host: str, port: int, app_dir: Path, record: Path | None,
+                 show_secrets: bool) -> None:
+        from ..server import free_port
+
+        super().__init__(host="127.0.0.1", port=free_port(), token=None, record=record)
+        self.target, self.app_dir, self.show_secrets = target, app_dir, show_secrets
+        self.app_host, self.app_port = host, port or free_port(host)
+        self.proc: Any = None
+        self.title = f"tracing {target}, reloaded on every save"
+
+    @property
+    def url(self) -> str:
+        from ..server import url_host
+
+        return f"http://{url_host(self.app_host)}:{self.app_port}"
+
+    def base_url(self) -> str | None:
+        return self.url
+
+    def start(self, sink: Any) -> None:
+        from ..reloader import start_child
+
+        super().start(sink)
+        self.proc = start_child(self.target, host=self.app_host, port=self.app_port, app_dir=self.app_dir,
+                                viewer_port=self.viewer.port, show_secrets=self.show_secrets, on_line=self._note)
+        self.subtitle = f"send requests to {self.url} (browser, curl, httpie) or press c · reloads on save"
+
+    def fire(self, request: Any) -> Any:
+        import httpx
+
+        from ..course.session import fire
+
+        with httpx.Client(base_url=self.url, timeout=120) as client:
+            return fire(client, request)
+
+    def no_request_words(self) -> str:
+        return (f"No request yet: send one to {self.url} (a browser, curl, httpie), or press c to compose one. "
+                "Save a file of the app and it restarts; this history stays.")
+
+    def stop(self) -> None:
+        from ..reloader import stop_child
+
+        if self.proc is not None:
+            stop_child(self.proc)
+        super().stop()

@@ -1,0 +1,33 @@
+"""The app ``trace --reload`` hands uvicorn: the user's app, instrumented to stream to the viewer.
+
+uvicorn imports this module in every process its reloader starts (``--factory
+--reload``), so each edit of the user's code gives a fresh interpreter with a
+fresh import of their app, as ``uvicorn --reload`` and ``fastapi dev`` do.
+What to load comes from the environment ``trace`` sets; the events go to its
+viewer over a ``LiveSink``, so the TUI and its history outlive every restart.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+TARGET, APP_DIR, REDACT = "LIFECYCLE_TRACER_TARGET", "LIFECYCLE_TRACER_APP_DIR", "LIFECYCLE_TRACER_REDACT"
+
+
+def app_factory() -> Any:
+    from .cli.apploader import AppLoadError, load_app
+    from .instrument.tracer import instrument
+    from .sinks.live import LiveSink
+
+    target = os.environ[TARGET]
+    try:
+        app = load_app(target, Path(os.environ[APP_DIR]))
+    except AppLoadError as exc:
+        # One sentence where the reloader's traceback would go; it waits for the next save.
+        print(f"lifecycle-tracer: {exc} Fix it and save: the app is loaded again.", file=sys.stderr, flush=True)
+        raise SystemExit(3) from None
+    instrument(app, sink=LiveSink(name=target), redact=os.environ.get(REDACT, "1") == "1")
+    return app
