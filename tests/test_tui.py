@@ -493,7 +493,7 @@ async def test_enter_in_the_composer_sends_the_composed_request() -> None:
 # -- export, help, theme, layout, quit -------------------------------------------
 
 
-async def test_export_writes_the_four_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_export_writes_every_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "exports"
     out.mkdir()
     app = lesson_app(export_dir=out)
@@ -506,7 +506,11 @@ async def test_export_writes_the_four_files(tmp_path: Path, monkeypatch: pytest.
         assert len(folders) == 1 and folders[0].name.startswith("lifecycle-tracer-export-")
         folder = folders[0] / "1"
         assert getattr(app, "last_export", None) == folder
-        assert {p.name for p in folder.iterdir()} >= {"trace.jsonl", "request.mmd", "trace.html", "screen.svg"}
+        assert {p.name for p in folder.iterdir()} >= {"trace.jsonl", "request.mmd", "trace.html", "screen.svg",
+                                                     "trace.perfetto.json", "trace.otlp.json", "trace.har"}
+        har = json.loads((folder / "trace.har").read_text(encoding="utf-8"))
+        assert any("/hello/Ada" in e["request"]["url"] for e in har["log"]["entries"])
+        assert "Perfetto, OTLP, HAR" in " ".join(said)
         events = read_jsonl(folder / "trace.jsonl")
         assert [e.seq for e in events if e.request_id == rid] == [e.seq for e in app.store.get(rid).events]  # type: ignore[union-attr]
         assert (folder / "request.mmd").read_text(encoding="utf-8").strip()

@@ -1,4 +1,4 @@
-"""One key exports what the TUI holds four ways. A session writes into one folder, each export a
+"""One key exports what the TUI holds seven ways. A session writes into one folder, each export a
 numbered folder inside it; in a browser (--web) the HTML and JSON Lines are also downloaded."""
 
 from __future__ import annotations
@@ -47,11 +47,31 @@ def export_all(app: Any, base: Path) -> tuple[Path, str]:
         (folder / "request.mmd").write_text(mermaid(groups[chosen]), encoding="utf-8")
         drawn = f" (the Mermaid diagram draws {chosen} only: one request per diagram)"
     (folder / "trace.html").write_text(html_page(groups, title="lifecycle-tracer export"), encoding="utf-8")
+    others = _other_formats(folder, groups)
     app.save_screenshot(filename="screen.svg", path=str(folder))
-    said = f"Exported {len(groups)} request(s) as JSON Lines, Mermaid, HTML and SVG to {folder}{drawn}."
+    said = (f"Exported {len(groups)} request(s) as JSON Lines, Mermaid, HTML and SVG{others} to {folder}{drawn}.")
     if getattr(app, "is_web", False):
         # The files were written where the server runs; the browser's user gets them as downloads.
         for name in ("trace.html", "trace.jsonl"):
             app.deliver_binary(folder / name, save_filename=f"lifecycle-tracer-{n}-{name}", open_method="download")
         said += " Your browser downloads trace.html and trace.jsonl."
     return folder, said
+
+
+def _other_formats(folder: Path, groups: dict[str, list[Any]]) -> str:
+    """Perfetto, OTLP and HAR beside the rest, for the tools that open them; said only if written."""
+    from .. import __version__
+    from ..cli.formats import SUFFIXES, write_format
+
+    written = []
+    for fmt, suffix in SUFFIXES.items():
+        try:
+            write_format(fmt, folder / "trace.jsonl", groups.items(), folder / f"trace{suffix}", __version__,
+                         need_request=False)
+            written.append(fmt)
+        except Exception as exc:  # an export the other tools could not open is a lost file, never a lost session
+            import logging
+
+            logging.getLogger("lifecycle_tracer").warning("the %s export failed: %s", fmt, exc)
+    names = {"perfetto": "Perfetto", "otlp": "OTLP", "har": "HAR"}
+    return f", {', '.join(names[f] for f in written)}" if written else ""
