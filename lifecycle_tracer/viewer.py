@@ -107,23 +107,7 @@ class Viewer:
             tag, who = hello
             self.apps += 1
             self.on_note(f"{who} connected.")
-            n = 1
-            while raw := stream.readline(MAX_LINE_BYTES + 1):
-                n += 1
-                if len(raw) > MAX_LINE_BYTES:
-                    self.on_note(f"{who} sent a line longer than {MAX_LINE_BYTES // 2**20} MiB; the connection is closed.")
-                    return
-                if raw.startswith(b'{"dropped":'):
-                    self._dropped(raw, who)
-                    continue
-                try:
-                    event = parse_line(f"{who}'s stream", n, raw, request_prefix=f"{tag}.")
-                except RecordingError as exc:
-                    self.on_note(f"{exc} The connection is closed.")
-                    return
-                if event.stage == "request":
-                    (open_requests.add if event.kind == "start" else open_requests.discard)(event.request_id)
-                self.on_event(event)
+            self._read_events(stream, who, f"{tag}.", open_requests)
         except OSError:
             pass
         finally:
@@ -134,6 +118,72 @@ class Viewer:
                 cut = f"; {len(open_requests)} request(s) it had begun were cut off" if open_requests else ""
                 if not self._stopping:
                     self.on_note(f"{who} disconnected{cut}.")
+
+    def _read_events(self, stream: Any, who: str, prefix: str, open_requests: set[str]) -> None:
+        """Events, one per line, to ``on_event`` until the stream ends or sends a damaged line."""
+        n = 1
+        while raw := stream.readline(MAX_LINE_BYTES + 1):
+            n += 1
+            if len(raw) > MAX_LINE_BYTES:
+                self.on_note(f"{who} sent a line longer than {MAX_LINE_BYTES // 2**20} MiB; the connection is closed.")
+                return
+            if raw.startswith(b'{"dropped":'):
+                self._dropped(raw, who)
+                continue
+            try:
+                event = parse_line(f"{who}'s stream", n, raw, request_prefix=prefix)
+            except RecordingError as exc:
+                self.on_note(f"{exc} The connection is closed.")
+                return
+            if event.stage == "request":
+                (open_requests.add if event.kind == "start" else open_requests.discard)(event.request_id)
+            self.on_event(event)
+
+    def follow(self, address: str, token: str) -> None:
+        """Follow a shared session (``--share``) instead of listening: connect out, read what it sends.
+
+        Runs on a thread of its own; request ids stay the session's own (r3 is the instructor's r3).
+        """
+        from .broadcast import follower_hello
+        from .sinks.live import viewer_address
+
+        host, port = viewer_address(address)
+        try:
+            conn = socket.create_connection((host, port), timeout=10)
+        except OSError as exc:
+            raise ViewerError(f"Cannot reach the shared session at {host}:{port}: {exc.strerror or exc}; "
+                              "check the address the instructor's screen shows.") from None
+        conn.sendall(follower_hello(token))
+        stream = conn.makefile("rb")
+        reply = stream.readline(4097)
+        try:
+            hello = json.loads(reply) if reply else {}
+        except ValueError:
+            hello = {}
+        if not isinstance(hello, dict) or hello.get("lifecycle_tracer") != PROTOCOL:
+            conn.close()
+            why = hello.get("refused") if isinstance(hello, dict) else None
+            raise ViewerError(f"The session at {host}:{port} refused to be followed ({why or 'no answer'}); "
+                              "check the token the instructor's screen shows.")
+        conn.settimeout(None)
+        self._connections.add(conn)
+        who = f"the session at {host}:{port}"
+        self.on_note(f"Following {who}, read-only: its requests appear as they happen.")
+
+        def read() -> None:
+            open_requests: set[str] = set()
+            try:
+                self._read_events(stream, who, "", open_requests)
+            except OSError:
+                pass
+            finally:
+                self._connections.discard(conn)
+                with contextlib.suppress(OSError):
+                    conn.close()
+                if not self._stopping:
+                    self.on_note(f"{who} ended (or the network dropped it).")
+
+        threading.Thread(target=read, name="lifecycle-tracer follow", daemon=True).start()
 
     def _hello(self, raw: bytes, label: str) -> tuple[str, str] | None:
         try:

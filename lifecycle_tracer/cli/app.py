@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from . import commands, learner
-from .options import HistorySize, Plain, Port, Record, Secrets, app
+from .options import HistorySize, Plain, Port, Record, Secrets, Share, ShareOn, app
 
 
 @app.command()
@@ -24,6 +24,8 @@ def run(
     show_secrets: Secrets = False,
     history: HistorySize = 500,
     watch: Annotated[bool, typer.Option("--watch", help="Reload the lesson file each time you save it (same port) and run the current step again; in plain mode every step, until Ctrl+C.")] = False,
+    share: Share = False,
+    share_on: ShareOn = "127.0.0.1:47802",
 ) -> None:
     """Run a lesson: serve its app on 127.0.0.1, fire its requests, show every stage.
 
@@ -41,7 +43,7 @@ def run(
     """
     raise typer.Exit(commands.run(lesson, plain=plain, step=step, record=record, port=port, web=web,
                                   reset=reset, show_secrets=show_secrets, history=history, web_sessions=web_sessions,
-                                  watch=watch))
+                                  watch=watch, share=share_on if share else None))
 
 
 @app.command(name="list")
@@ -85,6 +87,8 @@ def trace(
     show_secrets: Secrets = False,
     history: HistorySize = 500,
     reload: Annotated[bool, typer.Option("--reload", help="Restart the app on every save (uvicorn's reloader, in a child process); the TUI and its history stay. No step mode.")] = False,
+    share: Share = False,
+    share_on: ShareOn = "127.0.0.1:47802",
 ) -> None:
     """Trace your own app: serve it on 127.0.0.1 and show every request live.
 
@@ -99,7 +103,8 @@ def trace(
       lifecycle-tracer trace myproject.api:app --port 9000 --record api.jsonl
     """
     raise typer.Exit(commands.trace(target, plain=plain, port=port, host=host, app_dir=app_dir, record=record,
-                                    show_secrets=show_secrets, history=history, reload=reload))
+                                    show_secrets=show_secrets, history=history, reload=reload,
+                                    share=share_on if share else None))
 
 
 @app.command()

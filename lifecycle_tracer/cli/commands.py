@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .exits import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_OK, fail
+from .share import share_session
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHECKS_FAILED", "EXIT_OK", "Format", "fail"]
 
@@ -36,7 +37,7 @@ def _tui_wanted(plain: bool) -> bool:
 
 def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int | None, web: bool,
         reset: bool, show_secrets: bool, history: int = 500, web_sessions: int | None = None,
-        watch: bool = False) -> int:
+        watch: bool = False, share: str | None = None) -> int:
     from ..course.loader import LessonError, find, load
     from ..course.progress import Progress
     from ..server import BindError, ServerStartError, check_port
@@ -53,6 +54,8 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
     progress = Progress()
     if reset:
         progress.reset(loaded.lesson.id)
+    if share is not None and (web or not _tui_wanted(plain)):
+        return fail("--share shares the TUI's session: drop --web and --plain (attendees can use view --web).")
     if web:
         from ..tui.launch import serve_web
 
@@ -71,7 +74,11 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
             return fail(str(exc))
         controller.watch = watch
         controller.progress = progress
-        return _run_tui(controller, step_mode=step, max_requests=history)
+        try:
+            sharing = share_session(share, controller.title)
+        except ValueError as exc:
+            return fail(str(exc))
+        return _run_tui(controller, step_mode=step, max_requests=history, share=sharing)
     from ..course.plain import run_plain
 
     console = Console()
@@ -128,7 +135,7 @@ def init(directory: Path) -> int:
 
 
 def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Path | None, record: Path | None,
-          show_secrets: bool, history: int = 500, reload: bool = False) -> int:
+          show_secrets: bool, history: int = 500, reload: bool = False, share: str | None = None) -> int:
     from ..server import BindError, ServerStartError, check_port
     from .apploader import AppLoadError, load_app
     from .discover import discover
@@ -150,12 +157,14 @@ def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Pat
     warn = Console(stderr=True, highlight=False, soft_wrap=True)
     if found is not None:
         warn.print(Text(f"Found {target} in {found.how}.", style="dim"))
+    if share is not None and not _tui_wanted(plain):
+        return fail("--share shares the TUI's session: drop --plain.")
     if reload:
         from .reload import trace_reload
 
         return trace_reload(target, plain=plain, port=port, host=host, app_dir=(app_dir or Path.cwd()).resolve(),
                             record=record, show_secrets=show_secrets, history=history, warning=warning,
-                            tui=_tui_wanted(plain))
+                            tui=_tui_wanted(plain), share=share)
     if warning:
         warn.print(Text(warning, style="bold yellow"))
     if _tui_wanted(plain):
@@ -168,7 +177,11 @@ def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Pat
         if warning:
             controller.title = f"{controller.title} — reachable beyond this machine on {host}"
         try:
-            return _run_tui(controller, max_requests=history)
+            try:
+                sharing = share_session(share, controller.title)
+            except ValueError as exc:
+                return fail(str(exc))
+            return _run_tui(controller, max_requests=history, share=sharing)
         finally:  # the TUI's screen hid the first one
             if warning:
                 warn.print(Text(warning, style="bold yellow"))

@@ -21,3 +21,5 @@ Port = Annotated[int | None, typer.Option("--port", help="Port on 127.0.0.1 (def
 # Ranges, folders and the like are checked in ``commands``, so each gets the same one-line "Error:" as every other bad input.
 HistorySize = Annotated[int, typer.Option("--history", help="How many requests the TUI keeps (at least 10); older ones are dropped.")]
 Record = Annotated[Path | None, typer.Option("--record", help="Also write every event to this JSON Lines file.")]
+Share = Annotated[bool, typer.Option("--share", help="Let attendees follow this session, read-only, with `view --follow` (the command to give them is shown in the title).")]
+ShareOn = Annotated[str, typer.Option("--share-on", help="With --share: HOST:PORT to share on; 0.0.0.0:PORT for other machines (a token is always asked).")]

@@ -12,7 +12,7 @@ from ..reloader import start_child, stop_child
 
 
 def trace_reload(target: str, *, plain: bool, port: int, host: str, app_dir: Path, record: Path | None,
-                  show_secrets: bool, history: int, warning: str | None, tui: bool) -> int:
+                  show_secrets: bool, history: int, warning: str | None, tui: bool, share: str | None = None) -> int:
     """The app in uvicorn's reloader, in a child process; this process shows what it streams back."""
     if tui:
         from ..tui.live import ReloadingAppController
@@ -20,7 +20,7 @@ def trace_reload(target: str, *, plain: bool, port: int, host: str, app_dir: Pat
         controller = ReloadingAppController(target, host=host, port=port, app_dir=app_dir, record=record,
                                             show_secrets=show_secrets)
         try:
-            controller.viewer.start()
+            controller.connect()
         except Exception as exc:  # ViewerError: one sentence
             from .exits import fail
 
@@ -28,8 +28,15 @@ def trace_reload(target: str, *, plain: bool, port: int, host: str, app_dir: Pat
         if warning:
             controller.title += f" — reachable beyond this machine on {host}"
         from ..tui.launch import run_tui
+        from .share import share_session
 
-        return run_tui(controller, max_requests=history)
+        try:
+            sharing = share_session(share, controller.title)
+        except ValueError as exc:
+            from .exits import fail
+
+            return fail(str(exc))
+        return run_tui(controller, max_requests=history, share=sharing)
     return trace_reload_plain(target, host=host, port=port, app_dir=app_dir, record=record, show_secrets=show_secrets)
 
 

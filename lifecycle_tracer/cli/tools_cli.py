@@ -18,6 +18,8 @@ def view(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on; only loopback unless you ask (then apps need the token).")] = "127.0.0.1",
     token: Annotated[str | None, typer.Option("--token", help="The token apps must send (default: none on loopback, a new one otherwise).")] = None,
     record: Record = None,
+    follow: Annotated[str | None, typer.Option("--follow", help="Follow a shared session (run/trace --share) at HOST:PORT instead, read-only.")] = None,
+    web: Annotated[bool, typer.Option("--web", help="With --follow: serve the follower's TUI in a browser (textual-serve).")] = False,
 ) -> None:
     """Show the requests of apps that run elsewhere (your own uvicorn, fastapi dev, several workers).
 
@@ -30,12 +32,14 @@ def view(
       lifecycle-tracer view
 
       lifecycle-tracer view --plain --record live.jsonl
+
+      lifecycle-tracer view --follow 192.168.1.20:47802 --token abc123     (an instructor's --share)
     """
     from .commands import _tui_wanted
     from .view import view as run_view
 
     raise typer.Exit(run_view(plain=plain, host=host, port=port, token=token, record=record,
-                              tui=_tui_wanted(plain)))
+                              tui=_tui_wanted(plain), follow=follow, web=web))
 
 
 @app.command()

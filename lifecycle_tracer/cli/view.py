@@ -16,22 +16,32 @@ HOW = ("In the app: `from lifecycle_tracer import instrument, LiveSink`, then "
        "`instrument(app, sink=LiveSink())`, and run it as you do (uvicorn, fastapi dev, --workers).")
 
 
-def view(*, plain: bool, host: str, port: int, token: str | None, record: Path | None, tui: bool) -> int:
+def view(*, plain: bool, host: str, port: int, token: str | None, record: Path | None, tui: bool,
+         follow: str | None = None, web: bool = False) -> int:
+    """Listen for apps (``LiveSink``), or follow a shared session (``follow``: its HOST:PORT, with ``token``)."""
     from ..viewer import Viewer, ViewerError
     from .inputs import BadInput, check_record, exposure_warning
 
     try:
         check_record(record)
+        if follow is not None and not token:
+            raise BadInput("--follow needs the session's --token, which its screen shows beside the address.")
+        if web and follow is None:
+            raise BadInput("--web serves a follower of a shared session: pass --follow HOST:PORT --token T.")
     except BadInput as exc:
         return fail(str(exc))
-    warning = exposure_warning(host)
+    if web:
+        from ..tui.launch import serve_web
+
+        return serve_web(["view", "--follow", str(follow), "--token", str(token)], port=None)
+    warning = exposure_warning(host) if follow is None else None
     if tui and not plain:
         from ..tui.launch import run_tui
         from ..tui.live import LiveController
 
-        controller = LiveController(host=host, port=port, token=token, record=record)
+        controller = LiveController(host=host, port=port, token=token, record=record, follow=follow)
         try:
-            controller.viewer.start()
+            controller.connect()
         except ViewerError as exc:
             return fail(str(exc))
         if warning:
@@ -39,16 +49,20 @@ def view(*, plain: bool, host: str, port: int, token: str | None, record: Path |
         return run_tui(controller)
     console = Console(highlight=False)
     printer = PlainPrinter(console, record)
-    viewer = Viewer(printer.event, printer.note, host=host, port=port, token=token)
+    viewer = Viewer(printer.event, printer.note, host=host, port=port, token=None if follow else token)
     try:
-        viewer.start()
+        if follow is not None:
+            viewer.follow(follow, str(token))
+        else:
+            viewer.start()
     except ViewerError as exc:
         return fail(str(exc))
     if warning:
         Console(stderr=True).print(Text(warning, style="bold yellow"))
-    console.print(Text(f"Listening for apps on {host}:{viewer.port}; Ctrl+C stops.", style="bold"))
-    console.print(Text(HOW, style="dim"))
-    if viewer.token and not token:
+    if follow is None:
+        console.print(Text(f"Listening for apps on {host}:{viewer.port}; Ctrl+C stops.", style="bold"))
+        console.print(Text(HOW, style="dim"))
+    if follow is None and viewer.token and not token:
         console.print(Text(f"Apps must send the token: set LIFECYCLE_TRACER_TOKEN={viewer.token} and "
                            f"LIFECYCLE_TRACER_VIEWER=THIS-HOST:{viewer.port} in the app's environment.",
                            style="bold yellow"))

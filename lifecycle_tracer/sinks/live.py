@@ -61,13 +61,12 @@ class LiveSink:
         self.name = name or os.path.basename(os.getcwd())
         if max_queue is not None:
             self.max_queue = max_queue
-        self.dropped = 0
         self.sent = 0
         self.connected = False
         self._told = 0  # of ``dropped``, how much the viewer has been told
-        self._queue: deque[TraceEvent] = deque()
-        self._wake = threading.Event()
-        self._sending: set[str] = set()  # requests whose start went into the queue while connected
+        self._whole = WholeRequests(self.max_queue)
+        self._queue = self._whole.queue
+        self._wake = self._whole.wake
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="lifecycle-tracer LiveSink", daemon=True)
         self._thread.start()
@@ -75,22 +74,11 @@ class LiveSink:
     # --- the request's side: never blocks -------------------------------------
 
     def emit(self, event: TraceEvent) -> None:
-        rid = event.request_id
-        bound = event.stage == "request"  # a request's (or a lifespan phase's) first and last event
-        if bound and event.kind == "start":
-            if not self.connected or len(self._queue) >= self.max_queue:
-                self.dropped += 1
-                return
-            self._sending.add(rid)
-        elif rid not in self._sending or len(self._queue) >= self.max_queue:
-            self._sending.discard(rid)  # a request is sent whole or not at all
-            self.dropped += 1
-            return
-        if bound and event.kind == "end":
-            self._sending.discard(rid)
-        self._queue.append(event)
-        if not self._wake.is_set():
-            self._wake.set()
+        self._whole.offer(event, self.connected)
+
+    @property
+    def dropped(self) -> int:
+        return self._whole.dropped
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is queued (for at most ``timeout`` seconds), then stop."""
@@ -124,13 +112,11 @@ class LiveSink:
             try:
                 if self.dropped > self._told:
                     told = self.dropped
-                    conn.sendall(_line({"dropped": told}))
+                    conn.sendall(encode_line({"dropped": told}))
                     self._told = told
-                batch = []
-                while self._queue and len(batch) < 256:
-                    batch.append(self._queue.popleft())
+                batch = self._whole.take(256)
                 if batch:
-                    conn.sendall(b"".join(_line(ev.to_dict()) for ev in batch))
+                    conn.sendall(b"".join(encode_line(ev.to_dict()) for ev in batch))
                     self.sent += len(batch)
                     if self._queue:
                         self._wake.set()
@@ -149,7 +135,7 @@ class LiveSink:
             hello = {"lifecycle_tracer": PROTOCOL, "pid": os.getpid(), "name": self.name}
             if self.token:
                 hello["token"] = self.token
-            conn.sendall(_line(hello))
+            conn.sendall(encode_line(hello))
         except OSError:
             return None
         self.connected = True
@@ -159,11 +145,57 @@ class LiveSink:
         self.connected = False
         with contextlib.suppress(OSError):
             conn.close()
-        self.dropped += len(self._queue)
-        self._queue.clear()
-        self._sending.clear()
+        self._whole.clear()
         return None
 
 
-def _line(data: dict[str, Any]) -> bytes:
+class WholeRequests:
+    """A bounded queue of events that holds a request whole or not at all.
+
+    ``offer`` is called on the request's thread and never blocks: a request
+    whose start came while not ``accepting`` (no one to send to) or with the
+    queue full is dropped, and so is the rest of a request once one of its
+    events was. ``dropped`` counts the events left out.
+    """
+
+    def __init__(self, max_queue: int) -> None:
+        self.max_queue = max_queue
+        self.queue: deque[TraceEvent] = deque()
+        self.wake = threading.Event()  # set when the queue has something to send
+        self.dropped = 0
+        self._open: set[str] = set()  # requests whose start went into the queue
+
+    def offer(self, event: TraceEvent, accepting: bool) -> None:
+        rid = event.request_id
+        bound = event.stage == "request"  # a request's (or a lifespan phase's) first and last event
+        if bound and event.kind == "start":
+            if not accepting or len(self.queue) >= self.max_queue:
+                self.dropped += 1
+                return
+            self._open.add(rid)
+        elif rid not in self._open or len(self.queue) >= self.max_queue:
+            self._open.discard(rid)  # a request is sent whole or not at all
+            self.dropped += 1
+            return
+        if bound and event.kind == "end":
+            self._open.discard(rid)
+        self.queue.append(event)
+        if not self.wake.is_set():
+            self.wake.set()
+
+    def take(self, most: int) -> list[TraceEvent]:
+        batch = []
+        while self.queue and len(batch) < most:
+            batch.append(self.queue.popleft())
+        return batch
+
+    def clear(self) -> None:
+        """The receiver is gone: what waits is dropped, and so is the rest of every request begun."""
+        self.dropped += len(self.queue)
+        self.queue.clear()
+        self._open.clear()
+
+
+def encode_line(data: dict[str, Any]) -> bytes:
+    """One message of the stream: compact JSON and a newline."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8") + b"\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ..broadcast import Tee, follow_command
 from ..course.format import Outcome
 from ..events import TraceEvent
 from ..explain.waiting import waiting
@@ -47,9 +48,10 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
     BINDINGS: ClassVar[list[BindingType]] = BINDINGS
 
     def __init__(self, controller: Controller, *, max_requests: int = DEFAULT_MAX_REQUESTS,
-                 step_mode: bool = False, export_dir: Path | None = None) -> None:
+                 step_mode: bool = False, export_dir: Path | None = None, share: Any = None) -> None:
         super().__init__()
         self.controller = controller
+        self.share = share  # a BroadcastSink: attendees follow this session with view --follow
         self.store = TraceStore(max_requests)
         self.sink = UISink()
         self.selected: str | None = None
@@ -67,6 +69,8 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         self.export_dir = export_dir or Path.cwd()
         self.ready = False
         self.title = visible(controller.title)
+        if share is not None:
+            self.title = visible(f"{controller.title} · attendees: {follow_command(share)}")
 
     # -- layout ---------------------------------------------------------------
 
@@ -107,7 +111,7 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
     @work(thread=True, exclusive=True, group="controller")
     def start_controller(self) -> None:
         try:
-            self.controller.start(self.sink)
+            self.controller.start(self.sink if self.share is None else Tee(self.sink, self.share))
         except Exception as exc:  # e.g. the app's lifespan failed: the command says so once the screen is gone
             self.controller.failure = exc
             self.call_from_thread(self.exit, return_code=2)
@@ -122,6 +126,8 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         self.start_watching()
 
     def on_unmount(self) -> None:
+        if self.share is not None:
+            self.share.close()
         try:
             self.controller.stop()
         except Exception as exc:  # never hide what made the app stop
@@ -227,6 +233,8 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
             parts.append("starting the app's server…")
         if getattr(self, "export_folder", None) is not None:
             parts.append(f"exports: {self.export_folder}")
+        if self.share is not None:  # the title is cut at 100 columns; attendees need the whole command
+            parts.append(f"attendees: {follow_command(self.share)} ({self.share.followers} following)")
         # Event names carry the request's path: plain text, never markup.
         self.query_one("#status", Static).update(Text(visible(" · ".join(parts))))
 

@@ -16,11 +16,13 @@ def in_browser_child() -> bool:
     return "TEXTUAL_DRIVER" in os.environ or os.environ.get("LIFECYCLE_TRACER_TUI") == "1"
 
 
-def run_tui(controller: Controller, *, step_mode: bool = False, max_requests: int | None = None) -> int:
+def run_tui(controller: Controller, *, step_mode: bool = False, max_requests: int | None = None,
+            share: Any = None) -> int:
     from .app import TracerApp
     from .store import DEFAULT_MAX_REQUESTS
 
-    app = TracerApp(controller, step_mode=step_mode, max_requests=max_requests or DEFAULT_MAX_REQUESTS)
+    app = TracerApp(controller, step_mode=step_mode, max_requests=max_requests or DEFAULT_MAX_REQUESTS,
+                    share=share)
     if os.environ.get("TEXTUAL_DRIVER") == "textual.drivers.web_driver:WebDriver":
         app.driver_class = _served_driver()
     app.run()

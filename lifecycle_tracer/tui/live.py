@@ -12,8 +12,10 @@ from .controllers import Controller
 class LiveController(Controller):
     """Listens for ``LiveSink`` streams; the viewer's notes (an app connected, events dropped) go to the log pane."""
 
-    def __init__(self, *, host: str, port: int, token: str | None, record: Path | None) -> None:
+    def __init__(self, *, host: str, port: int, token: str | None, record: Path | None,
+                 follow: str | None = None) -> None:
         super().__init__()
+        self.follow, self.follow_token = follow, token
         self._sink: Any = None
         self._early: list[Any] = []  # events before the UI's sink is attached
         self.notes: list[str] = []
@@ -22,16 +24,25 @@ class LiveController(Controller):
             from ..sinks import JsonLinesSink
 
             self.recording = JsonLinesSink(record)
-        self.viewer = Viewer(self._event, self._note, host=host, port=port, token=token)
-        self.title = f"viewing apps that stream to {host}:{port}"
+        self.viewer = Viewer(self._event, self._note, host=host, port=port, token=None if follow else token)
+        self.title = f"following the session at {follow}" if follow else f"viewing apps that stream to {host}:{port}"
+
+    def connect(self) -> None:
+        """Listen for apps, or reach the followed session; ``ViewerError`` says why not."""
+        if self.follow is not None:
+            self.viewer.follow(self.follow, str(self.follow_token))
+        else:
+            self.viewer.start()
 
     def start(self, sink: Any) -> None:
         self._sink = sink
         for ev in self._early:
             sink.emit(ev)
         self._early.clear()
-        self.subtitle = f"listening on {self.viewer.host}:{self.viewer.port}" + (
-            f" · apps must set LIFECYCLE_TRACER_TOKEN={self.viewer.token}" if self.viewer.token else "")
+        self.subtitle = ("read-only: the instructor's requests, as they happen" if self.follow else
+                         f"listening on {self.viewer.host}:{self.viewer.port}" + (
+                             f" · apps must set LIFECYCLE_TRACER_TOKEN={self.viewer.token}" if self.viewer.token
+                             else ""))
 
     def _event(self, event: Any) -> None:
         if self.recording is not None:
@@ -48,6 +59,8 @@ class LiveController(Controller):
         logging.getLogger("lifecycle_tracer.viewer").warning(text)  # the TUI's log pane takes this in
 
     def no_request_words(self) -> str:
+        if self.follow:
+            return "No request yet: the session's next request appears here as it happens."
         return ("No request yet: run your app with instrument(app, sink=LiveSink()) and send it a request; "
                 "it appears here.")
 

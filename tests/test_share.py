@@ -1,0 +1,118 @@
+"""--share and view --follow: attendees see the instructor's requests, whole, read-only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+
+from lifecycle_tracer.broadcast import BroadcastSink, follow_command
+from lifecycle_tracer.events import TraceEvent
+from lifecycle_tracer.server import free_port
+from lifecycle_tracer.viewer import Viewer, ViewerError
+
+pytestmark = pytest.mark.anyio
+
+
+def until(predicate: Callable[[], bool], what: str) -> None:
+    for _ in range(2000):
+        if predicate():
+            return
+        time.sleep(0.01)  # polling a condition, not waiting out a race
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def request(rid: str, n: int = 3) -> list[TraceEvent]:
+    events = [TraceEvent(rid, 0, "request", "start", "GET /x", 1, {"type": "http", "method": "GET", "path": "/x"})]
+    events += [TraceEvent(rid, i, "routing", "point", "/x", 1 + i, {"matched": True}) for i in range(1, n - 1)]
+    events.append(TraceEvent(rid, n - 1, "request", "end", "request", n, {"type": "http", "status_code": 200}))
+    return events
+
+
+def test_a_follower_gets_whole_requests_with_the_sessions_own_ids_and_a_wrong_token_is_refused() -> None:
+    share = BroadcastSink(port=0, name="lesson1")
+    got: list[TraceEvent] = []
+    notes: list[str] = []
+    follower = Viewer(got.append, notes.append)
+    try:
+        first = request("r1")
+        share.emit(first[0])  # begun before anyone followed: never sent, not even its end
+        follower.follow(f"127.0.0.1:{share.port}", share.token)
+        until(lambda: share.followers == 1, "the follower to join")
+        for ev in first[1:] + request("r2") + request("r3", 5):
+            share.emit(ev)
+        until(lambda: sum(1 for e in got if e.stage == "request" and e.kind == "end") == 2, "two whole requests")
+        assert sorted({e.request_id for e in got}) == ["r2", "r3"]  # the instructor's own ids
+        assert [e.seq for e in got if e.request_id == "r3"] == [0, 1, 2, 3, 4]
+        assert any("read-only" in n for n in notes)
+        assert f"--token {share.token}" in follow_command(share) and f":{share.port}" in follow_command(share)
+
+        with pytest.raises(ViewerError, match="refused to be followed .a wrong token."):
+            Viewer(got.append, notes.append).follow(f"127.0.0.1:{share.port}", "not-the-token")
+        with pytest.raises(ViewerError, match="Cannot reach the shared session"):
+            Viewer(got.append, notes.append).follow(f"127.0.0.1:{free_port()}", share.token)
+    finally:
+        follower.stop()
+        share.close()
+
+
+def test_a_follower_that_never_reads_costs_the_session_nothing() -> None:
+    import socket
+
+    from lifecycle_tracer.broadcast import follower_hello
+
+    share = BroadcastSink(port=0)
+    stalled = socket.create_connection(("127.0.0.1", share.port))
+    try:
+        stalled.sendall(follower_hello(share.token))
+        until(lambda: share.followers == 1, "the stalled follower to join")
+        blob = {"type": "http", "blob": "x" * 50_000}
+        for n in range(12_000):  # 600 MB offered (one shared blob) to a follower that reads nothing
+            share.emit(TraceEvent(f"r{n}", 0, "request", "start", "GET /", 0, blob))
+            share.emit(TraceEvent(f"r{n}", 1, "request", "end", "GET /", 1, {"type": "http"}))
+        follower = share._followers[0]
+        assert len(follower.whole.queue) <= follower.whole.max_queue + 2 and follower.whole.dropped > 0
+    finally:
+        stalled.close()
+        share.close()
+
+
+async def test_an_instructors_tui_shares_its_lesson_and_an_attendee_follows_it() -> None:
+    from test_tui import fire, lesson_app, running, status_bar
+
+    share = BroadcastSink(port=0, name="lesson1")
+    app = lesson_app()
+    app.share = share
+    got: list[TraceEvent] = []
+    follower = Viewer(got.append, lambda _: None)
+    try:
+        async with running(app) as pilot:
+            follower.follow(f"127.0.0.1:{share.port}", share.token)
+            until(lambda: share.followers == 1, "the attendee to join")
+            await fire(pilot)
+            rid = app.selected
+            assert f"--token {share.token}" in status_bar(app)  # the whole command, even where the title is cut
+            until(lambda: any(e.request_id == rid and e.stage == "request" and e.kind == "end" for e in got),
+                  "the instructor's request at the attendee")
+            mine = [e.to_dict() for e in app.store.get(rid).events]  # type: ignore[union-attr]
+            theirs = [e.to_dict() for e in got if e.request_id == rid]
+            assert theirs == mine  # the same request, event for event
+            await pilot.press("q")
+    finally:
+        follower.stop()
+        share.close()
+
+
+def test_view_follow_needs_a_token_and_says_so() -> None:
+    for args, words in ((["view", "--follow", "127.0.0.1:9"], "--follow needs the session's --token"),
+                        (["view", "--follow", f"127.0.0.1:{free_port()}", "--token", "t", "--plain"],
+                         "Cannot reach the shared session"),
+                        (["view", "--web"], "--web serves a follower"),
+                        (["run", "lesson1", "--share", "--plain"], "--share shares the TUI's session")):
+        done = subprocess.run([sys.executable, "-m", "lifecycle_tracer", *args], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2 and words in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
