@@ -43,7 +43,7 @@ class Span:
 
     @property
     def label(self) -> str:
-        """``stage name``, the phase added for a dependency's teardown: how each export names a slice."""
+        """``stage name``, with "(teardown)" added for a dependency's teardown: how each export names a slice."""
         if self.start.stage == "request":
             return self.start.name
         phase = " (teardown)" if self.start.detail.get("phase") == "teardown" else ""
