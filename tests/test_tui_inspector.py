@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, File, Form, UploadFile, WebSocket, WebSocketException
 from fastapi.responses import Response, StreamingResponse
 from helpers import Traced
 from test_tui import fire, plain, record_notifications, wait_for
@@ -387,3 +387,57 @@ def test_every_secret_name_contains_a_hint_the_body_preview_looks_for() -> None:
 
     names = [*SECRET_WORDS, *SECRET_PARTS, *(f"{a}_{b}" for a, b in SECRET_PAIRS), "x_key", "subscription-key"]
     assert [n for n in names if not any(h in n.lower() for h in SECRET_HINTS)] == []
+
+
+@pytest.mark.anyio
+async def test_the_inspector_says_what_a_form_and_a_refused_websocket_really_were() -> None:
+    from fastapi import FastAPI
+    from helpers import Traced
+    from rich.console import Console
+
+    from lifecycle_tracer.tui.inspector_view import request_section, response_section
+
+    app = FastAPI()
+
+    @app.post("/upload")
+    async def upload(image: UploadFile = File(...), caption: str = Form(...)) -> dict[str, str]:
+        return {"caption": caption}
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        raise WebSocketException(code=1008)
+
+    def text(renderable: object) -> str:
+        console = Console(width=200, record=True)
+        console.print(renderable)
+        return console.export_text()
+
+    traced = Traced(app)
+    try:
+        response, events = await traced.request("POST", "/upload", files={"image": ("a.png", b"\x89PNG")},
+                                                data={"caption": "a cat"})
+        assert response.status_code == 200
+        shown = text(request_section(events))
+        assert "no body or form parameter read them" not in shown
+        assert "field caption, as sent (read by the form parser; the body itself is not kept)" in shown
+        assert "a cat" in shown
+    finally:
+        await traced.aclose()
+
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    from lifecycle_tracer import Recorder, instrument
+    from lifecycle_tracer.server import ServerThread
+
+    rec = Recorder()
+    app2 = FastAPI()
+    app2.router.routes.extend(app.router.routes)
+    instrument(app2, sink=rec)
+    with ServerThread(app2, log_level="critical") as server:
+        with pytest.raises(InvalidStatus):  # refused before accept: the handshake fails
+            connect(server.url.replace("http", "ws") + "/ws").close()
+        assert rec.wait_for(lambda _: rec.completed_count() >= 1, timeout=20)
+    (events,) = [evs for evs in rec.by_request().values() if evs[0].detail.get("type") == "websocket"]
+    shown = text(response_section(events))
+    assert "A WebSocket gets no HTTP response from the app" in shown and "no response was sent" not in shown

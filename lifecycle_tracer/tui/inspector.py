@@ -48,6 +48,7 @@ class BodyPart:
     whole: bool
     ok: bool | None
     note: str = ""
+    form: bool = False  # a form or file field: what the form parser gave FastAPI, not the raw body
 
 
 def request_body(events: list[TraceEvent]) -> list[BodyPart]:
@@ -55,7 +56,7 @@ def request_body(events: list[TraceEvent]) -> list[BodyPart]:
     out = []
     for ev in events:
         d = ev.detail
-        if ev.stage != "validation" or d.get("location") != "body" or not d.get("sent", True):
+        if ev.stage != "validation" or d.get("location") not in ("body", "form", "file") or not d.get("sent", True):
             continue
         note = ""
         if d.get("json_invalid"):
@@ -63,7 +64,7 @@ def request_body(events: list[TraceEvent]) -> list[BodyPart]:
         elif d.get("body_not_parsed"):
             note = "FastAPI did not parse it as JSON (see the request's content-type)"
         out.append(BodyPart(str(d.get("alias") or d.get("field") or ev.name), d.get("raw"), bool(d.get("whole")),
-                            d.get("ok"), note))
+                            d.get("ok"), note, form=d.get("location") != "body"))
     return out
 
 

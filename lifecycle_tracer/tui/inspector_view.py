@@ -116,11 +116,12 @@ def body_parts(events: list[TraceEvent], headers: list[tuple[str, str]]) -> list
     if not found:
         if length in (None, "0"):
             return [t("  no body was sent", "dim")]
-        return [t(f"  {length} bytes were sent, but no body parameter read them: the events hold no copy of the body.",
-                  "dim")]
+        return [t(f"  {length} bytes were sent, but no body or form parameter read them: the events hold no copy "
+                  "of the body.", "dim")]
     out: list[RenderableType] = []
     for part in found:
-        label = f"  {part.name}: the whole body, as sent" if part.whole else f"  field {part.name}, as sent"
+        label = f"  {part.name}: the whole body, as sent" if part.whole else f"  field {part.name}, as sent" + (
+            " (read by the form parser; the body itself is not kept)" if part.form else "")
         mark = "" if part.ok is not False else "  ✗ invalid"
         out.append(t(label, "bold") + t(mark, "bold red"))
         if part.note:
@@ -133,7 +134,14 @@ def response_section(events: list[TraceEvent]) -> RenderableType:
     start = first(events, "response", "start")
     end = first(events, "response", "end")
     if start is None:
-        reason = "the request is still under way" if events and events[-1].stage != "request" else "no response was sent"
+        begun = first(events, "request", "start")
+        over = events[-1] if events and events[-1].stage == "request" and events[-1].kind == "end" else None
+        if begun is not None and begun.detail.get("type") == "websocket":
+            # A WebSocket's answer is its handshake, not an HTTP response the app sent.
+            status = over.detail.get("status_code") if over is not None else None
+            said = f"; the request's end records status {status}" if status is not None else ""
+            return t(f"A WebSocket gets no HTTP response from the app: see its messages in the trace{said}.", "dim")
+        reason = "the request is still under way" if over is None else "no response was sent"
         return t(f"No response start in the events: {reason}.", "dim")
     status = start.detail.get("status_code")
     line = t(f"{status}", "bold red" if isinstance(status, int) and status >= 400 else "bold green")
