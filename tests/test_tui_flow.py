@@ -190,3 +190,44 @@ async def test_at_100x30_the_lesson_pane_scrolls_to_the_answer_after_a_run_and_b
         await pilot.press("n")  # the next step is read from its title
         await wait_for(pilot, lambda: scroll.scroll_y == 0, "the next step to start at its top")
         await pilot.press("q")
+
+
+async def test_a_step_with_no_request_checks_its_answer_on_enter() -> None:
+    """Lesson 13 step 1 asks about the lifespan and sends nothing: Enter checks the answer and reveals it."""
+    from lifecycle_tracer.course.loader import find, load
+    from lifecycle_tracer.tui.app import TracerApp
+    from lifecycle_tracer.tui.controllers import LessonController
+
+    app = TracerApp(LessonController(load(find("lesson13"))))
+    async with running(app) as pilot:
+        step = app.controller.lesson.steps[0]  # type: ignore[union-attr]
+        assert step.request is None and step.question is not None
+        assert "press Enter to check your answer" in shown(app, "#lesson")
+        await pilot.press(str(step.question.answer + 1))
+        assert "Your prediction is in" in shown(app, "#lesson") and "Predict first" not in shown(app, "#lesson")
+        await fire(pilot)
+        assert 0 in app.revealed and app.outcomes[0] and all(o.ok for o in app.outcomes[0])
+        assert "✓ correct" in shown(app, "#lesson")
+        await pilot.press("q")
+
+
+async def test_a_step_that_sends_several_requests_says_how_to_reach_each(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from lifecycle_tracer.course.loader import find, load
+    from lifecycle_tracer.course.session import step_requests
+    from lifecycle_tracer.tui.app import TracerApp
+    from lifecycle_tracer.tui.controllers import LessonController
+
+    app = TracerApp(LessonController(load(find("lesson3"))))
+    steps = app.controller.lesson.steps  # type: ignore[union-attr]
+    index = next(i for i, s in enumerate(steps) if s.request is not None and len(step_requests(s)) > 1)
+    async with running(app) as pilot:
+        said = record_notifications(app, monkeypatch)
+        for _ in range(index):
+            await pilot.press("n")
+        if steps[index].question is not None:
+            await pilot.press("1")
+        await fire(pilot)
+        notes = [s for s in said if "requests (" in s]
+        assert notes and "[ and ] move between them" in notes[-1]
+        assert all(rid in notes[-1] for rid in list(app.store.requests)[-len(step_requests(steps[index])):])
+        await pilot.press("q")

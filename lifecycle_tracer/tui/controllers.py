@@ -98,7 +98,10 @@ class LessonController(Controller):
         return "No request yet: press Enter to fire the step's request, or c to compose one."
 
     def fire_step(self, index: int) -> StepResult:
-        return self.session.run_step(self.lesson.steps[index])  # type: ignore[union-attr]
+        step = self.lesson.steps[index]  # type: ignore[union-attr]
+        if step.request is None:  # a reading step: its checks look at what the session holds so far
+            return StepResult([], [], 0.0, session=self.session.rec.by_request())
+        return self.session.run_step(step)
 
     def reload(self) -> Any:
         """Load the lesson file again and serve its new app on the same port (see ``LessonSession.reload``).

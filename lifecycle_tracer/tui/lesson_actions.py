@@ -57,7 +57,7 @@ class LessonActions:
             self.notify("Wait a moment: the previous request is still on its way." if self.busy else "The server is starting…")
             return
         step = lesson.steps[self.step_index]
-        if step.request is None:
+        if step.request is None and step.question is None and not step.checks:
             self.notify("This step has no request; press n for the next one.")
             return
         i = self.step_index
@@ -92,9 +92,14 @@ class LessonActions:
             outcomes = self.outcomes[message.step_index] = evaluate(step, message.result)
             self.revealed.add(message.step_index)
             self._remember(message.step_index, outcomes)
-            self.selected = message.result.events[-1].request_id if message.result.events else self.selected
+            if message.result.traces and message.result.events:  # a reading step sends nothing to show
+                self.selected = message.result.events[-1].request_id
             # Several requests: the checks speak of the first, so it is the one shown, not the newest.
             self.follow_latest = len(message.result.responses) <= 1
+            if len(message.result.traces) > 1:  # the one shown may not be the one the question is about
+                ids = ", ".join(visible(t[0].request_id) for t in message.result.traces if t)
+                self.notify(f"This step sent {len(message.result.traces)} requests ({ids}); [ and ] move between "
+                            "them, or pick one in the history.", markup=False)
         self._absorb(self.sink.drain())
         self.refresh_all()
         self.call_after_refresh(self.scroll_lesson_to_result)

@@ -45,7 +45,10 @@ class LessonPane(Static):
             if revealed and q.why:
                 qt.append(q.why + "\n", style="green")
             elif not revealed:
-                qt.append(f"Predict first: press 1-{len(q.choices)}, then Enter to fire.\n", style="dim")
+                act = "fire" if step.request is not None else "check it"
+                qt.append(f"Predict first: press 1-{len(q.choices)}, then Enter to {act}.\n" if answer is None
+                          else f"Your prediction is in (change it with 1-{len(q.choices)}): Enter to {act}.\n",
+                          style="dim")
             parts.append(qt)
         for i in range(min(hints, len(step.hints))):
             parts.append(Text(f"Hint {i + 1}: {step.hints[i]}", style="yellow"))
@@ -74,6 +77,9 @@ class LessonPane(Static):
                                   "fire again (with --watch a save is enough).", style="yellow"))
             nxt = "; n for the next step" if index + 1 < total else "; this is the lesson's last step"
             parts.append(Text(f"Enter fires it again{nxt}.", style="dim"))
+        elif step.request is None and (q is not None or step.checks) and can_fire:
+            parts.append(Text("\nThis step sends no request: press Enter to check your answer against what "
+                              "the session has shown so far.", style="bold"))
         elif step.request is not None and can_fire:
             parts.append(Text("\nPress Enter to fire the request.", style="bold"))
         elif step.request is not None:
