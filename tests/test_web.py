@@ -158,6 +158,8 @@ def test_the_page_needs_the_token_and_sets_it_as_a_strict_cookie(served: Served)
                 assert response.status == 200
                 body, cookie = await response.text(), response.headers["Set-Cookie"]
             assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in body
+            # Keys reach the TUI only from the terminal's text box: the page puts the focus there itself.
+            assert body.count('data-lifecycle-tracer="focus"') == 1 and body.index("focus") < body.index("</body>")
             assert cookie.startswith(f"lifecycle_tracer_{served.port}={served.server.token};")
             assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
             # From then on the page's own requests carry the cookie instead of the token.

@@ -4,6 +4,7 @@ numbered folder inside it; in a browser (--web) the HTML and JSON Lines are also
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,17 @@ def export_all(app: Any, base: Path) -> tuple[Path, str]:
     (folder / "trace.html").write_text(html_page(groups, title="lifecycle-tracer export"), encoding="utf-8")
     others = _other_formats(folder, groups)
     app.save_screenshot(filename="screen.svg", path=str(folder))
-    said = (f"Exported {len(groups)} request(s) as JSON Lines, Mermaid, HTML and SVG{others} to {folder}{drawn}.")
+    requests = sum(1 for evs in groups.values() if evs and evs[0].detail.get("type") != "lifespan")
+    said = f"Exported {requests} request(s) as JSON Lines, Mermaid, HTML and SVG{others} to {folder}{drawn}."
     if getattr(app, "is_web", False):
-        # The files were written where the server runs; the browser's user gets them as downloads.
-        for name in ("trace.html", "trace.jsonl"):
-            app.deliver_binary(folder / name, save_filename=f"lifecycle-tracer-{n}-{name}", open_method="download")
-        said += " Your browser downloads trace.html and trace.jsonl."
+        # The files were written where the server runs. One download, not one per file: a browser that
+        # blocks pop-ups lets only the first of several through.
+        bundle = folder.with_name(f"{n}.zip")
+        with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(folder.iterdir()):
+                zf.write(path, f"lifecycle-tracer-{n}/{path.name}")
+        app.deliver_binary(bundle, save_filename=f"lifecycle-tracer-{n}.zip", open_method="download")
+        said += f" Your browser downloads them all as lifecycle-tracer-{n}.zip."
     return folder, said
 
 

@@ -48,6 +48,21 @@ def exposure_warning(host: str) -> str | None:
             "anyone who has the address with its token can drive it.")
 
 
+# Keys reach the TUI only through the terminal's hidden text box: put the focus there once it exists,
+# and again whenever it falls back to the page (a click on the page's margin, the Start button).
+FOCUS_SCRIPT = """<script data-lifecycle-tracer="focus">
+(function () {
+  function box() { return document.querySelector("#terminal textarea"); }
+  setInterval(function () {
+    var b = box();
+    if (b && (document.activeElement === document.body || document.activeElement === null)) { b.focus(); }
+  }, 300);
+  document.addEventListener("click", function () { var b = box(); if (b) { b.focus(); } });
+})();
+</script>
+"""
+
+
 class GuardedServer(Server):
     """A textual-serve ``Server`` that refuses foreign hosts, origins, missing tokens and extra sessions.
 
@@ -93,6 +108,8 @@ class GuardedServer(Server):
             response = await handler(request)
             if request.path == "/" and self._good(request.query.get("token")):
                 response.set_cookie(self.cookie_name, self.token, httponly=True, samesite="Strict", path="/")
+                if isinstance(response, web.Response) and response.content_type == "text/html" and response.text:
+                    response.text = response.text.replace("</body>", FOCUS_SCRIPT + "</body>", 1)
             return response
 
         return guard
