@@ -433,3 +433,25 @@ async def test_step_mode_highlights_where_the_request_waits() -> None:
         await pilot.press("s")
         await wait_for(pilot, lambda: not app.busy and 0 in app.outcomes, "the released request to finish")
         await pilot.press("q")
+
+
+def test_the_background_row_names_every_task_the_request_ran() -> None:
+    from lifecycle_tracer.course.loader import find, load
+    from lifecycle_tracer.course.session import LessonSession
+    from lifecycle_tracer.tui.model import pipeline
+
+    loaded = load(find("lesson10"))
+    with LessonSession(loaded) as session:
+        for step in loaded.lesson.steps:
+            if step.request is None:
+                continue
+            result = session.run_step(step)
+            for events in result.traces:
+                names = [e.name for e in events if e.stage == "background" and e.kind == "start"]
+                if len(names) < 2:
+                    continue
+                chip = next(c for c in pipeline(events) if c.key == "background")
+                assert chip.note.startswith(f"{len(names)} tasks: ")
+                assert all(name.rsplit(".", 1)[-1] in chip.note for name in names), (names, chip.note)
+                return
+    raise AssertionError("lesson 10 has no request that runs two background tasks: the test means nothing")

@@ -74,6 +74,7 @@ class Reading:
         self.before_solving = False  # it stopped before FastAPI began to solve dependencies
         self.endpoint_ran = self.streams = False
         self.endpoint_name = ""
+        self.tasks: list[str] = []  # the background tasks begun, in order
         self.solved: list[str] = []
         self.torn: list[str] = []
         self.checked = 0
@@ -231,8 +232,12 @@ class Reading:
 
     def background(self, ev: TraceEvent, chip: Chip) -> None:
         d, name = ev.detail, own(ev.name)
-        if ev.kind == "start" and chip.state != FAILED:
-            chip.state, chip.note = ACTIVE, name
+        if ev.kind == "start":
+            # Every task the request ran is named, in the order they started, not only the latest.
+            self.tasks.append(name)
+            if chip.state != FAILED:
+                chip.state = ACTIVE
+                chip.note = name if len(self.tasks) == 1 else f"{len(self.tasks)} tasks: {', '.join(self.tasks)}"
         elif ev.kind == "end" and d.get("raised"):
             self.fail(chip, f"{name} raised {short(d.get('raised_name') or d['raised'])}")
         elif ev.kind == "end" and chip.state != FAILED:
