@@ -67,10 +67,12 @@ each stage, to the **response** going back **out**.
             narration="""
 **Middleware** is code that wraps the whole app: each layer gets the
 request before the layers inside it. This app declares none, yet the trace
-shows several: Starlette and FastAPI always add their own.
+shows several: Starlette and FastAPI always add their own. Two of them
+matter here, and are explained: the outermost, and the one that holds the
+exception handlers.
 """,
             request=Request("GET", "/hello/Grace"),
-            look_for=["middleware"],
+            look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],
             fold_rest=True,  # step 1 showed the stages inside the layers; this one is about the layers
             question=Question(
                 prompt="ServerErrorMiddleware, the outermost layer, starts first. When does it end?",

@@ -61,6 +61,10 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     assert "• routing" not in step2 and "• routing" in text[:text.index("Step 2/3")]
     ins = [line for line in step2.splitlines() if "▶ middleware" in line]
     assert len(ins) == len(ends)  # no layer folded away: each has its line in and out
+    # Only the two layers the step names are explained; the others show without a note.
+    looked = [line for line in ins if "◀ look" in line]
+    assert len(looked) == 2 and "ServerErrorMiddleware" in looked[0] and "ExceptionMiddleware" in looked[1]
+    assert "AsyncExitStackMiddleware starts" not in step2
     assert "exercise" not in text.lower()
     # The routes the learner did not write are named; a layer that ended on its own line is accounted for.
     flat = " ".join(text.split())

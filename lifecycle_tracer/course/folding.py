@@ -25,7 +25,7 @@ def fold_lines(lines: list[Any], step: Any) -> list[Any]:
 def fold_unlooked(lines: list[Any], look_for: Any) -> list[Any]:
     """Runs of two or more lines of stages the step does not look at, as one line naming those stages."""
     def quiet(line: Any) -> bool:
-        if not isinstance(line, EventLine) or line.event.stage in look_for or line.event.stage == "request":
+        if not isinstance(line, EventLine) or line.highlight or line.event.stage in ("request", "middleware"):
             return False
         d = line.event.detail
         return d.get("ok") is not False and "raised" not in d and line.event.stage != "exception"
@@ -69,7 +69,7 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
     Only layers that passed the request on and back untouched are folded: a layer that answered by
     itself, or that an exception passed out of, keeps its own line.
     """
-    if "middleware" in look_for:
+    if any(x == "middleware" or x.startswith("middleware:") for x in look_for):
         return lines
 
     # The end of a layer does not repeat that it is built in; its start said so.

@@ -107,7 +107,7 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
     for ev in events:
         if ev.kind == "end":
             depth = max(depth - 1, 0)
-        look = ev.stage in look_for
+        look = ev.stage in look_for or (bool(look_for) and f"{ev.stage}:{ev.name}" in look_for)
         fresh = True
         if said is not None:
             # A lesson's step names what to look at: only those stages are explained there, so the

@@ -57,7 +57,7 @@ class LessonPane(Static):
         elif exercise:
             parts.append(Text("(o shows one way to solve it)", style="dim"))
         if step.look_for:
-            parts.append(Text("Look at: " + ", ".join(step.look_for), style="italic"))
+            parts.append(Text("Look at: " + ", ".join(x.split(":", 1)[-1] for x in step.look_for), style="italic"))
         if busy:
             parts.append(Text("\n… the request is on its way", style="bold yellow"))
         elif outcomes is not None:
