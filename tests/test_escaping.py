@@ -298,7 +298,7 @@ async def test_the_tui_shows_escapes_and_never_markup(traced: Traced) -> None:
     assert r"\x1b]0;PWNED\x07" in " ".join(seen["pipeline"])  # the request's title line
     assert_clean(svg, "the screenshot")
     assert_clean(status, "the status bar")
-    assert r"⏸ r1 is waiting before GET /echo/\x1b]0;PWNED\x07\x1b[2J\u202e\x9b[bold]" in status
+    assert r"‖ r1 is waiting before GET /echo/\x1b]0;PWNED\x07\x1b[2J\u202e\x9b[bold]" in status
 
 
 def test_trace_plain_shows_the_clients_text_as_escapes_in_its_own_and_uvicorns_lines(tmp_path: Path) -> None:

@@ -270,8 +270,8 @@ async def test_the_tui_holds_lesson_3_at_the_teardown_and_times_without_the_hold
             await wait_for(pilot, lambda: app.paused is not None or (app.store.get(rid) is not None
                                                                     and app.store.get(rid).done),  # type: ignore[union-attr]
                            "the next hold or the request's end")
-        assert f"⏸ {rid} is waiting before get_db's teardown runs; Space moves it on" in "\n".join(said)
-        assert f"⏸ {rid} is waiting before ServerErrorMiddleware hands control back to the server" in "\n".join(said)
+        assert f"‖ {rid} is waiting before get_db's teardown runs; Space moves it on" in "\n".join(said)
+        assert f"‖ {rid} is waiting before ServerErrorMiddleware hands control back to the server" in "\n".join(said)
         assert not any("paused after" in line for line in said)
         await wait_for(pilot, lambda: not app.busy and 1 in app.outcomes, "the step's checks")
         assert all(o.ok for o in app.outcomes[1]), app.outcomes[1]
@@ -284,5 +284,5 @@ async def test_the_tui_holds_lesson_3_at_the_teardown_and_times_without_the_hold
         assert history_rows(app)[rid][4] == f"{own / 1e6:.1f}"
         app.cursor = None
         app.refresh_request()
-        assert f"⏸ {held_words(held)}, left out of these times" in shown(app, Waterfall)
+        assert f"‖ {held_words(held)}, left out of these times" in shown(app, Waterfall)
         await pilot.press("q")

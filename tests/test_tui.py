@@ -277,7 +277,7 @@ async def test_step_mode_holds_a_real_request_until_a_key_releases_it() -> None:
         rid = paused.request_id
         status = status_bar(app)
         # Where it waits, in words (the old "paused after middleware start X" was event jargon).
-        assert f"⏸ {waiting(paused)}; Space moves it on, s leaves step mode" in status
+        assert f"‖ {waiting(paused)}; Space moves it on, s leaves step mode" in status
         assert f"{rid} is waiting before {paused.name} runs" in status
         assert f"{rid}: GET /hello/Ada?excited=true" in shown(app, Pipeline)
         view = app.store.get(rid)
@@ -300,7 +300,7 @@ async def test_step_mode_holds_a_real_request_until_a_key_releases_it() -> None:
             crossed = [e for e in view.events if before.seq < e.seq <= now.seq and e.kind != "end"]
             assert crossed and {(e.stage, e.kind) for e in crossed} == {(now.stage, now.kind)}, crossed
             assert len(crossed) == 1 or now.stage == "validation", crossed
-            assert f"⏸ {waiting(now)}" in status_bar(app)
+            assert f"‖ {waiting(now)}" in status_bar(app)
             assert not view.done and app.busy and 0 not in app.outcomes
 
         # Starlette's three layers at least (FastAPI 0.142+ adds two of its own).

@@ -75,7 +75,7 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
     # -- layout ---------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="≡")  # Textual's ⭘ has no glyph in common browser fonts (--web)
         with Vertical(id="left"):
             if self.controller.lesson is not None:
                 with VerticalScroll(id="lesson-scroll"):
@@ -223,10 +223,10 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         parts = []
         stepper = self.controller.stepper
         if stepper is not None and stepper.enabled:  # where a held request waits, in words (explain/waiting.py)
-            held = f"⏸ {waiting(self.paused)}" if self.paused is not None else "STEP MODE on: the request waits at each stage"
+            held = f"‖ {waiting(self.paused)}" if self.paused is not None else "STEP MODE on: the request waits at each stage"
             parts.append(f"{held}; Space moves it on, s leaves step mode")  # at 100x30 the sentence fits 3 lines
         elif self.paused is not None and stepper is None:
-            parts.append(f"⏸ {waiting(self.paused)}")
+            parts.append(f"‖ {waiting(self.paused)}")
         if self.cursor is not None:
             parts.append(Pipeline.travel_words(self.current_events(), self.cursor))
         if not self.ready and self.controller.can_fire:

@@ -26,7 +26,7 @@ WATERFALL_MARKS = (
     ("░  running", "a span that has begun and not ended yet"),
     ("│  at 0.36 ms", "a moment (a point event, such as routing's match), in ms from the request's start"),
     ("7│", "a depth too deep for the column is written as a number: the row is nested that many levels"),
-    ("⏸", "step mode held the request here: the hold is left out of the times"),
+    ("‖", "step mode held the request here: the hold is left out of the times"),
 )
 TRAVEL = (
     ("← →", "time travel: move through the request's events one at a time; every pane shows that moment"),

@@ -180,8 +180,8 @@ def waterfall_table(events: list[TraceEvent], cursor: int, width: int) -> Render
             took = f"at {bar.start_ns / 1e6:.2f} ms"
         else:
             line = Text(" " * left + "█" * max(int(bar_w * ((end or bar.start_ns) - bar.start_ns) / total), 1), style=colour)
-            took = f"{((end or 0) - bar.start_ns) / 1e6:.2f} ms" + (" ⏸" if bar.held_ns else "")
+            took = f"{((end or 0) - bar.start_ns) / 1e6:.2f} ms" + (" ‖" if bar.held_ns else "")
         cells = [label, line] if bar_w else [label]
         table.add_row(*cells, Text(took, style="dim"))
     held = held_between(events)
-    return Group(Text(f"⏸ {held_words(held)}, left out of these times", style="dim"), table) if held else table
+    return Group(Text(f"‖ {held_words(held)}, left out of these times", style="dim"), table) if held else table
