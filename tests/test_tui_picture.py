@@ -97,6 +97,10 @@ def make_app() -> FastAPI:
     async def create(item: Item, who: Annotated[str, Depends(audit)]) -> dict[str, str]:
         return {"name": item.name, "who": who}
 
+    @app.get("/search")
+    async def search(q: str, limit: int = 10) -> dict[str, str]:
+        return {"q": q}
+
     @app.get("/boom")
     async def boom() -> float:
         return 1 / 0
@@ -129,6 +133,9 @@ CASES: dict[str, tuple[Any, dict[str, tuple[str, str]], tuple[str, ...]]] = {
         "endpoint": (SKIPPED, "not reached: require_token raised HTTPException"),
         "response": (DONE, "401 ·"),
     }, ("none declared",)),
+    "a required query parameter not sent, another invalid": (("GET", "/search", {"params": {"limit": "many"}}), {
+        "validation": (FAILED, "q missing, limit invalid → 422"),
+    }, ("q invalid",)),
     "body ok on the route with a dependency": (("POST", "/items", {"json": {"name": "pen"}}), {
         "dependencies": (DONE, "audit"), "validation": (DONE, "1 value valid"), "endpoint": (DONE, "create returned"),
     }, ()),

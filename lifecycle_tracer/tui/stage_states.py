@@ -160,12 +160,13 @@ class Reading:
     def validation(self, ev: TraceEvent, chip: Chip) -> None:
         d = ev.detail
         if d.get("ok") is False:
-            self.invalid.append(ev.name)
+            # A required value the client never sent is missing, not invalid (the fact says which).
+            self.invalid.append(f"{ev.name} missing" if d.get("sent") is False else f"{ev.name} invalid")
             if d.get("json_invalid"):
                 self.fail(chip, "the body is not valid JSON")
                 self.stopped("the body was not valid JSON", before_solving=True)
             else:
-                self.fail(chip, f"{', '.join(self.invalid)} invalid")
+                self.fail(chip, ", ".join(self.invalid))
                 self.stopped("validation failed")
         else:
             self.checked += 1
