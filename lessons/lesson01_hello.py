@@ -67,7 +67,8 @@ each stage, to the **response** going back **out**.
             narration="""
 **Middleware** is code that wraps the whole app: each layer gets the
 request before the layers inside it. This app declares none, yet the trace
-shows several: Starlette and FastAPI always add their own. Two of them
+shows several: FastAPI, and Starlette (the toolkit FastAPI is built on),
+always add their own. Two of them
 matter here, and are explained: the outermost, and the one that holds the
 exception handlers.
 """,

@@ -71,4 +71,10 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     assert "4 of them FastAPI's own docs routes (/openapi.json, /docs, /docs/oauth2-redirect, /redoc)" in flat
     step3 = " ".join(text[text.index("Step 3/3"):].split())
     assert re.search(r"(\d+) built-in layers, on the way in .* (\d+) built-in layers, on the way out "
-                     r"\(the other 1 ended on its own line above\)", step3)
+                     r"\(AsyncExitStackMiddleware ended on its own line above\)", step3)
+    # The rarer marks are explained once, just before the first trace that shows them.
+    from lifecycle_tracer.sinks.console import MARK_WORDS
+
+    for words, before in ((MARK_WORDS["fold"], "Step 1/3"), (MARK_WORDS["↯"], "Step 3/3")):
+        flat_words = " ".join(words.split())
+        assert flat.count(flat_words) == 1 and flat.index(flat_words) > flat.index(before)

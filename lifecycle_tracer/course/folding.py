@@ -83,7 +83,7 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
         return not d.get("raised_name") and d.get("called_next") is not False
 
     out: list[Any] = []
-    folded_in = 0
+    folded_in: list[str] = []
     i = 0
     while i < len(lines):
         j = i
@@ -92,9 +92,10 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
         if j - i >= 2:
             # Drawn at the outermost folded layer's depth, both ways, with its time: in first, out last.
             going_in = lines[i].event.kind == "start"
-            folded_in = j - i if going_in else folded_in
-            of = folded_in if not going_in and folded_in > j - i else None
-            out.append(_folded(lines[i] if going_in else lines[j - 1], j - i, of))
+            names = [line.event.name for line in lines[i:j]]
+            folded_in = names if going_in else folded_in
+            apart = [n for n in folded_in if n not in names] if not going_in else []
+            out.append(_folded(lines[i] if going_in else lines[j - 1], j - i, apart))
             i = j
             continue
         out.append(lines[i])
@@ -102,10 +103,10 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
     return out
 
 
-def _folded(first: Any, count: int, of: int | None = None) -> Any:
+def _folded(first: Any, count: int, apart: list[str] | None = None) -> Any:
     """One line for ``count`` built-in layers, laid out as an event line is.
 
-    ``of``: more layers were folded on the way in; the others ended on lines of their own, above.
+    ``apart``: layers folded on the way in that ended on lines of their own, above.
     """
     ev = first.event
     way = "in" if ev.kind == "start" else "out"
@@ -115,6 +116,6 @@ def _folded(first: Any, count: int, of: int | None = None) -> Any:
     stage.append(f"{'▶' if way == 'in' else '■'} middleware", style="dim")
     grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage,
                  Text(f"{count} built-in layers, on the way {way}"
-                      + (f" (the other {of - count} ended on {'its' if of - count == 1 else 'their'} own line above)"
-                         if of else ""), style="dim"))
+                      + (f" ({', '.join(apart)} ended on {'its' if len(apart) == 1 else 'their'} own line above)"
+                         if apart else ""), style="dim"))
     return grid

@@ -14,7 +14,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..sinks import nested
-from ..sinks.console import LEGEND
+from ..sinks.console import LEGEND, MARK_WORDS
 from ..visible import visible
 from .exercises import where_to_edit
 from .folding import fold_lines
@@ -158,7 +158,10 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
             if req in shown:  # an identical copy fired at the same time: its summary is enough
                 continue
             shown.append(req)
-            for line in fold_lines(nested(trace, tuple(step.look_for), said, t0=clock), step):
+            lines = fold_lines(nested(trace, tuple(step.look_for), said, t0=clock), step)
+            for words in new_marks(lines, said):
+                console.print(Text(f"({words}.)", style="dim"))
+            for line in lines:
                 console.print(line)
         if step.question:
             q = step.question
@@ -243,3 +246,22 @@ def exercises_verdict(lesson: Any, marks: Marks) -> str:
 
 def stdin_is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def new_marks(lines: list[Any], said: set[str]) -> list[str]:
+    """The words for the rarer marks these lines show for the first time in the run (``said`` remembers)."""
+    from ..sinks.console import EventLine
+
+    found = set()
+    for line in lines:
+        if not isinstance(line, EventLine):
+            found.add("fold")
+        elif line.event.stage == "exception" or line.event.detail.get("raised_name"):
+            found.add("↯")
+    out = []
+    for mark in ("fold", "↯"):
+        key = f"\x00mark:{mark}"
+        if mark in found and key not in said:
+            said.add(key)
+            out.append(MARK_WORDS[mark])
+    return out

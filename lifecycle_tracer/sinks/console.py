@@ -30,8 +30,12 @@ STAGE_STYLE = {
 MARKS = {"start": "▶", "end": "■", "point": "•"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
 LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single moment; each · is one layer deeper; "
-          "↯ an exception, ↑ it leaving a layer; ◀ look: what the step is about; "
-          "\"5 built-in layers\": five layers folded into one line.")
+          "◀ look: what the step is about.")
+# The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
+MARK_WORDS = {
+    "↯": "↯ marks an exception, and ↑ a layer it passed out through",
+    "fold": "a line like \"5 built-in layers\" stands for that many layers, folded into one",
+}
 
 
 class EventLine:
