@@ -108,19 +108,26 @@ class Viewer:
             self.apps += 1
             self.on_note(f"{who} connected.")
             self._read_events(stream, who, f"{tag}.", open_requests)
-        except OSError:
+        except OSError:  # the hello never came whole
             pass
         finally:
-            self._connections.discard(conn)
-            with contextlib.suppress(OSError):
-                conn.close()
+            self._let_go(conn)
             if who != label or open_requests:
                 cut = f"; {len(open_requests)} request(s) it had begun were cut off" if open_requests else ""
                 if not self._stopping:
                     self.on_note(f"{who} disconnected{cut}.")
 
+    def _let_go(self, conn: socket.socket) -> None:
+        self._connections.discard(conn)
+        with contextlib.suppress(OSError):
+            conn.close()
+
     def _read_events(self, stream: Any, who: str, prefix: str, open_requests: set[str]) -> None:
-        """Events, one per line, to ``on_event`` until the stream ends or sends a damaged line."""
+        """Events, one per line, to ``on_event`` until the stream ends (or breaks) or sends a damaged line."""
+        with contextlib.suppress(OSError):
+            self._read_lines(stream, who, prefix, open_requests)
+
+    def _read_lines(self, stream: Any, who: str, prefix: str, open_requests: set[str]) -> None:
         n = 1
         while raw := stream.readline(MAX_LINE_BYTES + 1):
             n += 1
@@ -171,15 +178,10 @@ class Viewer:
         self.on_note(f"Following {who}, read-only: its requests appear as they happen.")
 
         def read() -> None:
-            open_requests: set[str] = set()
             try:
-                self._read_events(stream, who, "", open_requests)
-            except OSError:
-                pass
+                self._read_events(stream, who, "", set())
             finally:
-                self._connections.discard(conn)
-                with contextlib.suppress(OSError):
-                    conn.close()
+                self._let_go(conn)
                 if not self._stopping:
                     self.on_note(f"{who} ended (or the network dropped it).")
 
