@@ -37,10 +37,9 @@ LESSON = Lesson(
         Step(
             title="One request, every stage",
             narration="""
-The app is the short one at the top of `lesson01_hello.py`: one route,
-`say_hello`, answering with a `Greeting`. We send
-`GET /hello/Ada?excited=true` and follow it from the way **in**, through
-each stage, to the **response** going back **out**.
+The app is the short one at the top of `lesson01_hello.py`. We send it
+`GET /hello/Ada?excited=true` and follow the request **in**, through each
+stage, and back **out** as the **response**.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
             look_for=["routing", "validation", "endpoint", "serialization"],
@@ -111,8 +110,8 @@ Now `GET /goodbye/Ada`, a path that no route declares.
                     "uvicorn, the server, because the app did not answer",
                 ],
                 answer=1,
-                why="No route matched, so the router raised HTTPException(404), and FastAPI's http_exception_handler, "
-                "which ExceptionMiddleware holds, turned it into the 404 response.",
+                why="The router raised HTTPException(404); http_exception_handler, which ExceptionMiddleware "
+                "holds, turned it into the response.",
             ),
             checks=[
                 status(404),
