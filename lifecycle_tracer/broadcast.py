@@ -11,7 +11,6 @@ The token is always asked for: attendees are usually on other machines.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import json
 import os
 import secrets
@@ -19,7 +18,7 @@ import socket
 import threading
 
 from .events import TraceEvent
-from .sinks.live import PROTOCOL, WholeRequests, encode_line
+from .sinks.live import PROTOCOL, WholeRequests, encode_line, same_token
 
 MAX_FOLLOWERS = 200
 FOLLOWER_QUEUE = 20_000
@@ -92,11 +91,11 @@ class BroadcastSink:
             hello = conn.makefile("rb").readline(4097)
             try:
                 data = json.loads(hello) if len(hello) <= 4096 else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = None
             if not isinstance(data, dict) or data.get("lifecycle_tracer") != PROTOCOL or not data.get("follow"):
                 return
-            if not hmac.compare_digest(str(data.get("token", "")), self.token) or self.followers >= MAX_FOLLOWERS:
+            if not same_token(data.get("token"), self.token) or self.followers >= MAX_FOLLOWERS:
                 conn.sendall(encode_line({"refused": "a wrong token" if self.followers < MAX_FOLLOWERS
                                           else f"{MAX_FOLLOWERS} followers already"}))
                 return

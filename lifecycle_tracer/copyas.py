@@ -22,6 +22,7 @@ runs or breaks out of its quotes.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -31,6 +32,8 @@ from .events import TraceEvent
 # Set by the client library from the body and the connection: copying them would make a wrong request.
 _LEFT_OUT = {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "user-agent"}
 PLACEHOLDER = "http://127.0.0.1:8000"
+# C0 and C1 controls, DEL, and the bidi and line separators a terminal or an editor acts on.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -91,7 +94,7 @@ def _body(events: list[TraceEvent], headers: list[tuple[str, str]]) -> tuple[str
         return None, "the body is not in the trace: FastAPI did not parse it as JSON"
     value = whole.get("raw") if whole is not None else {str(p.get("alias") or p.get("field")): p.get("raw")
                                                        for p in parts}
-    if isinstance(value, str) and whole is not None:
+    if isinstance(value, str) and whole is not None and "json" not in kind:
         return value, "the body is the text the body parameter read"
     try:
         text = json.dumps(value, ensure_ascii=False)
@@ -106,16 +109,34 @@ def as_curl(events: list[TraceEvent], base: str | None = None) -> str | None:
     if sent is None:
         return None
     lines = [_oneline(f"# {note}") for note in sent.notes]
-    parts = ["curl"]
+    # -g: curl would read [..] and {..} in the URL as its own globbing ("/[1-1000000]" as a million
+    # requests, "[redacted]" as a bad range); the URL is sent as it stands.
+    parts = ["curl", "-g"]
     if sent.method != "GET" or sent.body is not None:
-        parts += ["-X", shlex.quote(sent.method)]
-    parts.append(shlex.quote(sent.url))
+        parts += ["-X", quote(sent.method)]
+    parts.append(quote(sent.url))
     for name, value in sent.headers:
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
+        parts += ["-H", quote(f"{name}: {value}")]
     if sent.body is not None:
-        parts += ["--data-raw", shlex.quote(sent.body)]
-    lines.append(" ".join(parts))  # shlex.quote keeps a newline of the body inside its quotes
+        parts += ["--data-raw", quote(sent.body)]
+    if any(part.startswith("$'") for part in parts):
+        lines.append("# control characters are written as bash's $'\\x..' escapes (bash, zsh; not plain sh)")
+    lines.append(" ".join(parts))
     return "\n".join(lines)
+
+
+def quote(text: str) -> str:
+    """``text`` as one shell word. Control characters never appear raw (pasted, ESC [201~ would end a
+    terminal's bracketed paste and let the rest run): a word holding one is written ``$'\\xNN'``."""
+    if not _CONTROL.search(text):
+        return shlex.quote(text)
+    out = []
+    for ch in text:
+        if _CONTROL.match(ch) or ch in "\\'":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
 
 
 def as_httpx(events: list[TraceEvent], base: str | None = None) -> str | None:

@@ -28,7 +28,17 @@ class VisibleFormatter(logging.Formatter):
         self.inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        return visible(self.inner.format(record), newlines=True)
+        text = self.inner.format(record)
+        try:  # the secrets the tracer hid in the request's events, hidden in its log lines too
+            from .logsecrets import redaction, trace_for
+
+            exc = record.exc_info[1] if record.exc_info else None
+            trace = trace_for(exc)
+            if trace is not None:
+                text = redaction(trace, True)[1](text)
+        except Exception:  # masking is a nicety over visible(): never lose the line for it
+            pass
+        return visible(text, newlines=True)
 
 
 def guard_uvicorn_logs() -> None:

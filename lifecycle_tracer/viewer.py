@@ -16,7 +16,6 @@ through ``visible()``, as everything does.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import ipaddress
 import json
 import secrets
@@ -27,7 +26,11 @@ from typing import Any
 
 from .events import TraceEvent
 from .recording import MAX_LINE_BYTES, RecordingError, parse_line
-from .sinks.live import DEFAULT_HOST, DEFAULT_PORT, PROTOCOL
+from .sinks.live import DEFAULT_HOST, DEFAULT_PORT, PROTOCOL, same_token
+
+HELLO_BYTES = 4096  # a hello is a few fields; nothing longer is read as one
+HELLO_SECONDS = 5.0
+MAX_CONNECTIONS = 256
 
 
 class ViewerError(Exception):
@@ -100,10 +103,15 @@ class Viewer:
         open_requests: set[str] = set()
         who = label
         try:
+            if len(self._connections) > MAX_CONNECTIONS:
+                self._refuse_once(f"More than {MAX_CONNECTIONS} connections at once; the newest are refused.")
+                return
+            conn.settimeout(HELLO_SECONDS)  # a connection that never says who it is is let go
             stream = conn.makefile("rb")
-            hello = self._hello(stream.readline(MAX_LINE_BYTES + 1), label)
+            hello = self._hello(stream.readline(HELLO_BYTES + 1), label)
             if hello is None:
                 return
+            conn.settimeout(None)
             tag, who = hello
             self.apps += 1
             self.on_note(f"{who} connected.")
@@ -116,6 +124,11 @@ class Viewer:
                 cut = f"; {len(open_requests)} request(s) it had begun were cut off" if open_requests else ""
                 if not self._stopping:
                     self.on_note(f"{who} disconnected{cut}.")
+
+    def _refuse_once(self, text: str) -> None:
+        if not getattr(self, "_said_full", False):
+            self._said_full = True
+            self.on_note(text)
 
     def _let_go(self, conn: socket.socket) -> None:
         self._connections.discard(conn)
@@ -162,10 +175,10 @@ class Viewer:
                               "check the address the instructor's screen shows.") from None
         conn.sendall(follower_hello(token))
         stream = conn.makefile("rb")
-        reply = stream.readline(4097)
+        reply = stream.readline(HELLO_BYTES + 1)
         try:
-            hello = json.loads(reply) if reply else {}
-        except ValueError:
+            hello = json.loads(reply) if reply and len(reply) <= HELLO_BYTES else {}
+        except (ValueError, RecursionError):
             hello = {}
         if not isinstance(hello, dict) or hello.get("lifecycle_tracer") != PROTOCOL:
             conn.close()
@@ -189,13 +202,13 @@ class Viewer:
 
     def _hello(self, raw: bytes, label: str) -> tuple[str, str] | None:
         try:
-            hello = json.loads(raw) if len(raw) <= 4096 else None
-        except ValueError:
+            hello = json.loads(raw) if len(raw) <= HELLO_BYTES else None
+        except (ValueError, RecursionError):
             hello = None
         if not isinstance(hello, dict) or hello.get("lifecycle_tracer") != PROTOCOL:
             self.on_note(f"{label} is not a lifecycle-tracer LiveSink (protocol {PROTOCOL}); refused.")
             return None
-        if self.token is not None and not hmac.compare_digest(str(hello.get("token", "")), self.token):
+        if self.token is not None and not same_token(hello.get("token"), self.token):
             self.on_note(f"{label} sent no token or a wrong one; refused (set LIFECYCLE_TRACER_TOKEN in the app).")
             return None
         pid = hello.get("pid")
@@ -205,8 +218,8 @@ class Viewer:
 
     def _dropped(self, raw: bytes, who: str) -> None:
         try:
-            count = json.loads(raw).get("dropped")
-        except (ValueError, AttributeError):
+            count = json.loads(raw).get("dropped") if len(raw) <= HELLO_BYTES else None
+        except (ValueError, AttributeError, RecursionError):
             return
         if isinstance(count, int) and not isinstance(count, bool) and count > 0:
             self.on_note(f"{who} dropped {count} event(s) so far, rather than wait: no viewer was listening, "

@@ -43,6 +43,10 @@ def build() -> FastAPI:
     async def form(name: str = Form(...)) -> dict[str, str]:
         return {"name": name}
 
+    @app.post("/text")
+    async def text(body: str = Body(...)) -> dict[str, str]:
+        return {"body": body}
+
     @app.post("/ignored")
     async def ignored() -> dict[str, str]:
         return {"ok": "yes"}
@@ -164,3 +168,31 @@ async def test_y_in_the_tui_shows_the_request_as_curl_and_the_command_works(monk
         assert again.status_code == 200 and json.loads(again.content) == {"message": "Hello, Ada!"}
         await pilot.press("escape")
         await pilot.press("q")
+
+
+@pytest.mark.parametrize("text", ["plain", "it's $(touch /tmp/x) `id`", "a\nb", "\x1b[201~\x03rm -rf /\n",
+                                  "bidi \u202e here", "tab\tand \\ backslash ' quote"])
+def test_a_word_with_control_characters_is_quoted_without_them_and_bash_reads_it_back(text: str) -> None:
+    from lifecycle_tracer.copyas import _CONTROL, quote
+
+    word = quote(text)
+    assert not _CONTROL.search(word)  # nothing raw reaches a clipboard or a terminal
+    out = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True).stdout
+    assert out.decode("utf-8") == text
+
+
+def test_curl_globbing_is_off_and_a_json_string_body_is_sent_as_json(served: tuple[str, Recorder]) -> None:
+    original, events = traced(served, "POST", "/text", json="hello world")
+    assert original.status_code == 200
+    curl = as_curl(events, base=served[0])
+    assert curl is not None and curl.splitlines()[-1].startswith("curl -g ")
+    again = run_curl(curl)
+    assert again.status_code == 200 and json.loads(again.content) == original.json(), curl
+    _, events = traced(served, "GET", "/echo/[1-3]")  # curl's globbing would make this three requests
+    before = len(served[1].by_request())
+    assert run_curl(as_curl(events, base=served[0]) or "").status_code == 200
+    for _ in range(2000):  # the request's end may trail curl's exit by a moment: poll the count
+        if len(served[1].by_request()) > before:
+            break
+        time.sleep(0.005)
+    assert len(served[1].by_request()) == before + 1  # one request, not curl's [1-3] three

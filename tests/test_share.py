@@ -116,3 +116,43 @@ def test_view_follow_needs_a_token_and_says_so() -> None:
                               timeout=60)
         assert done.returncode == 2 and words in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_hostile_hellos_get_a_refusal_never_a_traceback() -> None:
+    import socket
+
+    share = BroadcastSink(port=0)
+    notes: list[str] = []
+    viewer = Viewer(lambda _: None, notes.append, port=0, token="s3cret")
+    viewer.start()
+    try:
+        deep = b"[" * 3000 + b"]" * 3000 + b"\n"
+        for port, data in ((share.port, deep), (share.port, b'{"lifecycle_tracer":1,"follow":true,"token":"\xc3\xa9"}\n'),
+                           (viewer.port, deep), (viewer.port, b'{"lifecycle_tracer":1,"pid":1,"token":"\xc3\xa9"}\n')):
+            with socket.create_connection(("127.0.0.1", port)) as conn:
+                conn.sendall(data)
+                conn.shutdown(socket.SHUT_WR)
+                reply = conn.recv(200)  # the other side answers or closes: it does not crash
+            if port == share.port and b"token" in data:
+                assert b"refused" in reply
+        until(lambda: len(notes) >= 2, "the viewer's two refusals")
+        assert "not a lifecycle-tracer LiveSink" in notes[0] and "wrong one; refused" in notes[1]
+        # A hostile "session" for a follower: nested reply, one sentence.
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def answer() -> None:
+            conn, _ = listener.accept()
+            conn.recv(4096)
+            conn.sendall(deep)
+            conn.close()
+
+        import threading
+
+        threading.Thread(target=answer, daemon=True).start()
+        with pytest.raises(ViewerError, match="refused to be followed"):
+            Viewer(lambda _: None, notes.append).follow(f"127.0.0.1:{listener.getsockname()[1]}", "t")
+        listener.close()
+        assert share.followers == 0
+    finally:
+        viewer.stop()
+        share.close()

@@ -21,6 +21,7 @@ holds no secret the tracer hides.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import os
 import socket
@@ -199,3 +200,9 @@ class WholeRequests:
 def encode_line(data: dict[str, Any]) -> bytes:
     """One message of the stream: compact JSON and a newline."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8") + b"\n"
+
+
+def same_token(given: object, token: str) -> bool:
+    """Constant-time, and for any text (compare_digest refuses non-ASCII str)."""
+    return isinstance(given, str) and hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
+                                                          token.encode("utf-8"))

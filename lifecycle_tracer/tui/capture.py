@@ -30,9 +30,9 @@ from typing import Any
 
 from .. import serverlog
 from ..instrument.trace import RequestTrace, current
-from ..redaction import RequestSecrets, redact_raw
+from ..logsecrets import redaction, trace_for
 from .streams import Lines, Tap, to_terminal, unbind
-from .tracebacks import Failure, failure_of, walk
+from .tracebacks import Failure, failure_of
 
 MAX_ENTRIES = 1000
 MAX_REQUESTS = 500  # requests whose failures are kept (the history keeps 500 by default)
@@ -150,9 +150,7 @@ class LogCapture:
     # -- collecting -------------------------------------------------------------
     def add_record(self, record: logging.LogRecord) -> None:
         exc = record.exc_info[1] if record.exc_info else None
-        trace = current.get()
-        if trace is None and exc is not None:
-            trace = trace_of(exc)
+        trace = trace_for(exc)
         redact, clean = self._redaction(trace)
         try:
             message = record.getMessage()
@@ -190,36 +188,5 @@ class LogCapture:
             self.on_entry()  # type: ignore[misc]
 
     def _redaction(self, trace: RequestTrace | None) -> tuple[Any, Callable[[str], str]]:
-        """What ``exc_message`` is given, and what masks any other text: the request's secrets, when it has any."""
-        redact: Any = trace.redact if trace is not None else self.redact
-        if not redact:
-            return False, _same
-        extra = getattr(redact, "extra", ())
+        return redaction(trace, self.redact)
 
-        def clean(text: str) -> str:
-            text = redact_raw(text, None, extra)
-            return redact.mask_str(text) if isinstance(redact, RequestSecrets) else text
-
-        return redact, clean
-
-
-def _same(text: str) -> str:
-    return text
-
-
-def trace_of(exc: BaseException) -> RequestTrace | None:
-    """The trace of the request ``exc`` escaped from, read off its traceback.
-
-    uvicorn logs an app's exception after the request is over, when
-    ``current`` is reset; the request's outermost probe is on the
-    exception's path, and its frame still holds the trace it opened.
-    """
-    from ..instrument.probes import RequestProbe
-
-    code = RequestProbe.__call__.__code__
-    for tb in walk(exc):
-        if tb.tb_frame.f_code is code:
-            trace = tb.tb_frame.f_locals.get("trace")
-            if isinstance(trace, RequestTrace):
-                return trace
-    return None
