@@ -56,7 +56,7 @@ def test_copy_prints_the_recorded_request_and_unknown_ids_get_one_sentence(recor
     done = cli("copy", str(recording), "r2")
     assert done.returncode == 0, done.stderr
     command = done.stdout.strip().splitlines()[-1]
-    assert command.startswith("curl -X POST ") and starts["r2"]["path"] in command
+    assert command.startswith("curl -g -X POST ") and starts["r2"]["path"] in command
     snippet = cli("copy", str(recording), "r2", "--as", "httpx", "--base", "http://127.0.0.1:9")
     assert snippet.returncode == 0 and "httpx.request('POST', 'http://127.0.0.1:9/items'" in snippet.stdout
     compile(snippet.stdout, "snippet", "exec")  # it is Python that runs
