@@ -42,7 +42,7 @@ The app is the short one at the top of `lesson01_hello.py`. We send it
 stage, and back **out** as the **response**.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
-            look_for=["routing", "validation", "endpoint", "serialization"],
+            look_for=["routing", "validation:excited", "endpoint", "serialization"],
             checks=[
                 status(200),
                 order(
@@ -65,11 +65,9 @@ stage, and back **out** as the **response**.
             title="The layers you did not write",
             narration="""
 **Middleware** is code that wraps the whole app: each layer gets the
-request before the layers inside it. This app declares none, yet the trace
-shows several: FastAPI, and Starlette (the toolkit FastAPI is built on),
-always add their own. Two of them
-matter here, and are explained: the outermost, and the one that holds the
-exception handlers.
+request before the layers inside it. This app declares none, yet FastAPI
+and Starlette (the toolkit FastAPI is built on) always add their own. Two
+of them are explained below.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],

@@ -351,7 +351,11 @@ async def test_server_error_middleware_is_described_as_it_behaves() -> None:
     assert "without being caught" not in " ".join(e.explain for e in events)
     assert "catches" in exc.explain and "500" not in exc.explain  # before the answer: no status claimed
     start = one(events, "middleware", "start", "ServerErrorMiddleware")
-    assert "WebSockets pass straight through" in start.explain
+    assert "WebSocket" not in start.explain and "500" in start.explain  # an HTTP request: its errors are caught
+    await websocket_session(t.app, "/ws", [])
+    ws_events = list(t.rec.by_request().values())[-1]
+    ws_start = one(ws_events, "middleware", "start", "ServerErrorMiddleware")
+    assert "this WebSocket passes straight through" in ws_start.explain and "500" not in ws_start.explain
     await t.aclose()
 
 

@@ -9,7 +9,7 @@ from ._table import says
 _ROLE = {
     "ServerErrorMiddleware": (
         "Starlette's outermost layer: it turns an exception nothing inside handled into a 500 (or your "
-        "Exception handler's answer); WebSockets pass straight through it"
+        "Exception handler's answer)"
     ),
     "ExceptionMiddleware": (
         "Starlette's layer that holds the exception handlers, FastAPI's and yours, and turns an exception that "
@@ -36,6 +36,9 @@ def middleware_start(name: str, d: dict[str, Any]) -> str:
     if d.get("added_by_app"):
         return (f"{name} starts: a middleware your app added. It wraps every layer inside it, so it sees the "
                 "request before them and the response after them.")
+    if name == "ServerErrorMiddleware" and d.get("websocket"):
+        return (f"{name} starts: Starlette's outermost layer. It handles the errors of HTTP requests only, "
+                "so this WebSocket passes straight through it.")
     role = _ROLE.get(name)
     if role is not None:
         return f"{name} starts: {role}."

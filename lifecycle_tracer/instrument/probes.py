@@ -29,8 +29,8 @@ _OURS = ("starlette.", "fastapi.")
 class LayerProbe:
     """Sits just outside one middleware layer and reports its start and end."""
 
-    __slots__ = ("_end_details", "_start_detail", "app", "depth", "handler", "handler_name", "inside_server_errors",
-                 "name")
+    __slots__ = ("_end_details", "_start_detail", "_ws_start_detail", "app", "depth", "handler", "handler_name",
+                 "inside_server_errors", "name")
 
     def __init__(self, app: Any, depth: int, added_by_app: bool = False, server_errors: Any = None) -> None:
         self.app = app
@@ -58,6 +58,9 @@ class LayerProbe:
             "file": file,
             "line": line,
         }
+        # A WebSocket passes through the same layers; its start says so, since
+        # some layers (ServerErrorMiddleware) act on HTTP requests only.
+        self._ws_start_detail = {**self._start_detail, "websocket": True}
         # The end's facts take two shapes: with and without the inner layers called.
         self._end_details = ({"depth": depth, "called_next": False, "function": function},
                              {"depth": depth, "called_next": True, "function": function})
@@ -72,11 +75,12 @@ class LayerProbe:
         hits[depth] += 1
         inner_before = hits[depth + 1]
         name = self.name
-        trace.emit("middleware", "start", name, self._start_detail)
+        http = scope["type"] == "http"
+        trace.emit("middleware", "start", name, self._start_detail if http else self._ws_start_detail)
         if trace.tracer.stepper is not None:
             await trace.checkpoint()
         sent, place = None, 0
-        if scope["type"] == "http":  # what the layer does to the response on its way out
+        if http:  # what the layer does to the response on its way out
             sent, place = watch(trace, send)
             send = sent
         try:
