@@ -18,7 +18,7 @@ class Greeting(BaseModel):
     message: str
 
 
-# The endpoint returns a dict; FastAPI sends it out checked against (and filtered by) Greeting.
+# say_hello returns a plain dict; response_model=Greeting decides what is sent.
 @app.get("/hello/{name}", response_model=Greeting)
 async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
@@ -67,7 +67,7 @@ stage, and back **out** as the **response**.
 **Middleware** is code that wraps the whole app: each layer gets the
 request before the layers inside it. This app declares none, yet FastAPI
 and Starlette (the toolkit FastAPI is built on) always add their own. Two
-of them are explained below.
+of them are explained below; the rest are theirs too.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],

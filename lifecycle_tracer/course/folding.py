@@ -115,7 +115,6 @@ def _folded(first: Any, count: int, apart: list[str] | None = None) -> Any:
     stage = Text("·" * min(first.indent, EventLine.MAX_INDENT), style="dim")
     stage.append(f"{'▶' if way == 'in' else '■'} middleware", style="dim")
     grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage,
-                 Text(f"{count} built-in layers, on the way {way}"
-                      + (f" ({', '.join(apart)} ended on {'its' if len(apart) == 1 else 'their'} own line above)"
-                         if apart else ""), style="dim"))
+                 # When some layers ended on lines of their own above, this line holds "the other" ones.
+                 Text(f"{'the other ' if apart else ''}{count} built-in layers, on the way {way}", style="dim"))
     return grid

@@ -8,7 +8,7 @@ from ._table import says
 
 _ROLE = {
     "ServerErrorMiddleware": (
-        "Starlette's outermost layer: it turns an exception nothing inside handled into a 500 (or your "
+        "Starlette's outermost layer. An exception that nothing inside it handled becomes a 500 here (or your "
         "Exception handler's answer)"
     ),
     "ExceptionMiddleware": (
@@ -62,4 +62,4 @@ def middleware_end(name: str, d: dict[str, Any]) -> str:
         return f"{label} finished without calling the layers inside it, so nothing inside it ran for this request."
     if d.get("function"):
         return f"{label} is done: its code after call_next has run."
-    return f"{label} is done: its code after the inner layers has run."
+    return f"{label} ends, after every layer inside it has ended."

@@ -30,7 +30,7 @@ STAGE_STYLE = {
 MARKS = {"start": "▶", "end": "■", "point": "•"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
 LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single moment; each · is one layer deeper; "
-          "◀ look: what the step is about.")
+          "◀ look marks the lines the step explains.")
 # The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
 MARK_WORDS = {
     "↯": "↯ marks an exception, and ↑ a layer it passed out through",
@@ -111,7 +111,8 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
     for ev in events:
         if ev.kind == "end":
             depth = max(depth - 1, 0)
-        look = ev.stage in look_for or (bool(look_for) and f"{ev.stage}:{ev.name}" in look_for)
+        named = bool(look_for) and f"{ev.stage}:{ev.name}" in look_for
+        look = named or ev.stage in look_for
         fresh = True
         if said is not None:
             # A lesson's step names what to look at: only those stages are explained there, so the
@@ -124,9 +125,10 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
             sentence = ev.explain
             fresh = sentence not in said
             said.add(sentence)
-            if ev.stage == "middleware" and ev.name:
+            if ev.stage == "middleware" and ev.name and not named:
                 # A layer's sentence that differs from one shown already only by the layer's name
-                # ("X is done: its code after the inner layers has run") is said once, not once per layer.
+                # ("X ends, after every layer inside it") is said once, not once per layer; a layer
+                # the step names is the one it is about, so its sentence is always said.
                 shape = "\x00" + sentence.replace(ev.name, "\x01")
                 fresh = fresh and shape not in said
                 said.add(shape)

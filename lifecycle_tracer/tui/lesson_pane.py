@@ -57,7 +57,7 @@ class LessonPane(Static):
         elif exercise:
             parts.append(Text("(o shows one way to solve it)", style="dim"))
         if step.look_for:
-            parts.append(Text("Look at: " + ", ".join(x.split(":", 1)[-1] for x in step.look_for), style="italic"))
+            parts.append(Text("Look at: " + ", ".join(map(_looked, step.look_for)), style="italic"))
         if busy:
             parts.append(Text("\n… the request is on its way", style="bold yellow"))
         elif outcomes is not None:
@@ -97,3 +97,11 @@ class LessonPane(Static):
         console = self.app.console
         before = Group(*self._parts[:self.anchor])
         return len(console.render_lines(before, console.options.update_width(self.size.width), pad=False))
+
+
+def _looked(entry: str) -> str:
+    """A ``look_for`` entry in words: a layer by its name, another named event as "validation of q"."""
+    stage, _, name = entry.partition(":")
+    if not name:
+        return stage
+    return name if stage == "middleware" else f"{stage} of {name}"
