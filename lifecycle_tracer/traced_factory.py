@@ -1,4 +1,4 @@
-"""The app ``trace --reload`` hands uvicorn: the user's app, instrumented to stream to the viewer.
+"""The app ``trace`` hands uvicorn in its child process: the user's app, instrumented to stream to the viewer.
 
 uvicorn imports this module in every process its reloader starts (``--factory
 --reload``), so each edit of the user's code gives a fresh interpreter with a
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 TARGET, APP_DIR, REDACT = "LIFECYCLE_TRACER_TARGET", "LIFECYCLE_TRACER_APP_DIR", "LIFECYCLE_TRACER_REDACT"
+STEP = "LIFECYCLE_TRACER_STEP"  # "1": the viewer may hold and release requests (sinks/live_step.py)
 
 
 def app_factory() -> Any:
@@ -29,5 +30,8 @@ def app_factory() -> Any:
         # One sentence where the reloader's traceback would go; it waits for the next save.
         print(f"lifecycle-tracer: {exc} Fix it and save: the app is loaded again.", file=sys.stderr, flush=True)
         raise SystemExit(3) from None
-    instrument(app, sink=LiveSink(name=target), redact=os.environ.get(REDACT, "1") == "1")
+    sink = LiveSink(name=target, steps=os.environ.get(STEP) == "1")
+    tracer = instrument(app, sink=sink, redact=os.environ.get(REDACT, "1") == "1")
+    if sink.control is not None:
+        tracer.stepper = sink.control.stepper
     return app

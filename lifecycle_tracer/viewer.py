@@ -26,7 +26,7 @@ from typing import Any
 
 from .events import TraceEvent
 from .recording import MAX_LINE_BYTES, RecordingError, parse_line
-from .sinks.live import DEFAULT_HOST, DEFAULT_PORT, PROTOCOL, same_token
+from .sinks.live import DEFAULT_HOST, DEFAULT_PORT, PROTOCOL, encode_line, same_token
 
 HELLO_BYTES = 4096  # a hello is a few fields; nothing longer is read as one
 HELLO_SECONDS = 5.0
@@ -49,11 +49,23 @@ class Viewer:
 
     ``token``: required of every app when given; one is made when the
     viewer listens beyond loopback and none is given (``self.token``).
+    ``tag=False`` keeps the apps' own request ids (``r1``), for a viewer of
+    one app process only (``trace``'s child).
+
+    An app that offers step mode (``sinks/live_step.py``) is told to hold or
+    release requests with ``command``; ``on_paused(event)`` is called when it
+    says a request waits after ``event``, and ``on_steppable()`` when such an
+    app connects.
     """
 
     def __init__(self, on_event: Callable[[TraceEvent], None], on_note: Callable[[str], None], *,
-                 host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None) -> None:
+                 host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
+                 tag: bool = True) -> None:
         self.on_event, self.on_note = on_event, on_note
+        self.on_paused: Callable[[TraceEvent], None] | None = None
+        self.on_steppable: Callable[[], None] | None = None
+        self.tag = tag
+        self._steppable: dict[socket.socket, str] = {}  # connection → the prefix of its request ids
         self.host, self.port = host, port
         self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(24))
         self.apps = 0  # connections seen
@@ -112,10 +124,15 @@ class Viewer:
             if hello is None:
                 return
             conn.settimeout(None)
-            tag, who = hello
+            tag, who, steps = hello
             self.apps += 1
             self.on_note(f"{who} connected.")
-            self._read_events(stream, who, f"{tag}.", open_requests)
+            prefix = f"{tag}." if self.tag else ""
+            if steps:
+                self._steppable[conn] = prefix
+                if self.on_steppable is not None:
+                    self.on_steppable()
+            self._read_events(stream, who, prefix, open_requests)
         except OSError:  # the hello never came whole
             pass
         finally:
@@ -130,7 +147,21 @@ class Viewer:
             self._said_full = True
             self.on_note(text)
 
+    def command(self, data: dict[str, Any], request_id: str | None = None) -> None:
+        """Send a step-mode command to every app that offers step mode, or to the one ``request_id`` is from.
+
+        A request id is sent as the app knows it, without this viewer's prefix.
+        """
+        for conn, prefix in list(self._steppable.items()):
+            if request_id is not None:
+                if not request_id.startswith(prefix):
+                    continue
+                data = {**data, "release": request_id[len(prefix):]}
+            with contextlib.suppress(OSError):
+                conn.sendall(encode_line(data))
+
     def _let_go(self, conn: socket.socket) -> None:
+        self._steppable.pop(conn, None)
         self._connections.discard(conn)
         with contextlib.suppress(OSError):
             conn.close()
@@ -142,6 +173,7 @@ class Viewer:
 
     def _read_lines(self, stream: Any, who: str, prefix: str, open_requests: set[str]) -> None:
         n = 1
+        last: dict[str, TraceEvent] = {}  # each open request's latest event: where a held request waits
         while raw := stream.readline(MAX_LINE_BYTES + 1):
             n += 1
             if len(raw) > MAX_LINE_BYTES:
@@ -150,6 +182,9 @@ class Viewer:
             if raw.startswith(b'{"dropped":'):
                 self._dropped(raw, who)
                 continue
+            if raw.startswith(b'{"paused":'):
+                self._paused(raw, prefix, last)
+                continue
             try:
                 event = parse_line(f"{who}'s stream", n, raw, request_prefix=prefix)
             except RecordingError as exc:
@@ -157,7 +192,21 @@ class Viewer:
                 return
             if event.stage == "request":
                 (open_requests.add if event.kind == "start" else open_requests.discard)(event.request_id)
+                if event.kind == "end":
+                    last.pop(event.request_id, None)
+            if event.kind != "end" or event.stage != "request":
+                last[event.request_id] = event
             self.on_event(event)
+
+    def _paused(self, raw: bytes, prefix: str, last: dict[str, TraceEvent]) -> None:
+        try:
+            data = json.loads(raw) if len(raw) <= HELLO_BYTES else {}
+        except (ValueError, RecursionError):
+            return
+        rid = data.get("paused") if isinstance(data, dict) else None
+        event = last.get(f"{prefix}{rid}") if isinstance(rid, str) else None
+        if event is not None and event.seq == data.get("seq") and self.on_paused is not None:
+            self.on_paused(event)
 
     def follow(self, address: str, token: str) -> None:
         """Follow a shared session (``--share``) instead of listening: connect out, read what it sends.
@@ -200,7 +249,7 @@ class Viewer:
 
         threading.Thread(target=read, name="lifecycle-tracer follow", daemon=True).start()
 
-    def _hello(self, raw: bytes, label: str) -> tuple[str, str] | None:
+    def _hello(self, raw: bytes, label: str) -> tuple[str, str, bool] | None:
         try:
             hello = json.loads(raw) if len(raw) <= HELLO_BYTES else None
         except (ValueError, RecursionError):
@@ -214,7 +263,7 @@ class Viewer:
         pid = hello.get("pid")
         pid = pid if isinstance(pid, int) and not isinstance(pid, bool) and 0 <= pid < 2**32 else 0
         name = str(hello.get("name") or "an app")[:60]
-        return f"p{pid}", f"{name} (pid {pid})"
+        return f"p{pid}", f"{name} (pid {pid})", hello.get("steps") is True
 
     def _dropped(self, raw: bytes, who: str) -> None:
         try:

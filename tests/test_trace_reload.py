@@ -66,23 +66,22 @@ def test_an_edit_is_served_without_restarting_the_viewer_and_a_broken_one_is_one
     until(lambda: answer(url) is None, "the app to stop with the viewer")
 
 
-def test_the_tui_shows_the_reloading_apps_requests_and_offers_no_step_mode(tmp_path: Path) -> None:
+def test_the_tui_shows_the_reloading_apps_requests(tmp_path: Path) -> None:
     import asyncio
 
     from test_tui import running, wait_for
 
     from lifecycle_tracer.tui.app import TracerApp
-    from lifecycle_tracer.tui.live import ReloadingAppController
+    from lifecycle_tracer.tui.live import ChildAppController
 
     (tmp_path / "main.py").write_text(APP.format(v=1), encoding="utf-8")
-    controller = ReloadingAppController("main:app", host="127.0.0.1", port=free_port(), app_dir=tmp_path,
-                                        record=None, show_secrets=False)
+    controller = ChildAppController("main:app", host="127.0.0.1", port=free_port(), app_dir=tmp_path,
+                                    record=None, show_secrets=False, reload=True)
     controller.viewer.start()
     app = TracerApp(controller)
 
     async def scenario() -> None:
         async with running(app) as pilot:
-            assert app.check_action("toggle_step_mode", ()) is False
             assert app.check_action("compose", ()) is not False
             url = controller.url + "/hi"
             async with httpx.AsyncClient() as client:

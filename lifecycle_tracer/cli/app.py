@@ -86,7 +86,7 @@ def trace(
     record: Record = None,
     show_secrets: Secrets = False,
     history: HistorySize = 500,
-    reload: Annotated[bool, typer.Option("--reload", help="Restart the app on every save (uvicorn's reloader, in a child process); the TUI and its history stay. No step mode.")] = False,
+    reload: Annotated[bool, typer.Option("--reload", help="Restart the app on every save (uvicorn's reloader, in a child process); the TUI, its history and step mode stay.")] = False,
     share: Share = False,
     share_on: ShareOn = "127.0.0.1:47802",
 ) -> None:

@@ -168,11 +168,15 @@ def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Pat
     if warning:
         warn.print(Text(warning, style="bold yellow"))
     if _tui_wanted(plain):
-        from ..tui.controllers import AppController
+        from ..tui.live import ChildAppController
+        from ..viewer import ViewerError
 
+        # The app in a child process, the TUI its viewer: drawing never slows the server.
+        controller = ChildAppController(target, host=host, port=port, app_dir=(app_dir or Path.cwd()).resolve(),
+                                        record=record, show_secrets=show_secrets, app=app)
         try:
-            controller = AppController(app, target, host=host, port=port, record=record, show_secrets=show_secrets)
-        except BindError as exc:
+            controller.connect()
+        except ViewerError as exc:
             return fail(str(exc))
         if warning:
             controller.title = f"{controller.title} — reachable beyond this machine on {host}"

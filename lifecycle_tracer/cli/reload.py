@@ -1,6 +1,7 @@
 """``trace --reload`` in the TUI or printed (the child process is ``reloader.py``'s).
 
-Step mode needs the app in this process: it is not offered with --reload.
+In the TUI, step mode is carried over the channel (``viewer_step.py``), and
+a restarted app is told that step mode is on.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ def trace_reload(target: str, *, plain: bool, port: int, host: str, app_dir: Pat
                   show_secrets: bool, history: int, warning: str | None, tui: bool, share: str | None = None) -> int:
     """The app in uvicorn's reloader, in a child process; this process shows what it streams back."""
     if tui:
-        from ..tui.live import ReloadingAppController
+        from ..tui.live import ChildAppController
 
-        controller = ReloadingAppController(target, host=host, port=port, app_dir=app_dir, record=record,
-                                            show_secrets=show_secrets)
+        controller = ChildAppController(target, host=host, port=port, app_dir=app_dir, record=record,
+                                        show_secrets=show_secrets, reload=True)
         try:
             controller.connect()
         except Exception as exc:  # ViewerError: one sentence

@@ -56,7 +56,7 @@ class LiveSink:
     max_queue = 50_000
 
     def __init__(self, address: str | None = None, *, token: str | None = None, name: str | None = None,
-                 max_queue: int | None = None) -> None:
+                 max_queue: int | None = None, steps: bool = False) -> None:
         self.host, self.port = viewer_address(address)
         self.token = token if token is not None else os.environ.get("LIFECYCLE_TRACER_TOKEN")
         self.name = name or os.path.basename(os.getcwd())
@@ -69,6 +69,13 @@ class LiveSink:
         self._queue = self._whole.queue
         self._wake = self._whole.wake
         self._closed = False
+        # Step mode over this connection (``live_step.StepControl``): only when the app opts in
+        # (``steps``), and set before the first connection, whose hello offers it.
+        self.control: Any = None
+        if steps:
+            from .live_step import StepControl
+
+            self.control = StepControl(self)
         self._thread = threading.Thread(target=self._run, name="lifecycle-tracer LiveSink", daemon=True)
         self._thread.start()
 
@@ -76,6 +83,10 @@ class LiveSink:
 
     def emit(self, event: TraceEvent) -> None:
         self._whole.offer(event, self.connected)
+
+    def showing(self, request_id: str) -> bool:
+        """Whether the request's events are being sent (none of them dropped so far)."""
+        return request_id in self._whole.open
 
     @property
     def dropped(self) -> int:
@@ -136,10 +147,14 @@ class LiveSink:
             hello = {"lifecycle_tracer": PROTOCOL, "pid": os.getpid(), "name": self.name}
             if self.token:
                 hello["token"] = self.token
+            if self.control is not None:
+                hello["steps"] = True
             conn.sendall(encode_line(hello))
         except OSError:
             return None
         self.connected = True
+        if self.control is not None:
+            self.control.attach(conn)
         return conn
 
     def _lost(self, conn: socket.socket) -> None:
@@ -147,7 +162,14 @@ class LiveSink:
         with contextlib.suppress(OSError):
             conn.close()
         self._whole.clear()
+        if self.control is not None:
+            self.control.detach()  # no viewer, no one to release a held request: none is held
         return None
+
+    def notice(self, data: dict[str, Any]) -> None:
+        """A message for the viewer after the events queued so far (step mode's "held here")."""
+        self._queue.append(_Notice(data))
+        self._wake.set()
 
 
 class WholeRequests:
@@ -164,7 +186,7 @@ class WholeRequests:
         self.queue: deque[TraceEvent] = deque()
         self.wake = threading.Event()  # set when the queue has something to send
         self.dropped = 0
-        self._open: set[str] = set()  # requests whose start went into the queue
+        self.open: set[str] = set()  # requests whose start went into the queue
 
     def offer(self, event: TraceEvent, accepting: bool) -> None:
         rid = event.request_id
@@ -173,13 +195,13 @@ class WholeRequests:
             if not accepting or len(self.queue) >= self.max_queue:
                 self.dropped += 1
                 return
-            self._open.add(rid)
-        elif rid not in self._open or len(self.queue) >= self.max_queue:
-            self._open.discard(rid)  # a request is sent whole or not at all
+            self.open.add(rid)
+        elif rid not in self.open or len(self.queue) >= self.max_queue:
+            self.open.discard(rid)  # a request is sent whole or not at all
             self.dropped += 1
             return
         if bound and event.kind == "end":
-            self._open.discard(rid)
+            self.open.discard(rid)
         self.queue.append(event)
         if not self.wake.is_set():
             self.wake.set()
@@ -194,7 +216,21 @@ class WholeRequests:
         """The receiver is gone: what waits is dropped, and so is the rest of every request begun."""
         self.dropped += len(self.queue)
         self.queue.clear()
-        self._open.clear()
+        self.open.clear()
+
+
+class _Notice:
+    """A line of the stream that is not an event, queued in order with the events."""
+
+    __slots__ = ("data",)
+    request_id = ""
+    stage = ""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
 
 
 def encode_line(data: dict[str, Any]) -> bytes:
