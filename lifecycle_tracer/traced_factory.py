@@ -30,6 +30,11 @@ def app_factory() -> Any:
         # One sentence where the reloader's traceback would go; it waits for the next save.
         print(f"lifecycle-tracer: {exc} Fix it and save: the app is loaded again.", file=sys.stderr, flush=True)
         raise SystemExit(3) from None
+    from .serverlog import guard_uvicorn_logs
+
+    # uvicorn has configured its loggers by now: its lines (an app's traceback) reach the viewer
+    # with the request's secrets masked, as they are in one process, and safe for a terminal.
+    guard_uvicorn_logs()
     sink = LiveSink(name=target, steps=os.environ.get(STEP) == "1")
     tracer = instrument(app, sink=sink, redact=os.environ.get(REDACT, "1") == "1")
     if sink.control is not None:

@@ -102,3 +102,25 @@ def test_a_lifespan_that_fails_in_the_child_is_one_sentence(tmp_path: Path) -> N
     said = str(controller.failure)
     assert said == "The app's lifespan startup failed: RuntimeError: no database; fix the code before `yield` in its lifespan.", said
     assert controller.proc.poll() is not None
+
+
+def test_the_childs_traceback_reaches_the_tui_with_the_requests_secret_masked(tmp_path: Path) -> None:
+    source = ("from fastapi import FastAPI, Header\napp = FastAPI()\n\n@app.get('/boom')\n"
+              "async def boom(authorization: str = Header()):\n"
+              "    raise RuntimeError(f'could not use {authorization}')\n")
+    controller = controller_for(tmp_path, source)
+    app = TracerApp(controller)
+    secret = "Bearer planted-s3cret-value"
+
+    async def scenario() -> None:
+        async with running(app) as pilot:
+            async with httpx.AsyncClient(timeout=30) as client:
+                response = await client.get(controller.url + "/boom", headers={"Authorization": secret})
+            assert response.status_code == 500
+            await wait_for(pilot, lambda: any("could not use" in line for line in controller.output),
+                           "the child's traceback")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+    said = "\n".join(controller.output)
+    assert "RuntimeError: could not use" in said and "planted-s3cret-value" not in said, said
