@@ -2,6 +2,7 @@
 
     python benchmarks/tui_channel.py              # 2 rounds of 5 s bursts per mode, about 1 min
     python benchmarks/tui_channel.py --quick      # 1 round of 2 s
+    python benchmarks/tui_channel.py --capacity   # no TUI: what the server and the channel allow
 
 Side by side in one run, the same burst against the same small app (a path
 and a query parameter, an async yield dependency, a response model) with the
@@ -152,10 +153,62 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
                   f"(target >= {target:.0f}: {'PASS' if statistics.median(served) >= target else 'FAIL'})")
 
 
+WRAPPERS = {
+    "untraced": "from main import app\n",
+    "traced, null sink": ("from main import app\nfrom lifecycle_tracer import instrument\n"
+                          "class Null:\n    def emit(self, event): pass\ninstrument(app, sink=Null())\n"),
+    "LiveSink, no viewer": ("from main import app\nfrom lifecycle_tracer import instrument\n"
+                            "from lifecycle_tracer.sinks.live import LiveSink\n"
+                            "instrument(app, sink=LiveSink('127.0.0.1:{viewer}'))\n"),
+    "LiveSink, counting viewer": ("from main import app\nfrom lifecycle_tracer import instrument\n"
+                                  "from lifecycle_tracer.sinks.live import LiveSink\n"
+                                  "instrument(app, sink=LiveSink('127.0.0.1:{viewer}'))\n"),
+}
+
+
+async def capacity(folder: Path, args: argparse.Namespace) -> None:
+    """The same burst with no TUI at all: what the server itself serves, and what the channel costs."""
+    import subprocess
+
+    from lifecycle_tracer.server import free_port
+    from lifecycle_tracer.viewer import Viewer
+
+    print("\nno TUI (uvicorn CLI on the app, the same load generator):")
+    for name, source in WRAPPERS.items():
+        counted = [0]
+        viewer = None
+        if name.endswith("counting viewer"):
+            viewer = Viewer(lambda _: counted.__setitem__(0, counted[0] + 1), lambda _: None, port=free_port(),
+                            tag=False)
+            viewer.start()
+        (folder / "wrap.py").write_text(source.format(viewer=viewer.port if viewer else free_port()), "utf-8")
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "wrap:app", "--port", str(port), "--log-level",
+                                   "warning"], cwd=folder)
+        load = LoadProcess(port)
+        try:
+            await load.ready()
+            while (await load.run(10, 100.0, 1, 10.0, PATH))["ok"] < 10:  # until it serves
+                pass
+            await load.run(50, 200.0, 4, 10.0, PATH)
+            r = await load.run(int(args.rate * args.seconds), args.rate, 16, args.seconds + 10, PATH)
+        finally:
+            load.close()
+            server.terminate()
+            server.wait()
+            if viewer is not None:
+                viewer.stop()
+        extra = f", {counted[0]} events reached the viewer" if viewer else ""
+        print(f"  {name:<26} {r['ok'] / r['elapsed']:>5.0f} req/s served ({r['ok']} ok{extra})")
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "main.py").write_text(APP_SOURCE, encoding="utf-8")
+        if args.capacity:
+            await capacity(folder, args)
+            return
         runs = []
         for _ in range(args.rounds):  # alternate, so drift in the machine falls on both alike
             for mode in ("in-process", "child"):
@@ -171,6 +224,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--probe-interval", type=float, default=0.05)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--capacity", action="store_true", help="the burst with no TUI: untraced, traced, channel")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 2.0, 1

@@ -1,15 +1,13 @@
 """Lesson 1: Hello lifecycle.
 
-Open this file next to the trace: the app is the code down to `LESSON =`;
-the rest is the lesson's script (its steps, questions and checks).
+Open this file next to the trace: the app is the code down to the comment
+that says it ends.
 Every request you send to it travels through the same stages, and
 lifecycle-tracer shows each one as it happens.
 """
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-
-from lifecycle_tracer.course import Lesson, Question, Request, Step, has, lacks, order, status
 
 app = FastAPI(title="Hello lifecycle")
 
@@ -24,6 +22,9 @@ async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
     return {"message": f"Hello, {name}{mark}"}
 
+
+# The app ends here; the rest is the lesson's script: its steps, questions and checks.
+from lifecycle_tracer.course import Lesson, Question, Request, Step, has, lacks, order, status  # noqa: E402
 
 LESSON = Lesson(
     id="lesson1",
@@ -121,8 +122,8 @@ Now `GET /goodbye/Ada`, a path that no route declares.
     ],
     summary="""
 **In** through the middleware, then **routing**. When a route matches:
-**validation**, the **endpoint**, **serialization**. **Out**: the
-**response**, back through the same layers (a 404 too). Next lesson: how
-type hints drive validation.
+**validation**, the **endpoint**, **serialization**. Then the **response**,
+even a 404, goes back out through the same layers. Next lesson: how type
+hints drive validation.
 """,
 )
