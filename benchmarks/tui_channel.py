@@ -168,6 +168,7 @@ WRAPPERS = {
 
 async def capacity(folder: Path, args: argparse.Namespace) -> None:
     """The same burst with no TUI at all: what the server itself serves, and what the channel costs."""
+    import socket
     import subprocess
 
     from lifecycle_tracer.server import free_port
@@ -178,18 +179,24 @@ async def capacity(folder: Path, args: argparse.Namespace) -> None:
         counted = [0]
         viewer = None
         if name.endswith("counting viewer"):
-            viewer = Viewer(lambda _: counted.__setitem__(0, counted[0] + 1), lambda _: None, port=free_port(),
-                            tag=False)
+            def count(_: Any, counted: list[int] = counted) -> None:
+                counted[0] += 1
+
+            viewer = Viewer(count, lambda _: None, port=free_port(), tag=False)
             viewer.start()
         (folder / "wrap.py").write_text(source.format(viewer=viewer.port if viewer else free_port()), "utf-8")
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "uvicorn", "wrap:app", "--port", str(port), "--log-level",
                                    "warning"], cwd=folder)
+        while server.poll() is None:  # until it serves
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
         load = LoadProcess(port)
         try:
             await load.ready()
-            while (await load.run(10, 100.0, 1, 10.0, PATH))["ok"] < 10:  # until it serves
-                pass
             await load.run(50, 200.0, 4, 10.0, PATH)
             r = await load.run(int(args.rate * args.seconds), args.rate, 16, args.seconds + 10, PATH)
         finally:
