@@ -7,17 +7,12 @@ lifecycle-tracer shows each one as it happens.
 """
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 app = FastAPI(title="Hello lifecycle")
 
 
-class Greeting(BaseModel):
-    message: str
-
-
-# say_hello returns a plain dict; response_model=Greeting decides what is sent.
-@app.get("/hello/{name}", response_model=Greeting)
+# The return type is a promise: FastAPI checks the returned dict against it.
+@app.get("/hello/{name}")
 async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
     return {"message": f"Hello, {name}{mark}"}
@@ -59,7 +54,7 @@ stage, and back **out** as the **response**.
                 ),
                 has("validation", name="excited", raw="true", value=True, ok=True),
                 has("endpoint", "start", name="say_hello", is_async=True),
-                has("serialization", "start", response_model="Greeting"),
+                has("serialization", "start", response_model="dict[str, str]"),
             ],
         ),
         Step(
@@ -101,6 +96,7 @@ Now `GET /goodbye/Ada`, a path that no route declares.
 """,
             request=Request("GET", "/goodbye/Ada"),
             look_for=["routing", "exception"],
+            fold_rest=True,  # the layers and the response were shown; the step is about who wrote it
             question=Question(
                 prompt="The client gets a 404. Who wrote that response?",
                 choices=[
@@ -109,8 +105,8 @@ Now `GET /goodbye/Ada`, a path that no route declares.
                     "uvicorn, the server, because the app did not answer",
                 ],
                 answer=1,
-                why="The router raised HTTPException(404); http_exception_handler, which ExceptionMiddleware "
-                "holds, turned it into the response.",
+                why="The router raised HTTPException(404); FastAPI's default handler, http_exception_handler, "
+                "turned it into the 404 response.",
             ),
             checks=[
                 status(404),

@@ -162,11 +162,11 @@ async def test_enter_fires_the_step_and_shows_the_checks() -> None:
         pipeline = shown(app, Pipeline)
         assert f"{rid}: GET /hello/Ada?excited=true" in pipeline
         for chip in ("client ▼ ", "┌ ✓ ServerErrorMiddleware", "✓ routing matched /hello/{name}",
-                     "✓ validation 2 values valid", "✓ endpoint say_hello returned dict", "✓ serialization Greeting",
+                     "✓ validation 2 values valid", "✓ endpoint say_hello returned dict", "✓ serialization dict[str, str]",
                      "✓ response 200 · 25 bytes", "▶ client ✓ 200 in "):
             assert chip in pipeline, chip
         waterfall = shown(app, Waterfall)
-        for name in ("ServerErrorMiddleware", "/hello/{name}", "excited", "say_hello", "Greeting", " ms"):
+        for name in ("ServerErrorMiddleware", "/hello/{name}", "excited", "say_hello", "dict[str, str]", " ms"):
             assert name in waterfall, name
         assert "running" not in waterfall
         events = app.current_events()

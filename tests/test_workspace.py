@@ -46,7 +46,7 @@ def break_lesson1(ws: Path) -> None:
     """The learner's edit: lesson 1 checks for a 200, so answering 201 fails a check."""
     lesson = ws / "lesson01_hello.py"
     text = lesson.read_text(encoding="utf-8")
-    edited = text.replace("response_model=Greeting)", "response_model=Greeting, status_code=201)")
+    edited = text.replace('@app.get("/hello/{name}")', '@app.get("/hello/{name}", status_code=201)')
     assert edited != text, "lesson 1 changed: update this test's edit"
     lesson.write_text(edited, encoding="utf-8")
 

@@ -8,12 +8,12 @@ from ._table import says
 
 _ROLE = {
     "ServerErrorMiddleware": (
-        "Starlette's outermost layer. An exception that nothing inside it handled becomes a 500 here (or your "
-        "Exception handler's answer)"
+        "Starlette's outermost layer. An exception that nothing inside it handled becomes a 500 here, or your "
+        "own handler's answer if you registered one for Exception"
     ),
     "ExceptionMiddleware": (
-        "Starlette's layer that holds the exception handlers, FastAPI's and yours, and turns an exception that "
-        "has one into that handler's response"
+        "Starlette's layer that holds the exception handlers (FastAPI's and yours); an exception that has a "
+        "handler becomes that handler's response"
     ),
     "AsyncExitStackMiddleware": "FastAPI's layer that closes the request's resources, like uploaded files, when the request ends",
     "ExceptionTelemetryMiddleware": "FastAPI's layer that reports errors to OpenTelemetry, if telemetry is set up",
