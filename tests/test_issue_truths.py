@@ -170,6 +170,9 @@ async def test_a_handler_for_exception_answers_503() -> None:
     assert exc.detail["handler"].endswith("everything") and exc.detail["status_code"] == 503
     assert exc.detail["handled"] is True and exc.detail["caught_by"] == "ServerErrorMiddleware"
     assert "no exception handler" not in exc.explain.lower() and "503" in exc.explain
+    start = one(events, "middleware", "start", "ServerErrorMiddleware")  # the layer names who it hands them to
+    assert "goes to your handler " in start.explain and "everything here" in start.explain
+    assert "becomes a 500" not in start.explain
     await t.aclose()
 
 
@@ -351,7 +354,8 @@ async def test_server_error_middleware_is_described_as_it_behaves() -> None:
     assert "without being caught" not in " ".join(e.explain for e in events)
     assert "catches" in exc.explain and "500" not in exc.explain  # before the answer: no status claimed
     start = one(events, "middleware", "start", "ServerErrorMiddleware")
-    assert "WebSocket" not in start.explain and "500" in start.explain  # an HTTP request: its errors are caught
+    assert "WebSocket" not in start.explain  # an HTTP request: its errors are caught
+    assert start.explain.endswith("nothing inside it handled becomes a 500 here.")  # the app has no handler of its own
     await websocket_session(t.app, "/ws", [])
     ws_events = list(t.rec.by_request().values())[-1]
     ws_start = one(ws_events, "middleware", "start", "ServerErrorMiddleware")

@@ -69,7 +69,7 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     assert "exercise" not in text.lower()
     # The routes the learner did not write are named; a layer that ended on its own line is accounted for.
     flat = " ".join(text.split())
-    assert "4 of them FastAPI's own docs pages (like /docs)" in flat
+    assert "4 of them docs pages FastAPI adds for you (like /docs)" in flat
     step3 = " ".join(text[text.index("Step 3/3"):].split())
     found = re.search(r"(\d+) built-in layers, on the way in .*AsyncExitStackMiddleware ↑ .* the other (\d+) "
                       r"built-in layers, on the way out", step3)

@@ -37,10 +37,11 @@ def exception_point(name: str, d: dict[str, Any]) -> str:
         if exc in ("RequestValidationError", "WebSocketRequestValidationError"):
             return f"The request failed validation, so FastAPI raised {exc}; {_handler(d)} handled it and {_answer(d)}."
         if d.get("exc_status") is not None:
-            return f"{exc}({d['exc_status']}) was raised; {_handler(d)} handled it and {_answer(d)}."
+            # "reached", not "was raised": the event comes when the handler runs, after the layers it passed out of.
+            return f"{exc}({d['exc_status']}) reached {_handler(d)}, which {_answer(d)}."
         if d.get("close_code") is not None:
             return f"{exc}({d['close_code']}) was raised; {_handler(d)} handled it."
-        return f"{exc} was raised; {_handler(d)} caught it and {_answer(d)}."
+        return f"{exc} reached {_handler(d)}, which {_answer(d)}."
     if d.get("websocket"):
         return (f"{exc} was not handled inside the app. ServerErrorMiddleware only handles HTTP requests, so it "
                 "passes on to the server.")

@@ -7,10 +7,6 @@ from typing import Any
 from ._table import says
 
 _ROLE = {
-    "ServerErrorMiddleware": (
-        "Starlette's outermost layer. An exception that nothing inside it handled becomes a 500 here, or your "
-        "own handler's answer if you registered one for Exception"
-    ),
     "ExceptionMiddleware": (
         "Starlette's layer that holds the exception handlers (FastAPI's and yours); an exception that has a "
         "handler becomes that handler's response"
@@ -36,9 +32,8 @@ def middleware_start(name: str, d: dict[str, Any]) -> str:
     if d.get("added_by_app"):
         return (f"{name} starts: a middleware your app added. It wraps every layer inside it, so it sees the "
                 "request before them and the response after them.")
-    if name == "ServerErrorMiddleware" and d.get("websocket"):
-        return (f"{name} starts: Starlette's outermost layer. It handles the errors of HTTP requests only, "
-                "so this WebSocket passes straight through it.")
+    if name == "ServerErrorMiddleware":
+        return f"{name} starts: Starlette's outermost layer. {_server_errors(d)}"
     role = _ROLE.get(name)
     if role is not None:
         return f"{name} starts: {role}."
@@ -46,6 +41,18 @@ def middleware_start(name: str, d: dict[str, Any]) -> str:
     if d.get("builtin"):
         return f"{name} starts: a layer {module.split('.')[0].capitalize()} added ({module})."
     return f"{name} starts: a layer of the app's middleware stack."
+
+
+def _server_errors(d: dict[str, Any]) -> str:
+    if d.get("websocket"):
+        return "It handles the errors of HTTP requests only, so this WebSocket passes straight through it."
+    handler = d.get("exception_handler")
+    if handler:  # the app registered one for Exception or 500: Starlette gave it to this layer
+        return (f"An exception that nothing inside it handled goes to your handler {handler} here "
+                "(registered for Exception or 500).")
+    if "exception_handler" in d:
+        return "An exception that nothing inside it handled becomes a 500 here."
+    return "An exception that nothing inside it handled becomes a 500 here (or your handler's answer, if the app has one for Exception)."
 
 
 @says("middleware", "end")

@@ -58,6 +58,10 @@ class LayerProbe:
             "file": file,
             "line": line,
         }
+        if self.name == "ServerErrorMiddleware":  # who answers an exception nothing inside handled
+            own = None if getattr(app, "debug", False) else getattr(app, "handler", None)
+            own = getattr(own, "__wrapped__", own)
+            self._start_detail["exception_handler"] = qualname(own) if own is not None else None
         # A WebSocket passes through the same layers; its start says so, since
         # some layers (ServerErrorMiddleware) act on HTTP requests only.
         self._ws_start_detail = {**self._start_detail, "websocket": True}
