@@ -19,7 +19,7 @@ async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
 
 
 # The app ends here; the rest is the lesson's script: its steps, questions and checks.
-from lifecycle_tracer.course import Lesson, Question, Request, Step, has, lacks, order, status  # noqa: E402
+from lifecycle_tracer.course import Lesson, Question, Request, Step, has, order, status  # noqa: E402
 
 LESSON = Lesson(
     id="lesson1",
@@ -89,37 +89,11 @@ of them are explained below; the rest are theirs too.
                 order(("response", "end"), ("middleware", "end", "ServerErrorMiddleware")),
             ],
         ),
-        Step(
-            title="When no route matches",
-            narration="""
-Now `GET /goodbye/Ada`, a path that no route declares.
-""",
-            request=Request("GET", "/goodbye/Ada"),
-            look_for=["routing", "exception"],
-            fold_rest=True,  # the layers and the response were shown; the step is about who wrote it
-            question=Question(
-                prompt="The client gets a 404. Who wrote that response?",
-                choices=[
-                    "The endpoint say_hello, for a path it does not know",
-                    "An exception handler, after the router raised an exception",
-                    "uvicorn, the server, because the app did not answer",
-                ],
-                answer=1,
-                why="The router raised HTTPException(404); FastAPI's default handler, http_exception_handler, "
-                "turned it into the 404 response.",
-            ),
-            checks=[
-                status(404),
-                has("routing", matched=False, status=404),
-                lacks("endpoint"),
-                has("exception", name="HTTPException", status_code=404, handled=True, handler="http_exception_handler"),
-            ],
-        ),
     ],
     summary="""
-**In** through the middleware, then **routing**. When a route matches:
-**validation**, the **endpoint**, **serialization**. Then the **response**,
-even a 404, goes back out through the same layers. Next lesson: how type
-hints drive validation.
+**In** through the middleware, then **routing**, **validation**, the
+**endpoint** and **serialization**; the **response** goes back out through
+the same layers. Next lesson: how type hints drive validation, and what
+happens when no route matches.
 """,
 )

@@ -281,6 +281,36 @@ its `loc` is `["query", "q"]`, and its `input` is `null`: nothing came.
                 lacks("endpoint"),
             ],
         ),
+        Step(
+            title="When no route matches at all",
+            narration="""
+Route order decides which route answers. Now a path that **no** route
+declares: `GET /products/1`. Lesson 1 showed the layers around the app;
+one of them, ExceptionMiddleware, holds the **exception handlers**:
+functions that turn an exception into a response.
+""",
+            request=Request("GET", "/products/1"),
+            look_for=["routing", "exception"],
+            fold_rest=True,  # the stages inside are not reached; the step is about who wrote the 404
+            question=Question(
+                prompt="The client gets a 404. Who wrote that response?",
+                choices=[
+                    "The endpoint read_item, for a path it does not know",
+                    "An exception handler, after the router raised an exception",
+                    "uvicorn, the server, because the app did not answer",
+                ],
+                answer=1,
+                why="The router raised HTTPException(404); FastAPI's default handler, http_exception_handler, "
+                "turned it into the 404 response. No endpoint ran, and nothing was validated.",
+            ),
+            checks=[
+                status(404),
+                has("routing", matched=False, status=404),
+                lacks("endpoint"),
+                lacks("validation"),
+                has("exception", name="HTTPException", status_code=404, handled=True, handler="http_exception_handler"),
+            ],
+        ),
         Exercise(
             title="Make /users/me answer with the current user",
             narration="""
@@ -313,7 +343,9 @@ is required. If anything does not fit, it answers **422** with one entry
 per problem (`loc` says where, `msg` what, `type` which kind, `input` what
 came) and your endpoint never runs. Routes are tried in declaration order
 and the first whose shape fits wins, so a fixed path must be declared
-before any route with a path parameter that its shape also fits.
+before any route with a path parameter that its shape also fits. When none
+fits, the router raises HTTPException(404) and an exception handler writes
+the 404.
 
 Next lesson: **dependency injection**: functions FastAPI calls for you
 before the endpoint, their cache, and when the code after `yield` runs.

@@ -168,7 +168,7 @@ We ask for `/items/pencil`, which does not.
             request=Send("GET", "/items/pencil"),
             look_for=["endpoint", "exception"],
             question=Question(
-                prompt="This 404 and lesson 1's 404 (a path no route has): what is different in the trace?",
+                prompt="This 404 and lesson 2's last 404 (a path no route has): what is different in the trace?",
                 choices=[
                     "Nothing: both come from the router",
                     "Here the route matched and the endpoint ran, then raised",
@@ -179,7 +179,7 @@ We ask for `/items/pencil`, which does not.
                 "Raising stopped the endpoint at once, and FastAPI caught the exception right there, at the route, "
                 "and looked up a handler among the app's exception handlers (the ones ExceptionMiddleware hands "
                 "down to every route). For HTTPException that is http_exception_handler, the one that answered "
-                "lesson 1's 404 too: it builds a JSON response with your status, {\"detail\": ...} and any "
+                "lesson 2's 404 too: it builds a JSON response with your status, {\"detail\": ...} and any "
                 "headers you passed.",
             ),
             checks=[

@@ -51,14 +51,14 @@ def test_list_shows_lessons_and_progress(monkeypatch: pytest.MonkeyPatch) -> Non
 
     import lifecycle_tracer.course.plain as plain
 
-    monkeypatch.setattr(plain, "stdin_is_interactive", lambda: True)  # a person, answering both questions
-    result = runner.invoke(app, ["run", "lesson1", "--plain"], input="2\n1\n")
+    monkeypatch.setattr(plain, "stdin_is_interactive", lambda: True)  # a person, answering the question
+    result = runner.invoke(app, ["run", "lesson1", "--plain"], input="2\n")
     assert result.exit_code == 0, result.output
     code, out = invoke("list")
     assert "done" in out
     progress = json.loads(progress_file.read_text())
-    assert progress["lesson1"]["done"] is True and progress["lesson1"]["steps"] == [1, 2, 3]
-    assert progress["lesson1"]["answers"] == {"2": 1, "3": 0}
+    assert progress["lesson1"]["done"] is True and progress["lesson1"]["steps"] == [1, 2]
+    assert progress["lesson1"]["answers"] == {"2": 1}
     monkeypatch.setattr(plain, "stdin_is_interactive", lambda: False)
     code, _ = invoke("run", "lesson1", "--plain", "--reset")
     assert code == 0 and "lesson1" not in json.loads(progress_file.read_text())

@@ -52,14 +52,14 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     assert run_plain(loaded, Console(file=out, width=400))
     text = out.getvalue()
     assert text.count(LEGEND) == 1 and text.index(LEGEND) < text.index("→ GET")
-    step2 = text[text.index("Step 2/3"):text.index("Step 3/3")]
+    step2 = text[text.index("Step 2/2"):text.index("Summary")]
     ends = [line for line in step2.splitlines() if "■ middleware" in line]
     assert len(ends) >= 3  # every layer still has its own end line
     # The two layers the step names are explained both ways, though their sentences differ only by name.
     assert step2.count("ends, after every layer inside it has ended") == 2
     # Step 2 is about the layers: the stages inside them, shown in step 1, are one line here.
     assert "routing, validation, endpoint, serialization, response: 9 lines this step does not look at" in step2
-    assert "• routing" not in step2 and "• routing" in text[:text.index("Step 2/3")]
+    assert "• routing" not in step2 and "• routing" in text[:text.index("Step 2/2")]
     ins = [line for line in step2.splitlines() if "▶ middleware" in line]
     assert len(ins) == len(ends)  # no layer folded away: each has its line in and out
     # Only the two layers the step names are explained; the others show without a note.
@@ -70,13 +70,23 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     # The routes the learner did not write are named; a layer that ended on its own line is accounted for.
     flat = " ".join(text.split())
     assert "4 of them docs pages FastAPI adds for you (like /docs)" in flat
-    step3 = " ".join(text[text.index("Step 3/3"):].split())
-    found = re.search(r"(\d+) built-in layers, on the way in .*AsyncExitStackMiddleware ↑ .* the other (\d+) "
-                      r"built-in layers, on the way out", step3)
-    assert found and int(found[2]) == int(found[1]) - 1
-    # The rarer marks are explained once, just before the first trace that shows them.
+    # The rarer marks are explained once, just before the first trace that shows them; lesson 1 has no exception.
     from lifecycle_tracer.sinks.console import MARK_WORDS
 
-    for words, before in ((MARK_WORDS["fold"], "Step 1/3"), (MARK_WORDS["↯"], "Step 3/3")):
-        flat_words = " ".join(words.split())
-        assert flat.count(flat_words) == 1 and flat.index(flat_words) > flat.index(before)
+    fold_words = " ".join(MARK_WORDS["fold"].split())
+    assert flat.count(fold_words) == 1 and flat.index(fold_words) > flat.index("Step 1/2")
+    assert " ".join(MARK_WORDS["↯"].split()) not in flat and "↯" not in flat
+
+
+def test_lesson2s_404_step_folds_what_it_does_not_look_at() -> None:
+    """A layer that ended on its own line (the exception passing out) is accounted for in the fold after it."""
+    loaded = load(next(f for f in FILES if f.id == "lesson2"))
+    out = io.StringIO()
+    run_plain(loaded, Console(file=out, width=400))
+    text = out.getvalue()
+    step = " ".join(text[text.index("When no route matches at all"):text.index("Exercise 1/1")].split())
+    found = re.search(r"(\d+) built-in layers, on the way in .*AsyncExitStackMiddleware ↑ .* the other (\d+) "
+                      r"built-in layers, on the way out", step)
+    assert found and int(found[2]) == int(found[1]) - 1
+    assert "reached FastAPI's default handler http_exception_handler, which returned a 404 response" in step
+    assert "• validation" not in step and "▶ endpoint" not in step

@@ -141,7 +141,7 @@ async def test_enter_fires_the_step_and_shows_the_checks() -> None:
         assert app.sub_title.startswith("app served at http://127.0.0.1:")
         assert "starting" not in status_bar(app)
         lesson = shown(app, "#lesson")
-        assert "Step 1/3" in lesson and "One request, every stage" in lesson
+        assert "Step 1/2" in lesson and "One request, every stage" in lesson
         assert "Press Enter to fire the request." in lesson
 
         await fire(pilot)
@@ -220,17 +220,23 @@ async def test_n_and_p_move_between_steps() -> None:
     app = lesson_app()
     async with running(app) as pilot:
         seen = []
-        for key in ("n", "n", "n", "p", "p", "p"):
+        for key in ("n", "n", "p", "p"):
             await pilot.press(key)
             seen.append(app.step_index)
-            assert f"Step {app.step_index + 1}/3" in shown(app, "#lesson")
-        assert seen == [1, 2, 2, 1, 0, 0]
-        await pilot.press("n", "n")
-        assert "When no route matches" in shown(app, "#lesson")
+            assert f"Step {app.step_index + 1}/2" in shown(app, "#lesson")
+        assert seen == [1, 1, 0, 0]
+        await pilot.press("q")
+
+
+async def test_a_404_step_fires_and_its_pipeline_says_no_route_matched() -> None:
+    app = TracerApp(LessonController(load(find("lesson2"))))
+    async with running(app) as pilot:
+        await pilot.press(*["n"] * 5)
+        assert "When no route matches at all" in shown(app, "#lesson")
         await fire(pilot)
-        assert all(o.ok for o in app.outcomes[2])
+        assert all(o.ok for o in app.outcomes[5])
         rows = history_rows(app)
-        assert rows[app.selected][1:4] == ["GET", "/goodbye/Ada", "404"]  # type: ignore[index]
+        assert rows[app.selected][1:4] == ["GET", "/products/1", "404"]  # type: ignore[index]
         assert "✗ routing FAILED: no route matched → 404" in shown(app, Pipeline)
         await pilot.press("q")
 

@@ -9,6 +9,10 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
+# Steps inserted into a lesson after learners had saved progress in it: (lesson, the new step's number,
+# the layout it begins). Progress is kept by step number, so older entries are renumbered once.
+INSERTED: dict[str, list[tuple[int, int]]] = {"lesson2": [(6, 2)]}
+
 
 def progress_file() -> Path:
     home = os.environ.get("LIFECYCLE_TRACER_HOME")
@@ -41,6 +45,7 @@ class Progress:
             if not isinstance(entry.get(key), empty):
                 entry[key] = empty()
         entry.setdefault("done", False)
+        _renumber(lesson_id, entry)
         return entry
 
     def exercise_solved(self, lesson_id: str, step: int) -> None:
@@ -110,3 +115,17 @@ class Progress:
             tmp.replace(self.path)
         except OSError:
             pass  # progress is a convenience; never fail a lesson over it
+
+
+def _renumber(lesson_id: str, entry: dict[str, Any]) -> None:
+    """Shift an older entry's step numbers past each step inserted since it was saved."""
+    for at, layout in INSERTED.get(lesson_id, ()):
+        if not isinstance(entry.get("layout"), int) or entry["layout"] < layout:
+            def bump(n: int, at: int = at) -> int:
+                return n + 1 if n >= at else n
+
+            entry["steps"] = [bump(n) for n in entry["steps"] if isinstance(n, int)]
+            entry["exercises"] = [bump(n) for n in entry["exercises"] if isinstance(n, int)]
+            for key in ("answers", "hints"):
+                entry[key] = {str(bump(int(k))): v for k, v in entry[key].items() if str(k).isdigit()}
+            entry["layout"] = layout
