@@ -63,7 +63,7 @@ stage, and back **out** as the **response**.
 **Middleware** is code that wraps the whole app: each layer gets the
 request before the layers inside it. This app declares none, yet FastAPI
 and Starlette (the toolkit FastAPI is built on) always add their own. Two
-of them are explained below; the rest are theirs too.
+of them are explained below; the others also come from FastAPI or Starlette.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],

@@ -8,8 +8,8 @@ from ._table import says
 
 _ROLE = {
     "ExceptionMiddleware": (
-        "Starlette's layer that holds the exception handlers (FastAPI's and yours); an exception that has a "
-        "handler becomes that handler's response"
+        "Starlette's layer that holds the exception handlers, FastAPI's and yours: functions that turn an "
+        "exception into a response"
     ),
     "AsyncExitStackMiddleware": "FastAPI's layer that closes the request's resources, like uploaded files, when the request ends",
     "ExceptionTelemetryMiddleware": "FastAPI's layer that reports errors to OpenTelemetry, if telemetry is set up",

@@ -21,7 +21,7 @@ def routing_point(name: str, d: dict[str, Any]) -> str:
         routes += f" and {plural(int(d['tried_routers']), 'included router')}"
     own = [str(c.get("path")) for c in candidates if c.get("path") in _DOCS]
     # Which of the routes the app's author did not write: a newcomer counts one route of their own.
-    docs = (f", {len(own)} of them docs pages FastAPI adds for you" + (" (like /docs)" if "/docs" in own else "")) if own else ""
+    docs = f" ({len(own)} are docs pages FastAPI adds{', like /docs' if '/docs' in own else ''})" if own else ""
     if d.get("matched"):
         params = d.get("path_params") or {}
         with_params = (" with " + ", ".join(f"{k}={short(v)}" for k, v in params.items())) if params else ""
