@@ -1,10 +1,4 @@
-"""Lesson 1: Hello lifecycle.
-
-Open this file next to the trace: the app is the code down to the comment
-that says it ends.
-Every request you send to it travels through the same stages, and
-lifecycle-tracer shows each one as it happens.
-"""
+"""Lesson 1: Hello lifecycle. The app is the code down to the comment that says it ends."""
 
 from fastapi import FastAPI
 

@@ -49,8 +49,8 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
         for goal in lesson.goals:
             console.print(f"  • {goal}")
     with LessonSession(loaded, port=port, record=record, show_secrets=show_secrets) as session:
-        console.print(Text(f"The lesson's app is served by uvicorn at {session.server.url}", style="dim"))
-        console.print(Text(LEGEND, style="dim"))
+        console.print(Text(f"The lesson's app is served by uvicorn, the web server, at {session.server.url}",
+                           style="dim"))
         marks = run_steps(session, console, ask=ask, progress=progress, failures=failures, solved=solved)
         all_ok = lesson_ok(lesson, marks)
         if progress is not None:
@@ -154,6 +154,9 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         for req, resp, trace in zip(step_requests(step), result.responses, result.traces, strict=True):
             took = (trace[-1].detail.get("duration_ns") or 0) / 1e6
             inside = " inside the app" if several else ""
+            if "\x00legend" not in said:  # how to read a trace, right above the first one (a reviewer scrolled back)
+                said.add("\x00legend")
+                console.print(Text(LEGEND, style="dim"))
             console.print(Text(f"\n→ {req.describe()}  ⇒  {resp.status_code}   ({took:.1f} ms{inside})", style="bold"))
             if req in shown:  # an identical copy fired at the same time: its summary is enough
                 continue

@@ -8,7 +8,7 @@ from ._table import says
 
 _ROLE = {
     "ExceptionMiddleware": (
-        "Starlette's layer that holds the exception handlers, FastAPI's and yours: functions that turn an "
+        "Starlette's layer that runs the exception handlers (FastAPI's and any you write), which turn an "
         "exception into a response"
     ),
     "AsyncExitStackMiddleware": "FastAPI's layer that closes the request's resources, like uploaded files, when the request ends",
