@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from .exits import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_OK, fail
+from .exits import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_OK, fail, run_tui_or_fail
 from .share import share_session
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHECKS_FAILED", "EXIT_OK", "Format", "fail"]
@@ -78,7 +78,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
             sharing = share_session(share, controller.title)
         except ValueError as exc:
             return fail(str(exc))
-        return _run_tui(controller, step_mode=step, max_requests=history, share=sharing)
+        return run_tui_or_fail(controller, step_mode=step, max_requests=history, share=sharing)
     from ..course.plain import run_plain
 
     console = Console()
@@ -97,19 +97,6 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
     except OSError as exc:
         return fail(f"Could not serve the lesson's app: {exc}.")
     return EXIT_OK if ok else EXIT_CHECKS_FAILED
-
-
-def _run_tui(controller: Any, **options: Any) -> int:
-    from ..server import BindError, ServerStartError
-    from ..tui.launch import run_tui
-
-    code = run_tui(controller, **options)
-    failure = controller.failure
-    if failure is None:
-        return code
-    if isinstance(failure, BindError | ServerStartError):
-        return fail(str(failure))
-    return fail(f"Serving the app failed: {type(failure).__name__}: {failure}.")
 
 
 def _ask(question: Any) -> int | None:
@@ -159,36 +146,23 @@ def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Pat
         warn.print(Text(f"Found {target} in {found.how}.", style="dim"))
     if share is not None and not _tui_wanted(plain):
         return fail("--share shares the TUI's session: drop --plain.")
-    if reload:
-        from .reload import trace_reload
-
-        return trace_reload(target, plain=plain, port=port, host=host, app_dir=(app_dir or Path.cwd()).resolve(),
-                            record=record, show_secrets=show_secrets, history=history, warning=warning,
-                            tui=_tui_wanted(plain), share=share)
+    where = (app_dir or Path.cwd()).resolve()
     if warning:
         warn.print(Text(warning, style="bold yellow"))
     if _tui_wanted(plain):
-        from ..tui.live import ChildAppController
-        from ..viewer import ViewerError
+        from .reload import trace_tui
 
-        # The app in a child process, the TUI its viewer: drawing never slows the server.
-        controller = ChildAppController(target, host=host, port=port, app_dir=(app_dir or Path.cwd()).resolve(),
-                                        record=record, show_secrets=show_secrets, app=app)
-        try:
-            controller.connect()
-        except ViewerError as exc:
-            return fail(str(exc))
-        if warning:
-            controller.title = f"{controller.title} — reachable beyond this machine on {host}"
-        try:
-            try:
-                sharing = share_session(share, controller.title)
-            except ValueError as exc:
-                return fail(str(exc))
-            return _run_tui(controller, max_requests=history, share=sharing)
+        try:  # the app in a child process, the TUI its viewer (with --reload, uvicorn's reloader)
+            return trace_tui(target, app=app, reload=reload, port=port, host=host, app_dir=where, record=record,
+                             show_secrets=show_secrets, history=history, warning=warning, share=share)
         finally:  # the TUI's screen hid the first one
             if warning:
                 warn.print(Text(warning, style="bold yellow"))
+    if reload:
+        from .reload import trace_reload_plain
+
+        return trace_reload_plain(target, host=host, port=port, app_dir=where, record=record,
+                                  show_secrets=show_secrets)
     from .serve import trace_plain
 
     try:

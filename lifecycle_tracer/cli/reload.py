@@ -1,44 +1,39 @@
-"""``trace --reload`` in the TUI or printed (the child process is ``reloader.py``'s).
+"""``trace`` in the TUI, and ``trace --reload`` printed (the child process is ``reloader.py``'s).
 
 In the TUI, step mode is carried over the channel (``viewer_step.py``), and
-a restarted app is told that step mode is on.
+an app restarted by --reload is told that step mode is on.
 """
 
 from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 from ..reloader import start_child, stop_child
 
 
-def trace_reload(target: str, *, plain: bool, port: int, host: str, app_dir: Path, record: Path | None,
-                  show_secrets: bool, history: int, warning: str | None, tui: bool, share: str | None = None) -> int:
-    """The app in uvicorn's reloader, in a child process; this process shows what it streams back."""
-    if tui:
-        from ..tui.live import ChildAppController
+def trace_tui(target: str, *, app: Any, reload: bool, port: int, host: str, app_dir: Path, record: Path | None,
+              show_secrets: bool, history: int, warning: str | None, share: str | None = None) -> int:
+    """``trace`` in the TUI: the app served in a child process (uvicorn's reloader with ``reload``)."""
+    from ..tui.live import ChildAppController
+    from ..viewer import ViewerError
+    from .exits import fail, run_tui_or_fail
+    from .share import share_session
 
-        controller = ChildAppController(target, host=host, port=port, app_dir=app_dir, record=record,
-                                        show_secrets=show_secrets, reload=True)
-        try:
-            controller.connect()
-        except Exception as exc:  # ViewerError: one sentence
-            from .exits import fail
-
-            return fail(str(exc))
-        if warning:
-            controller.title += f" — reachable beyond this machine on {host}"
-        from ..tui.launch import run_tui
-        from .share import share_session
-
-        try:
-            sharing = share_session(share, controller.title)
-        except ValueError as exc:
-            from .exits import fail
-
-            return fail(str(exc))
-        return run_tui(controller, max_requests=history, share=sharing)
-    return trace_reload_plain(target, host=host, port=port, app_dir=app_dir, record=record, show_secrets=show_secrets)
+    controller = ChildAppController(target, host=host, port=port, app_dir=app_dir, record=record,
+                                    show_secrets=show_secrets, reload=reload, app=app)
+    try:
+        controller.connect()
+    except ViewerError as exc:
+        return fail(str(exc))
+    if warning:
+        controller.title += f" — reachable beyond this machine on {host}"
+    try:
+        sharing = share_session(share, controller.title)
+    except ValueError as exc:
+        return fail(str(exc))
+    return run_tui_or_fail(controller, max_requests=history, share=sharing)
 
 
 def trace_reload_plain(target: str, *, host: str, port: int, app_dir: Path, record: Path | None,

@@ -130,21 +130,6 @@ def frames(tb: TracebackType | None) -> tuple[Frame, ...]:
     return tuple(out)
 
 
-def walk(exc: BaseException) -> list[TracebackType]:
-    """Every traceback entry of ``exc`` and of the exceptions it was raised from or during."""
-    out: list[TracebackType] = []
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen and len(seen) < MAX_CHAIN:
-        seen.add(id(current))
-        tb = current.__traceback__
-        while tb is not None and len(out) < MAX_FRAMES * MAX_CHAIN:
-            out.append(tb)
-            tb = tb.tb_next
-        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
-    return out
-
-
 @lru_cache(maxsize=1)
 def _library_dirs() -> tuple[str, ...]:
     """Folders of Python's own modules and of installed packages."""
