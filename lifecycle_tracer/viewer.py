@@ -132,7 +132,7 @@ class Viewer:
                 self._steppable[conn] = prefix
                 if self.on_steppable is not None:
                     self.on_steppable()
-            self._read_events(stream, who, prefix, open_requests)
+            self._read_events(stream, who, prefix, open_requests, steps)
         except OSError:  # the hello never came whole
             pass
         finally:
@@ -166,12 +166,12 @@ class Viewer:
         with contextlib.suppress(OSError):
             conn.close()
 
-    def _read_events(self, stream: Any, who: str, prefix: str, open_requests: set[str]) -> None:
+    def _read_events(self, stream: Any, who: str, prefix: str, open_requests: set[str], steps: bool = False) -> None:
         """Events, one per line, to ``on_event`` until the stream ends (or breaks) or sends a damaged line."""
         with contextlib.suppress(OSError):
-            self._read_lines(stream, who, prefix, open_requests)
+            self._read_lines(stream, who, prefix, open_requests, steps)
 
-    def _read_lines(self, stream: Any, who: str, prefix: str, open_requests: set[str]) -> None:
+    def _read_lines(self, stream: Any, who: str, prefix: str, open_requests: set[str], steps: bool) -> None:
         n = 1
         last: dict[str, TraceEvent] = {}  # each open request's latest event: where a held request waits
         while raw := stream.readline(MAX_LINE_BYTES + 1):
@@ -194,7 +194,7 @@ class Viewer:
                 (open_requests.add if event.kind == "start" else open_requests.discard)(event.request_id)
                 if event.kind == "end":
                     last.pop(event.request_id, None)
-            if event.kind != "end" or event.stage != "request":
+            if steps and (event.kind != "end" or event.stage != "request"):  # only an app in step mode pauses
                 last[event.request_id] = event
             self.on_event(event)
 

@@ -104,10 +104,10 @@ class Stepper:
         await paused.gate.wait()
         return True
 
-    def release(self, request_id: str | None = None) -> bool:
-        """Let one paused request (the given one, or the oldest) go on to its next boundary."""
+    def release(self, request_id: str | None = None, *, exact: bool = False) -> bool:
+        """Let one paused request (the given one, or the oldest; with ``exact`` only the given one) go on."""
         with self._lock:
-            if not self._paused:
+            if not self._paused or (exact and request_id not in self._paused):
                 return False
             rid = request_id if request_id in self._paused else next(iter(self._paused))
         return self._release(rid)

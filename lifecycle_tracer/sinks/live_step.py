@@ -52,7 +52,7 @@ class StepControl:
     def _paused(self, event: Any) -> None:
         # Called on the server's thread when a request is held after ``event``.
         if self._conn is None or not self.sink.showing(event.request_id):
-            self.stepper.release(event.request_id)  # nobody can see it, so nobody could let it go
+            self.stepper.release(event.request_id, exact=True)  # nobody can see it, so nobody could let it go
             return
         self.sink.notice({"paused": event.request_id, "seq": event.seq})
 
@@ -94,5 +94,5 @@ class StepControl:
         elif step is False:
             self.stepper.disable()
         rid = command.get("release")
-        if isinstance(rid, str) and any(e.request_id == rid for e in self.stepper.paused()):
-            self.stepper.release(rid)  # only the request named: never "the oldest" by mistake
+        if isinstance(rid, str):
+            self.stepper.release(rid, exact=True)  # only the request named: never "the oldest" by mistake

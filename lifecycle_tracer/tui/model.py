@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..events import TraceEvent
 from ..timeline import request_ns
-from .stage_states import (
+from .stage_basics import (
     ACTIVE,
     CORE,
     DONE,
@@ -15,12 +15,12 @@ from .stage_states import (
     SYMBOL,
     WORD,
     Chip,
-    Reading,
     is_done,
     layer_key,
     layer_label,
     whole,
 )
+from .stage_states import Reading
 
 __all__ = ["ACTIVE", "CORE", "DONE", "FAILED", "PENDING", "SKIPPED", "STOPPED", "SYMBOL", "WORD", "Chip",
            "event_position", "travel_words", "is_done", "layer_label", "lifespan_line", "outcome", "pipeline"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..events import TraceEvent
-from .stage_basics import (  # noqa: F401  (re-exported: the panes import them from here)
+from .stage_basics import (
     ACTIVE,
     CORE,
     DONE,
@@ -17,10 +17,7 @@ from .stage_basics import (  # noqa: F401  (re-exported: the panes import them f
     PENDING,
     SKIPPED,
     STOPPED,
-    SYMBOL,
-    WORD,
     Chip,
-    is_done,
     layer_key,
     layer_label,
     own,
