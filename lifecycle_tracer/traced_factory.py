@@ -37,6 +37,9 @@ def app_factory() -> Any:
     guard_uvicorn_logs()
     sink = LiveSink(name=target, steps=os.environ.get(STEP) == "1")
     tracer = instrument(app, sink=sink, redact=os.environ.get(REDACT, "1") == "1")
+    # Before uvicorn serves: a request that began before the viewer was reached would not be sent,
+    # and the first request after a restart is often the one the user is waiting to see.
+    sink.wait_connected(2.0)
     if sink.control is not None:
         tracer.stepper = sink.control.stepper
     return app

@@ -64,6 +64,7 @@ class LiveSink:
             self.max_queue = max_queue
         self.sent = 0
         self.connected = False
+        self._first_connection = threading.Event()
         self._told = 0  # of ``dropped``, how much the viewer has been told
         self._whole = WholeRequests(self.max_queue)
         self._queue = self._whole.queue
@@ -83,6 +84,10 @@ class LiveSink:
 
     def emit(self, event: TraceEvent) -> None:
         self._whole.offer(event, self.connected)
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until a viewer has been reached once; False if none was."""
+        return self._first_connection.wait(timeout)
 
     def showing(self, request_id: str) -> bool:
         """Whether the request's events are being sent (none of them dropped so far)."""
@@ -153,6 +158,7 @@ class LiveSink:
         except OSError:
             return None
         self.connected = True
+        self._first_connection.set()
         if self.control is not None:
             self.control.attach(conn)
         return conn
