@@ -32,7 +32,7 @@ The app is the short one at the top of `lesson01_hello.py`. We send it
 stage, and back **out** as the **response**.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
-            look_for=["routing", "validation:excited", "serialization"],  # the endpoint's lines speak for themselves
+            look_for=["routing", "validation:excited", "serialization.start", "response.start"],  # the endpoint's lines speak for themselves
             checks=[
                 status(200),
                 order(
@@ -57,7 +57,8 @@ stage, and back **out** as the **response**.
 **Middleware** is code that wraps the whole app: each layer gets the
 request before the layers inside it. This app declares none, yet FastAPI
 and Starlette (the toolkit FastAPI is built on) always add their own. Two
-of them are explained below; the others also come from FastAPI or Starlette.
+of them handle errors, one near each end; they are explained below. Later
+lessons open the others.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],

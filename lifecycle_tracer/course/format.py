@@ -249,7 +249,8 @@ class Step:
     narration: str
     # One request, or several fired at the same moment (to show concurrency).
     request: Request | WebSocketRequest | Sequence[Request | WebSocketRequest] | None = None
-    # Stages to explain ("routing"), or one named event of a stage ("middleware:ServerErrorMiddleware").
+    # Stages to explain ("routing"), one named event of a stage ("middleware:ServerErrorMiddleware"),
+    # or only a stage's start or end ("response.start").
     look_for: Sequence[str] = ()
     question: Question | None = None
     hints: Sequence[str] = ()

@@ -21,15 +21,16 @@ def routing_point(name: str, d: dict[str, Any]) -> str:
         routes += f" and {plural(int(d['tried_routers']), 'included router')}"
     own = [str(c.get("path")) for c in candidates if c.get("path") in _DOCS]
     # Which of the routes the app's author did not write: a newcomer counts one route of their own.
-    docs = f" ({len(own)} are docs pages FastAPI adds{', like /docs' if '/docs' in own else ''})" if own else ""
+    docs = (f" Of the {int(tried)}, {len(own)} {'is a docs page' if len(own) == 1 else 'are docs pages'} FastAPI adds"
+            f"{', like /docs' if '/docs' in own else ''}.") if own else ""
     if d.get("matched"):
         params = d.get("path_params") or {}
         with_params = (" with " + ", ".join(f"{k}={short(v)}" for k, v in params.items())) if params else ""
         if d.get("route_kind") in ("Mount", "Host"):
-            return (f"The router tried {routes} in order{docs}; {d.get('route')} matched {path}{with_params}. "
-                    f"It is a mounted app, so the router hands the request to it.")
-        return (f"The router tried {routes} in order{docs}; {d.get('route')} matched {path}{with_params}, "
-                f"so the router hands the request to {d.get('endpoint')}.")
+            return (f"The router tried {routes} in order; {d.get('route')} matched {path}{with_params}. "
+                    f"It is a mounted app, so the router hands the request to it.{docs}")
+        return (f"The router tried {routes} in order; {d.get('route')} matched {path}{with_params}, "
+                f"so the router hands the request to {d.get('endpoint')}.{docs}")
     status = d.get("status")
     where = f"the mounted app at {d['container']}" if d.get("container") else "the router"
     if d.get("container"):

@@ -34,7 +34,7 @@ LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single mo
 # The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
 MARK_WORDS = {
     "↯": "↯ marks an exception, and ↑ a layer it passed out through",
-    "fold": "a line like \"5 built-in layers\" stands for 5 layers folded into one, so the lines inside it are 5 dots further in",
+    "fold": "a line like \"5 built-in layers\" stands for 5 layers folded into one line",
 }
 
 
@@ -112,7 +112,7 @@ def nested(events: list[TraceEvent], look_for: tuple[str, ...] = (),
         if ev.kind == "end":
             depth = max(depth - 1, 0)
         named = bool(look_for) and f"{ev.stage}:{ev.name}" in look_for
-        look = named or ev.stage in look_for
+        look = named or ev.stage in look_for or f"{ev.stage}.{ev.kind}" in look_for
         fresh = True
         if said is not None:
             # A lesson's step names what to look at: only those stages are explained there, so the

@@ -100,7 +100,11 @@ class LessonPane(Static):
 
 
 def _looked(entry: str) -> str:
-    """A ``look_for`` entry in words: a layer by its name, another named event as "validation of q"."""
+    """A ``look_for`` entry in words: a layer by its name, another named event as "validation of q",
+    a stage's start as "the start of response"."""
+    stage, dot, kind = entry.partition(".")
+    if dot and ":" not in entry:
+        return f"the {kind} of {stage}"
     stage, _, name = entry.partition(":")
     if not name:
         return stage
