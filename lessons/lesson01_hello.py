@@ -5,7 +5,7 @@ from fastapi import FastAPI
 app = FastAPI(title="Hello lifecycle")
 
 
-# The return type is a promise: FastAPI checks the returned dict against it.
+# The return type says what comes back: FastAPI checks the returned dict against it.
 @app.get("/hello/{name}")
 async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
@@ -20,16 +20,18 @@ LESSON = Lesson(
     title="Hello lifecycle",
     topics=["stages", "middleware", "routing", "validation", "endpoint", "serialization", "response"],
     goals=[
-        "Name the stages every FastAPI request goes through, in order, and read them in a trace.",
-        "See which layers FastAPI and Starlette add without being asked.",
+        "Name, in order, the stages every FastAPI request goes through.",
+        "See the layers FastAPI and Starlette add by themselves.",
     ],
     steps=[
         Step(
             title="One request, every stage",
             narration="""
-The app is the short one at the top of `lesson01_hello.py`. We send it
+Read the app first: the top of `lesson01_hello.py`. We send it
 `GET /hello/Ada?excited=true` and follow the request **in**, through each
-stage, and back **out** as the **response**.
+stage, and back **out** as the **response**. **Middleware** is code that
+wraps the whole app; FastAPI and Starlette (the toolkit FastAPI is built
+on) add their own layers.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
             look_for=["routing", "validation:excited", "serialization.start", "response.start"],  # the endpoint's lines speak for themselves
@@ -54,11 +56,9 @@ stage, and back **out** as the **response**.
         Step(
             title="The layers you did not write",
             narration="""
-**Middleware** is code that wraps the whole app: each layer gets the
-request before the layers inside it. This app declares none, yet FastAPI
-and Starlette (the toolkit FastAPI is built on) always add their own. Two
-of them handle errors, one near each end; they are explained below. Later
-lessons open the others.
+Each middleware layer gets the request before the layers inside it. This
+app declares none, yet these are always there. Two of them handle errors;
+they are marked ◀ look below. Later lessons open the others.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],

@@ -30,11 +30,11 @@ STAGE_STYLE = {
 MARKS = {"start": "▶", "end": "■", "point": "•"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
 LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single moment; each · is one layer deeper; "
-          "◀ look marks the lines the step explains.")
+          "◀ look marks the lines the step explains; times count from the request's arrival.")
 # The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
 MARK_WORDS = {
     "↯": "↯ marks an exception, and ↑ a layer it passed out through",
-    "fold": "a line like \"5 built-in layers\" stands for 5 layers folded into one line",
+    "fold": "a line like \"5 built-in layers\" is 5 layers folded into one, so the lines inside it sit 5 · deeper",
 }
 
 
