@@ -1,11 +1,11 @@
-"""Lesson 1: Hello lifecycle. The app is the code down to the comment that says it ends."""
+"""Lesson 1: Hello lifecycle."""
 
 from fastapi import FastAPI
 
 app = FastAPI(title="Hello lifecycle")
 
 
-# The return type says what comes back: FastAPI checks the returned dict against it.
+# async def: FastAPI awaits it (read it as def for now). FastAPI checks the dict against the return type.
 @app.get("/hello/{name}")
 async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
@@ -57,8 +57,8 @@ on) add their own layers.
             title="The layers you did not write",
             narration="""
 Each middleware layer gets the request before the layers inside it. This
-app declares none, yet these are always there. Two of them handle errors;
-they are marked ◀ look below. Later lessons open the others.
+app declares none, yet these are always there. The two marked ◀ look are
+Starlette's error layers; later lessons open the others.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],

@@ -18,7 +18,7 @@ import socket
 import threading
 
 from .events import TraceEvent
-from .sinks.live import PROTOCOL, WholeRequests, encode_line, same_token
+from .sinks.live import PROTOCOL, WholeRequests, encode_batch, encode_line, same_token
 
 MAX_FOLLOWERS = 200
 FOLLOWER_QUEUE = 20_000
@@ -122,7 +122,7 @@ class BroadcastSink:
             whole.wake.clear()
             batch = whole.take(256)
             if batch:
-                conn.sendall(b"".join(encode_line(ev.to_dict()) for ev in batch))
+                conn.sendall(encode_batch(batch))
                 if whole.queue:
                     whole.wake.set()
 

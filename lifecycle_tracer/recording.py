@@ -14,7 +14,9 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import orjson
 
 from .events import TraceEvent
 
@@ -92,7 +94,7 @@ def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str 
     if raw.count(_OPENERS[0]) + raw.count(_OPENERS[1]) > MAX_DEPTH and _depth(raw) > MAX_DEPTH:
         raise _damaged(path, n, f"the line nests more than {MAX_DEPTH} levels deep", damaged)
     try:
-        data = json.loads(text)
+        data = _loads(raw, text)
     except json.JSONDecodeError as exc:
         cut = "" if raw.endswith(b"\n") else " (the last line is cut off: was the recording interrupted?)"
         raise _damaged(path, n, f"the line is not JSON ({exc.msg.lower()}, column {exc.colno}){cut}", damaged) from None
@@ -106,6 +108,21 @@ def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str 
         return TraceEvent.from_dict(data)
     except ValueError as exc:
         raise _damaged(path, n, str(exc), damaged) from None
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def _loads(raw: bytes, text: str) -> Any:
+    """orjson's reading where it takes the line (about three times faster: a live stream is thousands of
+    lines a second); json's, with its precise error, for anything orjson refuses (NaN). A line with a
+    run of 19 digits goes to json too: orjson reads an integer past 64 bits as a float, which changes a fact."""
+    if _LONG_DIGITS.search(raw):
+        return json.loads(text)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _depth(raw: bytes) -> int:

@@ -7,6 +7,7 @@ looks at.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from rich.table import Table
@@ -84,6 +85,7 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
 
     out: list[Any] = []
     folded_in: list[str] = []
+    squeezed: list[tuple[int, int]] = []  # the folds open here: (the outermost layer's depth, how many layers)
     i = 0
     while i < len(lines):
         j = i
@@ -95,15 +97,36 @@ def collapse_layers(lines: list[Any], look_for: Any) -> list[Any]:
             names = [line.event.name for line in lines[i:j]]
             folded_in = names if going_in else folded_in
             apart = [n for n in folded_in if n not in names] if not going_in else []
-            out.append(_folded(lines[i] if going_in else lines[j - 1], j - i, apart))
+            first = lines[i] if going_in else lines[j - 1]
+            out.append(_folded(first, j - i, apart, _squeeze(first.indent, squeezed)))
+            if going_in:
+                squeezed.append((first.indent, j - i))
+            elif squeezed:
+                squeezed.pop()
             i = j
             continue
-        out.append(lines[i])
+        line = lines[i]
+        if squeezed and isinstance(line, EventLine):
+            line = copy.copy(line)
+            line.indent = _squeeze(line.indent, squeezed)
+        out.append(line)
         i += 1
     return out
 
 
-def _folded(first: Any, count: int, apart: list[str] | None = None) -> Any:
+def _squeeze(depth: int, squeezed: list[tuple[int, int]]) -> int:
+    """A depth once each fold's layers count as one level: a fold of 5 layers is one line, so what it
+    wraps is drawn one · deeper than that line, not five."""
+    shrink = 0
+    for outer, count in squeezed:
+        if depth >= outer + count:
+            shrink += count - 1
+        elif depth >= outer:
+            shrink += depth - outer  # a folded layer that ended on its own line: at the fold's depth
+    return depth - shrink
+
+
+def _folded(first: Any, count: int, apart: list[str] | None = None, indent: int | None = None) -> Any:
     """One line for ``count`` built-in layers, laid out as an event line is.
 
     ``apart``: layers folded on the way in that ended on lines of their own, above.
@@ -112,7 +135,7 @@ def _folded(first: Any, count: int, apart: list[str] | None = None) -> Any:
     way = "in" if ev.kind == "start" else "out"
     grid = _grid()
     ms = (ev.t_ns - held_ns(ev) - first.t0) / 1e6
-    stage = Text("·" * min(first.indent, EventLine.MAX_INDENT), style="dim")
+    stage = Text("·" * min(first.indent if indent is None else indent, EventLine.MAX_INDENT), style="dim")
     stage.append(f"{'▶' if way == 'in' else '■'} middleware", style="dim")
     grid.add_row(Text(f"{ms:.3f} ms", style="dim"), stage,
                  # When some layers ended on lines of their own above, this line holds "the other" ones.

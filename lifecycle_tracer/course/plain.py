@@ -255,14 +255,14 @@ def new_marks(lines: list[Any], said: set[str]) -> list[str]:
     """The words for the rarer marks these lines show for the first time in the run (``said`` remembers)."""
     from ..sinks.console import EventLine
 
+    # A folded run of layers needs no words: its line says "5 built-in layers", and what it wraps is
+    # drawn one · deeper than it (folding.collapse_layers).
     found = set()
     for line in lines:
-        if not isinstance(line, EventLine):
-            found.add("fold")
-        elif line.event.stage == "exception" or line.event.detail.get("raised_name"):
+        if isinstance(line, EventLine) and (line.event.stage == "exception" or line.event.detail.get("raised_name")):
             found.add("↯")
     out = []
-    for mark in ("fold", "↯"):
+    for mark in ("↯",):
         key = f"\x00mark:{mark}"
         if mark in found and key not in said:
             said.add(key)

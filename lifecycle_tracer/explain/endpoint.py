@@ -40,7 +40,7 @@ def endpoint_point(name: str, d: dict[str, Any]) -> str:
 
 def _how(d: dict[str, Any]) -> str:
     if d.get("dump_json"):
-        return ", and Pydantic (the library FastAPI checks types with) turns it straight into the JSON bytes to send"
+        return ", and Pydantic (the library FastAPI checks types with) turns it into the JSON bytes to send"
     return ""
 
 

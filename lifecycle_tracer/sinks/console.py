@@ -34,7 +34,6 @@ LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single mo
 # The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
 MARK_WORDS = {
     "↯": "↯ marks an exception, and ↑ a layer it passed out through",
-    "fold": "a line like \"5 built-in layers\" is 5 layers folded into one, so the lines inside it sit 5 · deeper",
 }
 
 
