@@ -103,6 +103,9 @@ async def one_burst(mode: str, folder: Path, args: argparse.Namespace) -> dict[s
             await pilot.pause(0.5)
             seen_before = app.store.events_seen
             total = int(args.rate * args.seconds)
+            pids = {"TUI": os.getpid(), "app": getattr(getattr(controller, "proc", None), "pid", None),
+                    "load": load.proc.pid}
+            cpu_before = {k: cpu_seconds(pid) for k, pid in pids.items() if pid}
             task = asyncio.ensure_future(load.run(total, args.rate, 16, args.seconds + 10, PATH))
             keys: list[float] = []
             missed = 0
@@ -116,6 +119,7 @@ async def one_burst(mode: str, folder: Path, args: argparse.Namespace) -> dict[s
                     keys.append(took[0])
                 await asyncio.sleep(args.probe_interval)
             result = task.result()
+            cpu = {k: cpu_seconds(pids[k]) - v for k, v in cpu_before.items()}
             t0 = time.perf_counter()
             expected = result["ok"] * 24  # events per request of this app (checked below on one request)
             while app.store.events_seen - seen_before < expected and time.perf_counter() - t0 < 10:
@@ -130,7 +134,14 @@ async def one_burst(mode: str, folder: Path, args: argparse.Namespace) -> dict[s
     served = result["ok"] / result["elapsed"] if result["elapsed"] > 0 else 0.0
     return {"mode": mode, "served": served, "ok": result["ok"], "errors": result["errors"], "warm_ok": warm["ok"],
             "lat_p95_ms": result["lat_p95_ms"], "keys": keys, "missed": missed, "per_request": per_request,
-            "absorbed": absorbed, "expected": result["ok"] * per_request, "dropped_notes": notes}
+            "absorbed": absorbed, "expected": result["ok"] * per_request, "dropped_notes": notes,
+            "cpu": {k: v / result["elapsed"] for k, v in cpu.items()} if result["elapsed"] > 0 else {}}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux ``/proc``), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -143,6 +154,8 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         print(f"{r['mode']:<11} {r['served']:>12.0f} {r['ok']:>6} {r['errors']:>4} {r['lat_p95_ms']:>7.1f}ms "
               f"{pct(r['keys'], 0.5) * 1000:>6.1f}ms {pct(r['keys'], 0.95) * 1000:>6.1f}ms "
               f"{len(r['keys']):>5} {shown:>13}")
+        if r["cpu"]:
+            print(f"{'':<11} cores busy during the burst: " + ", ".join(f"{k} {v:.2f}" for k, v in r["cpu"].items()))
         for note in r["dropped_notes"][-1:]:
             print(f"{'':<11} {note}")
     for mode in ("in-process", "child"):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +38,10 @@ from .themes import register_themes
 from .view_actions import ViewActions
 
 FRAME = 1 / 30  # the UI absorbs events at most once a frame
+# In a burst (more than BURST new requests within LIVE_REDRAW seconds) the panes that follow live are
+# drawn every LIVE_REDRAW seconds, not every frame: nobody reads 100 requests a second, and each frame
+# drawn is CPU taken from the app being traced. Keys still act and draw at once.
+LIVE_REDRAW, BURST = 0.2, 20
 
 
 class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, InspectActions, ViewActions,
@@ -65,6 +70,8 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         self.busy = False
         self.paused: TraceEvent | None = None
         self.follow_latest = True  # show each new request as it arrives, until the learner picks one
+        self._burst = [0.0, 0]  # the current LIVE_REDRAW window: when it began, the requests new in it
+        self._draw_due = False
         self.start_in_step_mode = step_mode
         self.export_dir = export_dir or Path.cwd()
         self.ready = False
@@ -149,7 +156,24 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
     def _absorb(self, batch: list[TraceEvent]) -> None:
         if not batch:
             return
-        new, updated, dropped = self.store.add(batch)
+        new, updated, _ = self.store.add(batch)
+        now = time.monotonic()
+        if now - self._burst[0] >= LIVE_REDRAW:
+            self._burst[:] = [now, 0]
+        self._burst[1] += len(new)
+        if self._burst[1] > BURST:
+            if not self._draw_due:
+                self._draw_due = True
+                self.set_timer(LIVE_REDRAW, self._draw_burst)
+            return
+        self._show_absorbed(new, updated)
+
+    def _draw_burst(self) -> None:
+        self._draw_due = False
+        self._show_absorbed(None, None)
+
+    def _show_absorbed(self, new: Collection[str] | None, updated: Collection[str] | None) -> None:
+        """The panes brought up to date with the store; ``None``: whatever changed (a burst's draw)."""
         changed = False
         if self.selected is not None and self.selected not in self.store.requests:
             # The request being inspected fell out of the bounded history.
@@ -166,7 +190,7 @@ class TracerApp(LessonActions, ExploreActions, ReloadActions, LogActions, Inspec
         history = found.first()
         history.select(self.selected)
         history.sync(follow=self.follow_latest)
-        if changed or self.selected in new or self.selected in updated:
+        if changed or new is None or updated is None or self.selected in new or self.selected in updated:
             self.refresh_request()
         if changed:
             self.refresh_status()
