@@ -5,7 +5,7 @@ from fastapi import FastAPI
 app = FastAPI(title="Hello lifecycle")
 
 
-# async def: FastAPI awaits it (read it as def for now). FastAPI checks the dict against the return type.
+# async def: FastAPI awaits it (read it as def for now). {name} fills name; ?excited=true fills excited.
 @app.get("/hello/{name}")
 async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
@@ -13,7 +13,18 @@ async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
 
 
 # The app ends here; the rest is the lesson's script: its steps, questions and checks.
-from lifecycle_tracer.course import Lesson, Question, Request, Step, has, order, status  # noqa: E402
+from lifecycle_tracer.course import Lesson, Question, Request, Step, custom, has, order, status  # noqa: E402
+
+
+def _the_other_layers_are_fastapis() -> object:
+    """Step 2 says the built-in layers other than Starlette's two error layers are FastAPI's."""
+    def test(r: object) -> bool | str:
+        others = [(e.name, str(e.detail.get("module") or "")) for e in r.events  # type: ignore[attr-defined]
+                  if e.stage == "middleware" and e.kind == "start"
+                  and e.name not in ("ServerErrorMiddleware", "ExceptionMiddleware")]
+        wrong = [f"{name} ({module})" for name, module in others if not module.startswith("fastapi.")]
+        return bool(others) and not wrong or f"these are not FastAPI's: {', '.join(wrong) or 'none found'}"
+    return custom("the built-in layers other than the two error layers come from FastAPI", test)
 
 LESSON = Lesson(
     id="lesson1",
@@ -27,7 +38,8 @@ LESSON = Lesson(
         Step(
             title="One request, every stage",
             narration="""
-Read the app first: the top of `lesson01_hello.py`. We send it
+Read the app first: the top of `lesson01_hello.py`, down to "The app ends
+here". We send it
 `GET /hello/Ada?excited=true` and follow the request **in**, through each
 stage, and back **out** as the **response**. **Middleware** is code that
 wraps the whole app; FastAPI and Starlette (the toolkit FastAPI is built
@@ -57,8 +69,8 @@ on) add their own layers.
             title="The layers you did not write",
             narration="""
 Each middleware layer gets the request before the layers inside it. This
-app declares none, yet these are always there. The two marked ◀ look are
-Starlette's error layers; later lessons open the others.
+app declares none: all are built in. The two marked ◀ look are Starlette's
+error layers; the others are FastAPI's, opened in later lessons.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],
@@ -82,6 +94,7 @@ Starlette's error layers; later lessons open the others.
                 order(("middleware", "start", "ServerErrorMiddleware"), ("middleware", "start", "ExceptionMiddleware")),
                 order(("middleware", "end", "ExceptionMiddleware"), ("middleware", "end", "ServerErrorMiddleware")),
                 order(("response", "end"), ("middleware", "end", "ServerErrorMiddleware")),
+                _the_other_layers_are_fastapis(),
             ],
         ),
     ],

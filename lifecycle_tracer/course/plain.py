@@ -93,7 +93,7 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         # A step whose every claim holds says so in one line; a failed claim, and an exercise's, is each shown.
         together = not exercise and len(outcomes) > 1 and all(o.ok for o in outcomes)
         if together:
-            console.print(Text(f"  ✓ Everything this step says holds in this trace ({len(outcomes)} checks).",
+            console.print(Text(f"  ✓ {len(outcomes)} checks: this trace matches what the step says.",
                                style="green"))
         for i, outcome in enumerate(outcomes):
             marks[(number, i)] = outcome
