@@ -83,8 +83,8 @@ error layers; the others are FastAPI's, opened in later lessons.
                     "Right after the endpoint returns, before the response is sent",
                 ],
                 answer=1,
-                why="The layers nest like function calls: each one calls the next and waits for it to return, "
-                "so they end in reverse order. ServerErrorMiddleware, the outermost, is first in and last out.",
+                why="Layers nest like function calls: each calls the next and waits for it to return, so they "
+                "end in reverse order. The outermost is first in, last out.",
             ),
             hints=["Follow the ■ middleware lines at the end of the trace: which one comes last, and at what depth?"],
             checks=[

@@ -113,9 +113,14 @@ def client_had_answer_first(r):
     return f"the client waited {r.elapsed * 1000:.0f} ms, the request lasted {total * 1000:.0f} ms"
 
 
+# An event loop's timer can fire a hair early by the tracer's clock: uvloop (libuv) counts in whole
+# milliseconds from a cached time, so an asyncio.sleep(0.2) has been seen to end after 199.6 ms.
+TIMER_SLACK = 0.005
+
+
 def task_took_a_moment(r):
     took = (_t(r.events, "background", "end") - _t(r.events, "background", "start")) / 1e9
-    return took >= 0.2 or f"the task took {took * 1000:.0f} ms"
+    return took >= 0.2 - TIMER_SLACK or f"the task took {took * 1000:.1f} ms"
 
 
 def _database_teardown(e):
@@ -153,7 +158,7 @@ def answered_before_confirmation(r):
 
 def duration_includes_task(r):
     after_response = (_t(r.events, "request", "end") - _t(r.events, "response", "end")) / 1e9
-    return after_response >= 0.2 or f"only {after_response * 1000:.0f} ms passed after the response"
+    return after_response >= 0.2 - TIMER_SLACK or f"only {after_response * 1000:.1f} ms passed after the response"
 
 
 LESSON = Lesson(
@@ -208,7 +213,7 @@ the → line).
                 ),
                 has("background", "start", name="send_welcome_email", is_async=True, response_done=True),
                 has("background", "start", name="mark_welcomed", is_async=False, threadpool=True),
-                custom("the task takes at least 0.2 s", task_took_a_moment),
+                custom("the task takes its 0.2 s of asyncio.sleep", task_took_a_moment),
                 custom("the request's total duration includes those 0.2 s after the response", duration_includes_task),
                 custom(
                     "the client had its answer sooner than the request ended on the server", client_had_answer_first

@@ -79,6 +79,7 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     fold_in = re.search(r"(·+)▶ middleware +\d+ built-in layers, on the way in", step1)
     routing = re.search(r"(·+)• routing", step1)
     assert fold_in and routing and len(routing[1]) == len(fold_in[1]) + 1
+    assert re.search(r"■ request +200\n", step1)  # the request's last line says the status sent
 
 
 def test_lesson2s_404_step_folds_what_it_does_not_look_at() -> None:

@@ -29,7 +29,7 @@ STAGE_STYLE = {
 }
 MARKS = {"start": "▶", "end": "■", "point": "•"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
-LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single moment; each · is one layer deeper; "
+LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single moment; more dots, deeper inside; "
           "◀ look marks the lines the step explains; times count from the request's arrival.")
 # The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
 MARK_WORDS = {
@@ -72,7 +72,11 @@ class EventLine:
         else:
             stage = Text(f"{self.indent}:".rjust(self.MAX_INDENT), style="dim")
         stage.append(f"{MARKS.get(ev.kind, '•')} {ev.stage}", style=style)
-        head = Text(visible(ev.name), style="bold reverse" if self.highlight else "bold")
+        name = ev.name
+        code = ev.detail.get("status_code")
+        if ev.stage == "request" and ev.kind == "end" and name == "request" and type(code) is int:
+            name = str(code)  # the status sent says more than the stage's name again ("■ request  request")
+        head = Text(visible(name), style="bold reverse" if self.highlight else "bold")
         if ev.stage == "exception" and ev.detail.get("handled"):
             # A handler answered: an exception on its way to a response, not a crash.
             head.append("  ↯ raised, handled", style="bold yellow")
