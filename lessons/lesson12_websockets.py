@@ -144,7 +144,7 @@ cookie. `chat` calls `websocket.accept()`, which first reads the client's
                 "function runs and calls accept().",
             ),
             hints=[
-                "Find the ▶ dependency line and the • accept line: which comes first?",
+                "Find the ▶ dependency line and the ◆ accept line: which comes first?",
                 "An HTTP request ends with ▶ response; what does this trace have instead?",
             ],
             checks=[
@@ -188,7 +188,7 @@ with `/quit` is in its code above.
                 why="On /quit, chat says bye! and calls websocket.close(code=1000). The close event's direction "
                 "is out: the app closed it. There is no disconnect from the client.",
             ),
-            hints=["Look at the last • websocket line: is its direction in (from the client) or out (from the app)?"],
+            hints=["Look at the last ◆ websocket line: is its direction in (from the client) or out (from the app)?"],
             checks=[
                 custom(
                     "the client got three replies and the close code 1000",
@@ -227,7 +227,7 @@ to its HTTP handshake. What does it get?
                 why="A close before accept refuses the handshake; the server (uvicorn) answers it with HTTP 403.",
             ),
             hints=[
-                "Is there a • accept line in this trace?",
+                "Is there a ◆ accept line in this trace?",
                 "Without accept, the client never got a WebSocket, so it cannot receive a close code: it gets an HTTP status.",
             ],
             checks=[
@@ -260,7 +260,7 @@ The step opens two connections at once: one without the token, one with it.
             ],
             look_for=["validation", "websocket"],
             hints=[
-                "Read the first trace (no token): which comes first, the • accept line or the • close line?",
+                "Read the first trace (no token): which comes first, the ◆ accept line or the ◆ close line?",
                 "A close sent before accept refuses the handshake (step 3); after accept, a close can only end "
                 "a WebSocket the client already has.",
                 "Decide about the token before `await websocket.accept()`: move the `if token != ECHO_TOKEN:` "

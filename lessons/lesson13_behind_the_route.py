@@ -233,7 +233,7 @@ The price comes from `PRICES`, which the lifespan startup filled.
             ),
             hints=[
                 "The wrapper starts its clock after routing and stops it when the handler hands back a Response.",
-                "Compare the header's time with the times of the • validation and ■ serialization lines.",
+                "Compare the header's time with the times of the ◆ validation and ■ serialization lines.",
             ],
             checks=[
                 status(200),
@@ -384,7 +384,7 @@ with `v2` still a separate app mounted at `/v2`.
             request=TracedRequest("GET", "/v2/ping"),
             look_for=["routing"],
             hints=[
-                "This request has two • routing lines: the main router matched the mount, then `v2`'s own router "
+                "This request has two ◆ routing lines: the main router matched the mount, then `v2`'s own router "
                 "found no route. So the mount works; what does `v2`'s router compare with its routes?",
                 "A mounted app routes only what comes after the mount's prefix (step 4: `legacy` routes `/status`, "
                 "not `/legacy/status`). In the TUI, the detail of `v2`'s routing line lists the routes it tried, "

@@ -359,7 +359,7 @@ It also sets `X-Note-Id` on its `response` parameter first.
                 "its own. Put the header on the Response you return.",
             ),
             hints=[
-                "Is there a ▶ serialization line in this trace, or a single • point?",
+                "Is there a ▶ serialization line in this trace, or a single ◆ point?",
             ],
             checks=[
                 status(200),

@@ -59,7 +59,7 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     assert step2.count("ends, after every layer inside it has ended") == 2
     # Step 2 is about the layers: the stages inside them, shown in step 1, are one line here.
     assert "routing, validation, endpoint, serialization, response: 9 lines this step does not look at" in step2
-    assert "• routing" not in step2 and "• routing" in text[:text.index("Step 2/2")]
+    assert "◆ routing" not in step2 and "◆ routing" in text[:text.index("Step 2/2")]
     ins = [line for line in step2.splitlines() if "▶ middleware" in line]
     assert len(ins) == len(ends)  # no layer folded away: each has its line in and out
     # Only the two layers the step names are explained; the others show without a note.
@@ -77,7 +77,7 @@ def test_lesson1_in_plain_mode_says_each_thing_once() -> None:
     # A fold of the built-in layers is one line, and what it wraps is drawn one · deeper, not one per layer.
     step1 = text[:text.index("Step 2/2")]
     fold_in = re.search(r"(·+)▶ middleware +\d+ built-in layers, on the way in", step1)
-    routing = re.search(r"(·+)• routing", step1)
+    routing = re.search(r"(·+)◆ routing", step1)
     assert fold_in and routing and len(routing[1]) == len(fold_in[1]) + 1
     assert re.search(r"■ request +200\n", step1)  # the request's last line says the status sent
 
@@ -93,4 +93,4 @@ def test_lesson2s_404_step_folds_what_it_does_not_look_at() -> None:
                       r"built-in layers, on the way out", step)
     assert found and int(found[2]) == int(found[1]) - 1
     assert "reached FastAPI's default handler http_exception_handler, which returned a 404 response" in step
-    assert "• validation" not in step and "▶ endpoint" not in step
+    assert "◆ validation" not in step and "▶ endpoint" not in step

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 # What rich prints for progress, checks and the TUI's banners.
-_SYMBOLS = "✓✗▶■•·—→⇒◀─"
+_SYMBOLS = "✓✗▶■◆•·—→⇒◀─"
 
 
 class BadInput(ValueError):

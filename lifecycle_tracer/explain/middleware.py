@@ -8,8 +8,8 @@ from ._table import says
 
 _ROLE = {
     "ExceptionMiddleware": (
-        "Starlette's layer that turns an exception it has a handler for (FastAPI's or one you wrote) "
-        "into a response"
+        "Starlette's layer. An exception it has a handler for (FastAPI's or yours) becomes that "
+        "handler's response here"
     ),
     "AsyncExitStackMiddleware": "FastAPI's layer that closes the request's resources, like uploaded files, when the request ends",
     "ExceptionTelemetryMiddleware": "FastAPI's layer that reports errors to OpenTelemetry, if telemetry is set up",

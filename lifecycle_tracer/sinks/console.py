@@ -27,9 +27,10 @@ STAGE_STYLE = {
     "exception": "bold red",
     "websocket": "cyan",
 }
-MARKS = {"start": "▶", "end": "■", "point": "•"}
+# A moment is ◆, not •: after the depth dots, "··•" read as three dots to a newcomer.
+MARKS = {"start": "▶", "end": "■", "point": "◆"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
-LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, • a single moment; more dots, deeper inside; "
+LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, ◆ a single moment; more dots, deeper inside; "
           "◀ look marks the lines the step explains; times count from the request's arrival.")
 # The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
 MARK_WORDS = {
@@ -71,7 +72,7 @@ class EventLine:
             stage = Text("·" * self.indent, style="dim")
         else:
             stage = Text(f"{self.indent}:".rjust(self.MAX_INDENT), style="dim")
-        stage.append(f"{MARKS.get(ev.kind, '•')} {ev.stage}", style=style)
+        stage.append(f"{MARKS.get(ev.kind, '◆')} {ev.stage}", style=style)
         name = ev.name
         code = ev.detail.get("status_code")
         if ev.stage == "request" and ev.kind == "end" and name == "request" and type(code) is int:

@@ -32,7 +32,7 @@ TRAVEL = (
     ("← →", "time travel: move through the request's events one at a time; every pane shows that moment"),
     ("event N of M", "the status line's count, from 1; the detail pane's #N is the same event"),
     ("End", "back to the live end of the request (the newest event)"),
-    ("▶ ■ •", "the detail pane's event: ▶ starts a stage, ■ ends it, • is a single moment (the same marks as "
+    ("▶ ■ ◆", "the detail pane's event: ▶ starts a stage, ■ ends it, ◆ is a single moment (the same marks as "
               "the lines of --plain, which the lessons' texts speak of)"),
 )
 

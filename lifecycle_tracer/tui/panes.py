@@ -83,7 +83,7 @@ class DetailPane(Static):
             return
         head = Text()
         # The marks of plain mode's lines, so a lesson's "the ■ response line" names this event here too.
-        head.append(f"{MARKS.get(event.kind, '•')} {event.stage} · {event.kind} · ", style=STAGE_STYLE.get(event.stage, ""))
+        head.append(f"{MARKS.get(event.kind, '◆')} {event.stage} · {event.kind} · ", style=STAGE_STYLE.get(event.stage, ""))
         head.append(visible(event.name), style="bold")
         head.append(f"   #{event.seq + 1} of {visible(event.request_id)}\n", style="dim")  # from 1, as the status line counts
         head.append(visible(event.explain) + "\n")
