@@ -69,8 +69,9 @@ on) add their own layers.
             title="The layers you did not write",
             narration="""
 Each middleware layer gets the request before the layers inside it. This
-app declares none: all are built in. The two marked ◀ look are Starlette's
-error layers; the others are FastAPI's, opened in later lessons.
+app declares none: all are built in. The layers marked ◀ look are
+Starlette's two error layers; the others are FastAPI's, opened in later
+lessons.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],

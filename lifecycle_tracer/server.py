@@ -181,8 +181,11 @@ class ServerThread:
         self.port = port or 0
         check_port(host, self.port)
         self._ready = threading.Event()
+        # asyncio's own event loop, not uvloop: this server shares its process with the TUI or a
+        # lesson, whose first frame would wait on uvloop's import (about 0.1 s), and lessons teach
+        # asyncio's loop. trace's child, a server of its own, lets uvicorn choose, as the user's would.
         config = uvicorn.Config(
-            app, host=host, port=self.port, log_level=log_level, lifespan=lifespan, ws="auto"
+            app, host=host, port=self.port, log_level=log_level, lifespan=lifespan, ws="auto", loop="asyncio"
         )
         self.server = Server(config, on_started=self._started)
         self._thread = threading.Thread(target=self._run, name="lifecycle-tracer-uvicorn", daemon=True)

@@ -355,7 +355,7 @@ async def test_server_error_middleware_is_described_as_it_behaves() -> None:
     assert "catches" in exc.explain and "500" not in exc.explain  # before the answer: no status claimed
     start = one(events, "middleware", "start", "ServerErrorMiddleware")
     assert "WebSocket" not in start.explain  # an HTTP request: its errors are caught
-    assert start.explain.endswith("nothing inside it handled becomes a 500 here.")  # the app has no handler of its own
+    assert start.explain.endswith("nothing inside it handled becomes a 500 (Internal Server Error) here.")  # the app has no handler of its own
     await websocket_session(t.app, "/ws", [])
     ws_events = list(t.rec.by_request().values())[-1]
     ws_start = one(ws_events, "middleware", "start", "ServerErrorMiddleware")

@@ -79,7 +79,7 @@ def test_run_uses_the_learners_copy_inside_the_workspace_and_the_packaged_one_ou
 
     outside = cli("run", "lesson1", "--plain", cwd=tmp_path, home=home)
     assert outside.returncode == 0, outside.stdout + outside.stderr
-    assert f"lesson1 · lesson from {PACKAGED[0].path.resolve()} (packaged)" in outside.stdout
+    assert f"lesson1 · lesson from {PACKAGED[0].path.resolve()} (the installed copy)" in outside.stdout
     assert "⇒  201" not in outside.stdout and "⇒  200" in outside.stdout and "Every check of the lesson's steps passed." in outside.stdout
 
 
@@ -125,7 +125,7 @@ def test_list_and_check_inside_the_workspace_use_the_copies(tmp_path: Path, home
     assert f"Lessons from {ws} (your copy)" in listed.stdout
     assert "broken:" in listed.stdout and "syntax error" in listed.stdout
     packaged = cli("list", cwd=tmp_path, home=home)
-    assert "broken:" not in packaged.stdout and "(packaged)" in packaged.stdout
+    assert "broken:" not in packaged.stdout and "(the installed copy)" in packaged.stdout
 
     for lesson in ws.glob("lesson*.py"):  # one lesson keeps `check` quick
         if lesson.name != "lesson01_hello.py":

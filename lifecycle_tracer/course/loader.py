@@ -47,7 +47,7 @@ def origin(path: Path) -> str:
     if workspace(path.parent) is not None:
         return "your copy"
     if path.resolve().is_relative_to(packaged_dir().resolve()):
-        return "packaged"
+        return "the installed copy"
     override = os.environ.get("LIFECYCLE_TRACER_LESSONS")
     if override and path.resolve().is_relative_to(Path(override).resolve()):
         return "from LIFECYCLE_TRACER_LESSONS"

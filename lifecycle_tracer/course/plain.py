@@ -228,7 +228,7 @@ def _exercise_verdict(session: LessonSession, solved: bool) -> Text:
     lesson_id, path = session.loaded.lesson.id, session.loaded.file.path
     if solved:
         return Text("✓ Solved: every check of this exercise holds.", style="bold green")
-    if origin(path) == "packaged":
+    if origin(path) == "the installed copy":
         how = ("This is the packaged copy, which you cannot usefully edit: run `lifecycle-tracer init` "
                "for a copy of your own, then change it there.")
     else:

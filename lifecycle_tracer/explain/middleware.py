@@ -8,8 +8,8 @@ from ._table import says
 
 _ROLE = {
     "ExceptionMiddleware": (
-        "Starlette's layer. An exception it has a handler for (FastAPI's or yours) becomes that "
-        "handler's response here"
+        "Starlette's layer for expected errors. An exception it has a handler for (FastAPI's or yours) "
+        "becomes that handler's response here; any other passes on outward"
     ),
     "AsyncExitStackMiddleware": "FastAPI's layer that closes the request's resources, like uploaded files, when the request ends",
     "ExceptionTelemetryMiddleware": "FastAPI's layer that reports errors to OpenTelemetry, if telemetry is set up",
@@ -33,7 +33,7 @@ def middleware_start(name: str, d: dict[str, Any]) -> str:
         return (f"{name} starts: a middleware your app added. It wraps every layer inside it, so it sees the "
                 "request before them and the response after them.")
     if name == "ServerErrorMiddleware":
-        return f"{name} starts: Starlette's outermost layer. {_server_errors(d)}"
+        return f"{name} starts: Starlette's outermost layer, the last resort. {_server_errors(d)}"
     role = _ROLE.get(name)
     if role is not None:
         return f"{name} starts: {role}."
@@ -51,7 +51,7 @@ def _server_errors(d: dict[str, Any]) -> str:
         return (f"An exception that nothing inside it handled goes to your handler {handler} here "
                 "(registered for Exception or 500).")
     if "exception_handler" in d:
-        return "An exception that nothing inside it handled becomes a 500 here."
+        return "An exception that nothing inside it handled becomes a 500 (Internal Server Error) here."
     return "An exception that nothing inside it handled becomes a 500 here (or your handler's answer, if the app has one for Exception)."
 
 
