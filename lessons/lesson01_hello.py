@@ -5,7 +5,8 @@ from fastapi import FastAPI
 app = FastAPI(title="Hello lifecycle")
 
 
-# async def: FastAPI awaits it (read it as def for now). {name} fills name; ?excited=true fills excited.
+# @app.get: a GET of /hello/<name> runs say_hello; {name} fills name, ?excited=true fills excited.
+# async def: FastAPI awaits it (read it as def for now).
 @app.get("/hello/{name}")
 async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
     mark = "!" if excited else "."
