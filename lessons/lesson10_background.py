@@ -114,7 +114,8 @@ def client_had_answer_first(r):
 
 
 # An event loop's timer can fire a hair early by the tracer's clock: uvloop (libuv) counts in whole
-# milliseconds from a cached time, so an asyncio.sleep(0.2) has been seen to end after 199.6 ms.
+# milliseconds from a cached time, so an asyncio.sleep(0.2) has been seen to end a fraction of a
+# millisecond short of 200 ms.
 TIMER_SLACK = 0.005
 
 
