@@ -17,15 +17,14 @@ async def say_hello(name: str, excited: bool = False) -> dict[str, str]:
 from lifecycle_tracer.course import Lesson, Question, Request, Step, custom, has, order, status  # noqa: E402
 
 
-def _the_other_layers_are_fastapis() -> object:
-    """Step 2 says the built-in layers other than Starlette's two error layers are FastAPI's."""
+def _every_layer_is_built_in() -> object:
+    """Step 2 says the app declares no middleware: every layer comes from FastAPI or Starlette."""
     def test(r: object) -> bool | str:
-        others = [(e.name, str(e.detail.get("module") or "")) for e in r.events  # type: ignore[attr-defined]
-                  if e.stage == "middleware" and e.kind == "start"
-                  and e.name not in ("ServerErrorMiddleware", "ExceptionMiddleware")]
-        wrong = [f"{name} ({module})" for name, module in others if not module.startswith("fastapi.")]
-        return bool(others) and not wrong or f"these are not FastAPI's: {', '.join(wrong) or 'none found'}"
-    return custom("the built-in layers other than the two error layers come from FastAPI", test)
+        layers = [(e.name, str(e.detail.get("module") or "")) for e in r.events  # type: ignore[attr-defined]
+                  if e.stage == "middleware" and e.kind == "start"]
+        wrong = [f"{name} ({module})" for name, module in layers if not module.startswith(("fastapi.", "starlette."))]
+        return bool(layers) and not wrong or f"not built in: {', '.join(wrong) or 'no layers found'}"
+    return custom("every middleware layer comes from FastAPI or Starlette", test)
 
 LESSON = Lesson(
     id="lesson1",
@@ -70,12 +69,11 @@ on) add their own layers.
             title="The layers you did not write",
             narration="""
 Each middleware layer gets the request before the layers inside it. This
-app declares none: all are built in. The layers marked ◀ look are
-Starlette's two error layers; the others are FastAPI's, opened in later
-lessons.
+app declares none: all are built into FastAPI and Starlette, and later
+lessons open them one by one.
 """,
             request=Request("GET", "/hello/Grace"),
-            look_for=["middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware"],
+            look_for=["middleware:ServerErrorMiddleware"],
             fold_rest=True,  # step 1 showed the stages inside the layers; this one is about the layers
             question=Question(
                 prompt="ServerErrorMiddleware, the outermost layer, starts first. When does it end?",
@@ -92,11 +90,10 @@ lessons.
             checks=[
                 status(200),
                 has("middleware", "start", name="ServerErrorMiddleware", depth=0, builtin=True),
-                has("middleware", "start", name="ExceptionMiddleware", builtin=True),
                 order(("middleware", "start", "ServerErrorMiddleware"), ("middleware", "start", "ExceptionMiddleware")),
                 order(("middleware", "end", "ExceptionMiddleware"), ("middleware", "end", "ServerErrorMiddleware")),
                 order(("response", "end"), ("middleware", "end", "ServerErrorMiddleware")),
-                _the_other_layers_are_fastapis(),
+                _every_layer_is_built_in(),
             ],
         ),
     ],
