@@ -68,9 +68,9 @@ on) add their own layers.
         Step(
             title="The layers you did not write",
             narration="""
-Each middleware layer gets the request before the layers inside it. This
-app declares none: all are built into FastAPI and Starlette, and later
-lessons open them one by one.
+Layers nest: each wraps the next, one more dot each. This app declares
+none: all are built into FastAPI and Starlette; the inner ones come in
+later lessons.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware"],

@@ -475,3 +475,18 @@ def test_a_lone_surrogate_from_a_client_is_recorded_not_lost(tmp_path: Path) -> 
     sink.close()
     events = read_jsonl(target)
     assert [e.seq for e in events] == [0, 1] and events[0].detail["raw"] == {"x": "\ud800"}
+
+
+def test_nested_says_a_layers_sentence_once_unless_the_step_names_the_layer() -> None:
+    """Layers' end sentences differ only by the layer's name: said once for the layers a step merely
+    shows, but always for each layer the step names, since that layer is what the step is about."""
+    fixture = Path(__file__).resolve().parent / "fixtures" / "lesson1_fixed_clock.jsonl"
+    events = [e for e in read_jsonl(fixture) if e.request_id == "r1"]
+
+    def explained_ends(look_for: tuple[str, ...]) -> list[str]:
+        return [line.event.name for line in nested(events, look_for, said=set())
+                if line.event.stage == "middleware" and line.event.kind == "end" and line.explain]
+
+    assert explained_ends(("middleware:ServerErrorMiddleware", "middleware:ExceptionMiddleware")) == [
+        "ExceptionMiddleware", "ServerErrorMiddleware"]
+    assert explained_ends(("middleware",)) == ["AsyncExitStackMiddleware"]  # the first end only

@@ -79,7 +79,7 @@ def test_run_uses_the_learners_copy_inside_the_workspace_and_the_packaged_one_ou
 
     outside = cli("run", "lesson1", "--plain", cwd=tmp_path, home=home)
     assert outside.returncode == 0, outside.stdout + outside.stderr
-    assert f"lesson1 · lesson from {PACKAGED[0].path.resolve()} (the installed copy)" in outside.stdout
+    assert f"lesson1 · lesson from {PACKAGED[0].path.resolve()}\n" in outside.stdout  # the packaged path, unnamed
     assert "⇒  201" not in outside.stdout and "⇒  200" in outside.stdout and "Every check of the lesson's steps passed." in outside.stdout
 
 

@@ -43,7 +43,10 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
     lesson = loaded.lesson
     console.print(Panel(Text(lesson.title, style="bold"), subtitle=lesson.id, expand=False))
     path = loaded.file.path.resolve()  # the whole path, on one line: the learner must know which copy runs
-    console.print(Text(visible(f"{lesson.id} · lesson from {path} ({origin(path)})"), style="dim"), soft_wrap=True)
+    # The packaged copy goes unnamed: its path says it, and "(the installed copy)" stopped timed newcomers
+    # wondering which other copy there was. Any other copy is named, so an edit's owner knows it runs.
+    whose = "" if origin(path) == "the installed copy" else f" ({origin(path)})"
+    console.print(Text(visible(f"{lesson.id} · lesson from {path}{whose}"), style="dim"), soft_wrap=True)
     if lesson.goals:
         console.print(Text("You will learn:", style="bold"))
         for goal in lesson.goals:
@@ -93,7 +96,7 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         # A step whose every claim holds says so in one line; a failed claim, and an exercise's, is each shown.
         together = not exercise and len(outcomes) > 1 and all(o.ok for o in outcomes)
         if together:
-            console.print(Text(f"  ✓ {len(outcomes)} checks: this trace matches what the step says.",
+            console.print(Text(f"  ✓ {len(outcomes)} checks passed: the trace matches the step.",
                                style="green"))
         for i, outcome in enumerate(outcomes):
             marks[(number, i)] = outcome

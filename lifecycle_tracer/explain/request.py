@@ -80,7 +80,7 @@ def _request_end(d: dict[str, Any], took: str) -> str:
 
 @says("response", "start")
 def response_start(name: str, d: dict[str, Any]) -> str:
-    return f"The status {d.get('status_code')} and the headers were handed to the server, before any of the body."
+    return f"The status {d.get('status_code')} and the headers were handed to the web server, before any of the body."
 
 
 @says("response", "point")
