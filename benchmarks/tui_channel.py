@@ -3,6 +3,7 @@
     python benchmarks/tui_channel.py              # 2 rounds of 5 s bursts per mode, about 1 min
     python benchmarks/tui_channel.py --quick      # 1 round of 2 s
     python benchmarks/tui_channel.py --capacity   # no TUI: what the server and the channel allow
+    python benchmarks/tui_channel.py --mode child # one mode (e.g. under py-spy record)
 
 Side by side in one run, the same burst against the same small app (a path
 and a query parameter, an async yield dependency, a response model) with the
@@ -211,7 +212,9 @@ async def capacity(folder: Path, args: argparse.Namespace) -> None:
         try:
             await load.ready()
             await load.run(50, 200.0, 4, 10.0, PATH)
+            before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
             r = await load.run(int(args.rate * args.seconds), args.rate, 16, args.seconds + 10, PATH)
+            app_cpu, here_cpu = cpu_seconds(server.pid) - before[0], cpu_seconds(os.getpid()) - before[1]
         finally:
             load.close()
             server.terminate()
@@ -219,7 +222,10 @@ async def capacity(folder: Path, args: argparse.Namespace) -> None:
             if viewer is not None:
                 viewer.stop()
         extra = f", {counted[0]} events reached the viewer" if viewer else ""
-        print(f"  {name:<26} {r['ok'] / r['elapsed']:>5.0f} req/s served ({r['ok']} ok{extra})")
+        # The app's CPU per response served, and (with a viewer) this process's, which is the viewer's.
+        cost = f"app {app_cpu / max(r['ok'], 1) * 1e6:.0f} µs CPU a response" + (
+            f", viewer {here_cpu / max(counted[0], 1) * 1e6:.1f} µs an event" if viewer else "")
+        print(f"  {name:<26} {r['ok'] / r['elapsed']:>5.0f} req/s served ({r['ok']} ok{extra}); {cost}")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -231,7 +237,7 @@ async def main(args: argparse.Namespace) -> None:
             return
         runs = []
         for _ in range(args.rounds):  # alternate, so drift in the machine falls on both alike
-            for mode in ("in-process", "child"):
+            for mode in args.modes:
                 runs.append(await one_burst(mode, folder, args))
                 print(f"  {mode}: {runs[-1]['served']:.0f} req/s served", flush=True)
         report(runs, args)
@@ -245,7 +251,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--probe-interval", type=float, default=0.05)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--capacity", action="store_true", help="the burst with no TUI: untraced, traced, channel")
+    parser.add_argument("--mode", choices=("both", "in-process", "child"), default="both",
+                        help="one mode only (to profile the TUI's process under one of them)")
     args = parser.parse_args()
+    args.modes = ("in-process", "child") if args.mode == "both" else (args.mode,)
     if args.quick:
         args.seconds, args.rounds = 2.0, 1
     return args

@@ -42,11 +42,11 @@ Read the app first: the top of `lesson01_hello.py`, down to "The app ends
 here". We send it
 `GET /hello/Ada?excited=true` and follow the request **in**, through each
 stage, and back **out** as the **response**. **Middleware** is code that
-wraps the whole app; FastAPI and Starlette (the toolkit FastAPI is built
+runs before and after the rest of the app; FastAPI and Starlette (the toolkit FastAPI is built
 on) add their own layers.
 """,
             request=Request("GET", "/hello/Ada", query={"excited": "true"}),
-            look_for=["routing", "validation:excited", "serialization.start", "response.start"],  # the endpoint's lines speak for themselves
+            look_for=["routing", "validation:excited", "serialization.start"],  # the endpoint and response lines speak for themselves
             checks=[
                 status(200),
                 order(
@@ -68,7 +68,7 @@ on) add their own layers.
         Step(
             title="The layers you did not write",
             narration="""
-Layers nest: each wraps the next, one more dot each. This app declares
+Layers nest: each wraps the next, one dot deeper. This app declares
 none: all are built into FastAPI and Starlette; the inner ones come in
 later lessons.
 """,

@@ -30,8 +30,8 @@ STAGE_STYLE = {
 # A moment is ◆, not •: after the depth dots, "··•" read as three dots to a newcomer.
 MARKS = {"start": "▶", "end": "■", "point": "◆"}
 # How to read the lines ``EventLine`` draws: said once, before the first trace a reader meets.
-LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, ◆ a single moment; each dot is one layer further in; "
-          "◀ look marks what the step explains.")
+LEGEND = ("How to read a trace: ▶ a stage starts, ■ it ends, ◆ a single moment; more dots, deeper inside; "
+          "◀ look marks what the step explains; times count from the request's arrival.")
 # The rarer marks, said the first time a trace shows one (plain mode), not all before any trace.
 MARK_WORDS = {
     "↯": "↯ marks an exception, and ↑ a layer it passed out through",
