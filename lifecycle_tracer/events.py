@@ -32,7 +32,7 @@ Kind = Literal["start", "end", "point"]
 KINDS: tuple[str, ...] = ("start", "end", "point")
 
 _tuple_new = tuple.__new__
-_FIELDS = ("request_id", "seq", "stage", "kind", "name", "t_ns", "detail", "explain")
+FIELDS = ("request_id", "seq", "stage", "kind", "name", "t_ns", "detail", "explain")
 
 
 class TraceEvent(tuple):  # type: ignore[type-arg]
@@ -101,7 +101,7 @@ class TraceEvent(tuple):  # type: ignore[type-arg]
         return tuple(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _FIELDS}
+        return {name: getattr(self, name) for name in FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TraceEvent:
@@ -112,7 +112,7 @@ class TraceEvent(tuple):  # type: ignore[type-arg]
         """
         if not isinstance(data, dict):
             raise ValueError(f"it is {_what(data)}, not a trace event object")
-        missing = [name for name in _FIELDS if name not in data and name != "explain"]
+        missing = [name for name in FIELDS if name not in data and name != "explain"]
         if missing:
             raise ValueError(f"the trace event is missing {', '.join(missing)}")
         request_id, stage, kind, name = data["request_id"], data["stage"], data["kind"], data["name"]

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .events import TraceEvent
+from .events import FIELDS, TraceEvent
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # the tracer's longest lines (a route table, a validation report) are far shorter
 MAX_DEPTH = 64  # the tracer's facts nest a few levels (previews stop at 4); displays walk them recursively
@@ -77,13 +77,16 @@ def parse_line(source: str, n: int, raw: bytes, request_prefix: str = "") -> Tra
 
     ``request_prefix`` goes before the request id (the sending process's tag).
     """
-    return _event(source, n, raw, request_prefix, "the stream is damaged or not from a LiveSink")
+    return _event(source, n, raw, request_prefix, "the stream is damaged or not from a LiveSink", arrays=True)
 
 
-def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str = DAMAGED) -> TraceEvent:
+def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str = DAMAGED,
+           arrays: bool = False) -> TraceEvent:
     data = _quick(raw)
     if data is _SLOW:
         data = _careful(path, n, raw, damaged)
+    if arrays and type(data) is list and 7 <= len(data) <= len(FIELDS):  # LiveSink's event: its fields in order
+        data = dict(zip(FIELDS, data, strict=False))
     if prefix and isinstance(data, dict) and isinstance(data.get("request_id"), str):
         data["request_id"] = prefix + data["request_id"]
     try:

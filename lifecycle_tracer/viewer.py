@@ -254,7 +254,12 @@ class Viewer:
             hello = json.loads(raw) if len(raw) <= HELLO_BYTES else None
         except (ValueError, RecursionError):
             hello = None
-        if not isinstance(hello, dict) or hello.get("lifecycle_tracer") != PROTOCOL:
+        spoken = hello.get("lifecycle_tracer") if isinstance(hello, dict) else None
+        if type(spoken) is int and spoken != PROTOCOL:  # a LiveSink from another version of the package
+            self.on_note(f"{label} is a LiveSink of another lifecycle-tracer version (it speaks protocol "
+                         f"{spoken}, this viewer {PROTOCOL}); refused. Install the same version for both.")
+            return None
+        if spoken != PROTOCOL:
             self.on_note(f"{label} is not a lifecycle-tracer LiveSink (protocol {PROTOCOL}); refused.")
             return None
         if self.token is not None and not same_token(hello.get("token"), self.token):

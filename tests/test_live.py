@@ -225,12 +225,14 @@ def test_the_viewer_refuses_strangers_wrong_tokens_and_damaged_lines() -> None:
                 conn.recv(1)  # the viewer closes its side when done with us
 
         send(b"GET / HTTP/1.1\r\n\r\n")
-        send(b'{"lifecycle_tracer": 1, "pid": 1, "token": "wrong"}\n')
-        send(b'{"lifecycle_tracer": 1, "pid": 2, "token": "s3cret", "name": "\\u001b[31mred"}\n{"request_id": 5}\n')
-        until(lambda: len(notes) >= 4, "a note for each")
+        send(b'{"lifecycle_tracer": 1, "pid": 3, "token": "s3cret"}\n')  # a sink from an older package
+        send(b'{"lifecycle_tracer": 2, "pid": 1, "token": "wrong"}\n')
+        send(b'{"lifecycle_tracer": 2, "pid": 2, "token": "s3cret", "name": "\\u001b[31mred"}\n{"request_id": 5}\n')
+        until(lambda: len(notes) >= 5, "a note for each")
         assert "not a lifecycle-tracer LiveSink" in notes[0]
-        assert "wrong one; refused" in notes[1]
-        assert "connected" in notes[2] and "damaged or not from a LiveSink" in notes[3]
+        assert "another lifecycle-tracer version (it speaks protocol 1, this viewer 2)" in notes[1]
+        assert "wrong one; refused" in notes[2]
+        assert "connected" in notes[3] and "damaged or not from a LiveSink" in notes[4]
         assert not events
     finally:
         viewer.stop()

@@ -12,6 +12,7 @@ import asyncio
 import json
 from typing import Annotated, Any
 
+import pytest
 from fastapi import Depends, FastAPI, Header
 from helpers import Traced
 from pydantic import BaseModel
@@ -85,3 +86,15 @@ def test_what_orjson_refuses_or_would_change_crosses_exactly() -> None:
 def test_an_event_given_its_words_keeps_them_on_the_wire() -> None:
     said = TraceEvent("r1", 0, "routing", "point", "/x", 5, {"matched": True}, explain="Words from a recording.")
     assert parse_line("the stream", 1, encode_event(said)).explain == "Words from a recording."
+
+
+def test_an_event_crosses_as_its_fields_in_order_and_a_recording_line_must_be_an_object() -> None:
+    """On the wire an event is the array of its fields (no names); a file's line is still an object."""
+    event = TraceEvent("r1", 3, "routing", "point", "/x", 5, {"matched": True})
+    raw = encode_event(event)
+    assert raw == b'["r1",3,"routing","point","/x",5,{"matched":true}]\n'
+    assert parse_line("the stream", 1, raw) == event
+    from lifecycle_tracer.recording import RecordingError, _event
+
+    with pytest.raises(RecordingError, match="it is a list, not a trace event object"):
+        _event("run.jsonl", 1, raw)

@@ -127,8 +127,8 @@ def test_hostile_hellos_get_a_refusal_never_a_traceback() -> None:
     viewer.start()
     try:
         deep = b"[" * 3000 + b"]" * 3000 + b"\n"
-        for port, data in ((share.port, deep), (share.port, b'{"lifecycle_tracer":1,"follow":true,"token":"\xc3\xa9"}\n'),
-                           (viewer.port, deep), (viewer.port, b'{"lifecycle_tracer":1,"pid":1,"token":"\xc3\xa9"}\n')):
+        for port, data in ((share.port, deep), (share.port, b'{"lifecycle_tracer":2,"follow":true,"token":"\xc3\xa9"}\n'),
+                           (viewer.port, deep), (viewer.port, b'{"lifecycle_tracer":2,"pid":1,"token":"\xc3\xa9"}\n')):
             with socket.create_connection(("127.0.0.1", port)) as conn:
                 conn.sendall(data)
                 conn.shutdown(socket.SHUT_WR)
