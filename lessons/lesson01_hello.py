@@ -68,9 +68,8 @@ on) add their own layers.
         Step(
             title="The layers you did not write",
             narration="""
-Layers nest: each wraps the next, one dot deeper. This app declares
-none: all are built into FastAPI and Starlette; the inner ones come in
-later lessons.
+This app declares no middleware: all its layers are built into FastAPI
+and Starlette, and the inner ones come in later lessons.
 """,
             request=Request("GET", "/hello/Grace"),
             look_for=["middleware:ServerErrorMiddleware"],
@@ -99,8 +98,8 @@ later lessons.
     ],
     summary="""
 **In** through the middleware, then **routing**, **validation**, the
-**endpoint** and **serialization**; the **response** goes back out through
-the same layers. Next lesson: how type hints drive validation, and what
+**endpoint**, **serialization** and the **response**, back out through the
+same layers. Next lesson: how type hints drive validation, and what
 happens when no route matches.
 """,
 )
