@@ -134,8 +134,32 @@ class TraceEvent(tuple):  # type: ignore[type-arg]
             raise ValueError(f"explain is {_what(explain)}, not text")
         return _tuple_new(cls, (request_id, seq, stage, kind, name, t_ns, detail, explain or None))
 
+    @classmethod
+    def from_fields(cls, data: list[Any], prefix: str = "") -> TraceEvent | None:
+        """An event from a live stream's array of its fields, ``prefix`` before its id, or None for
+        anything ``from_dict`` would refuse (it then says why). The same checks, without a dict: a
+        viewer reads thousands a second."""
+        if not 7 <= len(data) <= 8:
+            return None
+        request_id, seq, stage, kind, name, t_ns, detail = data[:7]
+        explain = data[7] if len(data) == 8 else None
+        if type(request_id) is not str or type(stage) is not str or type(kind) is not str:
+            return None
+        request_id = prefix + request_id
+        if not (0 < len(request_id) <= MAX_ID_CHARS and stage in _STAGE_SET and kind in _KIND_SET
+                and type(name) is str and type(seq) is int and 0 <= seq < _INT_LIMIT
+                and type(t_ns) is int and -_INT_LIMIT <= t_ns < _INT_LIMIT and type(detail) is dict
+                and (explain is None or type(explain) is str)):
+            return None
+        try:
+            _check_detail(detail)
+        except ValueError:
+            return None
+        return _tuple_new(cls, (request_id, seq, stage, kind, name, t_ns, detail, explain or None))
+
 
 MAX_ID_CHARS = 200
+_STAGE_SET, _KIND_SET = frozenset(STAGES), frozenset(KINDS)
 # Times and counts stay within 64 bits, so arithmetic on them (a duration in ms) cannot overflow a float.
 _INT_LIMIT = 2**63
 _NONE = type(None)

@@ -85,8 +85,12 @@ def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str 
     data = _quick(raw)
     if data is _SLOW:
         data = _careful(path, n, raw, damaged)
-    if arrays and type(data) is list and 7 <= len(data) <= len(FIELDS):  # LiveSink's event: its fields in order
-        data = dict(zip(FIELDS, data, strict=False))
+    if arrays and type(data) is list:  # LiveSink's event: its fields in order
+        event = TraceEvent.from_fields(data, prefix)
+        if event is not None:
+            return event
+        if 7 <= len(data) <= len(FIELDS):  # something in it is wrong: the checks below say what
+            data = dict(zip(FIELDS, data, strict=False))
     if prefix and isinstance(data, dict) and isinstance(data.get("request_id"), str):
         data["request_id"] = prefix + data["request_id"]
     try:
@@ -97,16 +101,21 @@ def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str 
 
 _SLOW = object()
 _DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * 19
+# orjson reads an integer exactly from -2**63 to 2**64 - 1: any of up to 19 digits, unless negative.
+# Past that it reads a float. A 20-digit run, or a minus and 19 digits, may be past it.
+_LONG_NUMBER, _LONG_NEGATIVE = b"0" * 20, b"-" + b"0" * 19
 
 
 def _quick(raw: bytes) -> Any:
     """The line read by orjson (about three times faster than json: a live stream is thousands of lines
     a second), or ``_SLOW`` for any line it may read differently from json or refuse. orjson reads an
-    integer past 64 bits as a float, which changes a fact, so a run of 19 digits goes the careful way, as
-    do a NUL byte, deep nesting and anything orjson refuses (bad UTF-8, NaN), where json says what is wrong."""
-    if (b"\x00" in raw or _LONG_NUMBER in raw.translate(_DIGITS_AS_0)
-            or raw.count(_OPENERS[0]) + raw.count(_OPENERS[1]) > MAX_DEPTH):
+    integer past 64 bits as a float, which changes a fact, so a number that may be past it goes the careful
+    way (a request's ``wall_ns``, 19 digits, does not), as do deep nesting and anything orjson refuses
+    (a NUL byte or any control character, bad UTF-8, NaN), where json says what is wrong."""
+    if raw.count(_OPENERS[0]) + raw.count(_OPENERS[1]) > MAX_DEPTH:
+        return _SLOW
+    digits = raw.translate(_DIGITS_AS_0)
+    if _LONG_NUMBER in digits or _LONG_NEGATIVE in digits:
         return _SLOW
     try:
         return orjson.loads(raw)

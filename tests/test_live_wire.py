@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Annotated, Any
 
 import pytest
@@ -98,3 +99,29 @@ def test_an_event_crosses_as_its_fields_in_order_and_a_recording_line_must_be_an
 
     with pytest.raises(RecordingError, match="it is a list, not a trace event object"):
         _event("run.jsonl", 1, raw)
+
+
+def test_numbers_at_the_edges_of_64_bits_cross_exactly() -> None:
+    """orjson reads -2**63 .. 2**64-1 exactly and anything past as a float: each side of both edges is
+    read back as the same integer, whichever reader takes it."""
+    for value in (10**19 - 1, 2**63, 2**64 - 1, 2**64, 10**20, -(2**63), -(2**63) - 1, -(10**19 - 1), -(10**19)):
+        event = TraceEvent("r1", 0, "validation", "point", "n", 5, {"value": value})
+        for raw in (encode_event(event), json.dumps(event.to_dict()).encode() + b"\n"):
+            back = parse_line("the stream", 1, raw).detail["value"]
+            assert back == value and type(back) is int, (value, raw)
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    (b'["r1",0,["request"],"start","x",5,{}]\n', "stage is a list"),
+    (b'["r1",0,"nope","start","x",5,{}]\n', "stage is the text 'nope', an unknown stage"),
+    (b'["r1",true,"request","start","x",5,{}]\n', "seq is true"),
+    (b'["r1",0,"request","start","x",5,{"status_code":"200"}]\n', "detail.status_code is the text '200'"),
+    (b'["r1",0,"request","start","x",5,{},7]\n', "explain is the number 7"),
+    (b'["",0,"request","start","x",5,{}]\n', "request_id is empty text"),
+    (b'["r1",0,"request"]\n', "it is a list, not a trace event object"),
+])
+def test_a_wrong_field_in_a_streamed_array_is_named(line: bytes, says: str) -> None:
+    from lifecycle_tracer.recording import RecordingError
+
+    with pytest.raises(RecordingError, match=re.escape(says)):
+        parse_line("the stream", 2, line)

@@ -172,7 +172,7 @@ def run_steps(session: LessonSession, console: Console, *, ask: Ask | None = Non
         if step.question:
             q = step.question
             verdict = "" if chosen is None else (" — you got it!" if chosen == q.answer else " — not quite.")
-            console.print(Text(f"Answer: {q.choices[q.answer]}{verdict}", style="bold cyan"))
+            console.print(Text(f"Answer: {q.answer + 1}. {q.choices[q.answer]}{verdict}", style="bold cyan"))
             if q.why:
                 console.print(Text(q.why, style="cyan"))
         judge(number, evaluate(step, result))
