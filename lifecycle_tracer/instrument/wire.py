@@ -23,7 +23,17 @@ MAX_STREAM_POINTS = 50
 
 
 def start_request(trace: RequestTrace, scope: Scope) -> None:
-    trace.t0 = clock()  # set again below; here in case what follows fails
+    try:
+        name, detail = _request_facts(trace, scope)
+    finally:
+        # The request's clock starts here, after the tracer's own work (on an app's first request,
+        # learning its secret names took milliseconds the untraced app never spends), and even if that
+        # work failed: the duration is the request's, from its first event to its last.
+        trace.t0 = clock()
+    trace.emit("request", "start", name, detail)
+
+
+def _request_facts(trace: RequestTrace, scope: Scope) -> tuple[str, dict[str, Any]]:
     qs = scope.get("query_string", b"")
     query = qs.decode("latin-1") if isinstance(qs, bytes) else str(qs)
     typ = scope["type"]
@@ -51,11 +61,7 @@ def start_request(trace: RequestTrace, scope: Scope) -> None:
         # The one wall-clock reading of the request (t_ns is monotonic): exports place it in time by it.
         "wall_ns": time.time_ns(),
     }
-    # The request's clock starts here, after the tracer's own work above (on an app's first request,
-    # learning its secret names took milliseconds the untraced app never spends): the duration is the
-    # request's, from its first event to its last.
-    trace.t0 = clock()
-    trace.emit("request", "start", f"{method or typ.upper()} {path}", detail)
+    return f"{method or typ.upper()} {path}", detail
 
 
 def end_request(trace: RequestTrace, error: BaseException | None) -> None:
