@@ -32,7 +32,7 @@ Kind = Literal["start", "end", "point"]
 KINDS: tuple[str, ...] = ("start", "end", "point")
 
 _tuple_new = tuple.__new__
-FIELDS = ("request_id", "seq", "stage", "kind", "name", "t_ns", "detail", "explain")
+_FIELDS = ("request_id", "seq", "stage", "kind", "name", "t_ns", "detail", "explain")
 
 
 class TraceEvent(tuple):  # type: ignore[type-arg]
@@ -101,7 +101,7 @@ class TraceEvent(tuple):  # type: ignore[type-arg]
         return tuple(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in FIELDS}
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TraceEvent:
@@ -112,49 +112,34 @@ class TraceEvent(tuple):  # type: ignore[type-arg]
         """
         if not isinstance(data, dict):
             raise ValueError(f"it is {_what(data)}, not a trace event object")
-        missing = [name for name in FIELDS if name not in data and name != "explain"]
+        missing = [name for name in _FIELDS if name not in data and name != "explain"]
         if missing:
             raise ValueError(f"the trace event is missing {', '.join(missing)}")
-        request_id, stage, kind, name = data["request_id"], data["stage"], data["kind"], data["name"]
+        return cls.from_fields(data["request_id"], data["seq"], data["stage"], data["kind"], data["name"],
+                               data["t_ns"], data["detail"], data.get("explain"))
+
+    @classmethod
+    def from_fields(cls, request_id: Any, seq: Any, stage: Any, kind: Any, name: Any, t_ns: Any, detail: Any,
+                    explain: Any = None) -> TraceEvent:
+        """An event from its fields as read from JSON (a recording's object, or a live stream's array,
+        which needs no dict made), every field checked: ``ValueError`` says which one is wrong."""
         if type(request_id) is not str or not 0 < len(request_id) <= MAX_ID_CHARS:
             raise ValueError(f"request_id is {_what(request_id)}, not an id of 1 to {MAX_ID_CHARS} characters")
-        if type(stage) is not str or stage not in STAGES:
+        if type(stage) is not str or stage not in _STAGE_SET:
             raise ValueError(f"stage is {_what(stage)}, an unknown stage (they are {', '.join(STAGES)})")
-        if type(kind) is not str or kind not in KINDS:
+        if type(kind) is not str or kind not in _KIND_SET:
             raise ValueError(f"kind is {_what(kind)}, an unknown kind (they are {', '.join(KINDS)})")
         if type(name) is not str:
             raise ValueError(f"name is {_what(name)}, not text")
-        seq = _whole(data, "seq", 0, "a count from 0")
-        t_ns = _whole(data, "t_ns", -_INT_LIMIT, "a whole number of nanoseconds")
-        detail, explain = data["detail"], data.get("explain")
+        if type(seq) is not int or not 0 <= seq < _INT_LIMIT:
+            raise ValueError(f"seq is {_what(seq)}, not a count from 0 (below 2**63)")
+        if type(t_ns) is not int or not -_INT_LIMIT <= t_ns < _INT_LIMIT:
+            raise ValueError(f"t_ns is {_what(t_ns)}, not a whole number of nanoseconds (below 2**63)")
         if type(detail) is not dict:
             raise ValueError(f"detail is {_what(detail)}, not an object")
         _check_detail(detail)
         if explain is not None and type(explain) is not str:
             raise ValueError(f"explain is {_what(explain)}, not text")
-        return _tuple_new(cls, (request_id, seq, stage, kind, name, t_ns, detail, explain or None))
-
-    @classmethod
-    def from_fields(cls, data: list[Any], prefix: str = "") -> TraceEvent | None:
-        """An event from a live stream's array of its fields, ``prefix`` before its id, or None for
-        anything ``from_dict`` would refuse (it then says why). The same checks, without a dict: a
-        viewer reads thousands a second."""
-        if not 7 <= len(data) <= 8:
-            return None
-        request_id, seq, stage, kind, name, t_ns, detail = data[:7]
-        explain = data[7] if len(data) == 8 else None
-        if type(request_id) is not str or type(stage) is not str or type(kind) is not str:
-            return None
-        request_id = prefix + request_id
-        if not (0 < len(request_id) <= MAX_ID_CHARS and stage in _STAGE_SET and kind in _KIND_SET
-                and type(name) is str and type(seq) is int and 0 <= seq < _INT_LIMIT
-                and type(t_ns) is int and -_INT_LIMIT <= t_ns < _INT_LIMIT and type(detail) is dict
-                and (explain is None or type(explain) is str)):
-            return None
-        try:
-            _check_detail(detail)
-        except ValueError:
-            return None
         return _tuple_new(cls, (request_id, seq, stage, kind, name, t_ns, detail, explain or None))
 
 
@@ -171,13 +156,6 @@ _DETAIL_TYPES: dict[str, tuple[type, ...]] = {
     "file": (str, _NONE), "function": (str, _NONE), "ok": (bool, _NONE), "held_ns": (int, _NONE),
 }
 _EXPECTED = {int: "a whole number or null", str: "text or null", bool: "true, false or null"}
-
-
-def _whole(data: dict[str, Any], field: str, low: int, expected: str) -> int:
-    value = data[field]
-    if type(value) is not int or not low <= value < _INT_LIMIT:
-        raise ValueError(f"{field} is {_what(value)}, not {expected} (below 2**63)")
-    return value
 
 
 def _check_detail(detail: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .events import FIELDS, TraceEvent
+from .events import TraceEvent
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # the tracer's longest lines (a route table, a validation report) are far shorter
 MAX_DEPTH = 64  # the tracer's facts nest a few levels (previews stop at 4); displays walk them recursively
@@ -85,12 +85,13 @@ def _event(path: Path | str, n: int, raw: bytes, prefix: str = "", damaged: str 
     data = _quick(raw)
     if data is _SLOW:
         data = _careful(path, n, raw, damaged)
-    if arrays and type(data) is list:  # LiveSink's event: its fields in order
-        event = TraceEvent.from_fields(data, prefix)
-        if event is not None:
-            return event
-        if 7 <= len(data) <= len(FIELDS):  # something in it is wrong: the checks below say what
-            data = dict(zip(FIELDS, data, strict=False))
+    if arrays and type(data) is list and 7 <= len(data) <= 8:  # LiveSink's event: its fields in order
+        if prefix and type(data[0]) is str:
+            data[0] = prefix + data[0]
+        try:
+            return TraceEvent.from_fields(*data)
+        except ValueError as exc:
+            raise _damaged(path, n, str(exc), damaged) from None
     if prefix and isinstance(data, dict) and isinstance(data.get("request_id"), str):
         data["request_id"] = prefix + data["request_id"]
     try:
