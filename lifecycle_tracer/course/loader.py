@@ -46,12 +46,17 @@ def origin(path: Path) -> str:
     """Whose lesson file this is, for every screen that names the file running."""
     if workspace(path.parent) is not None:
         return "your copy"
-    if path.resolve().is_relative_to(packaged_dir().resolve()):
+    if is_packaged(path):
         return "the installed copy"
     override = os.environ.get("LIFECYCLE_TRACER_LESSONS")
     if override and path.resolve().is_relative_to(Path(override).resolve()):
         return "from LIFECYCLE_TRACER_LESSONS"
     return "a file you named"
+
+
+def is_packaged(path: Path) -> bool:
+    """Whether the file is one of the lessons installed with the package (editing it is no use)."""
+    return workspace(path.parent) is None and path.resolve().is_relative_to(packaged_dir().resolve())
 
 
 def packaged_dir() -> Path:

@@ -19,7 +19,7 @@ from ..visible import visible
 from .exercises import where_to_edit
 from .folding import fold_lines
 from .format import Exercise, Outcome, Question, Request, StepResult, WebSocketRequest
-from .loader import LoadedLesson, origin
+from .loader import LoadedLesson, is_packaged, origin
 from .session import LessonSession, evaluate, step_requests
 from .watch import Marks, lesson_ok, watch_plain
 
@@ -45,7 +45,7 @@ def run_plain(loaded: LoadedLesson, console: Console, *, port: int | None = None
     path = loaded.file.path.resolve()  # the whole path, on one line: the learner must know which copy runs
     # The packaged copy goes unnamed: its path says it, and "(the installed copy)" stopped timed newcomers
     # wondering which other copy there was. Any other copy is named, so an edit's owner knows it runs.
-    whose = "" if origin(path) == "the installed copy" else f" ({origin(path)})"
+    whose = "" if is_packaged(path) else f" ({origin(path)})"
     console.print(Text(visible(f"{lesson.id} · lesson from {path}{whose}"), style="dim"), soft_wrap=True)
     if lesson.goals:
         console.print(Text("You will learn:", style="bold"))
@@ -231,7 +231,7 @@ def _exercise_verdict(session: LessonSession, solved: bool) -> Text:
     lesson_id, path = session.loaded.lesson.id, session.loaded.file.path
     if solved:
         return Text("✓ Solved: every check of this exercise holds.", style="bold green")
-    if origin(path) == "the installed copy":
+    if is_packaged(path):
         how = ("This is the packaged copy, which you cannot usefully edit: run `lifecycle-tracer init` "
                "for a copy of your own, then change it there.")
     else:
