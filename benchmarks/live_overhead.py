@@ -15,9 +15,17 @@ send)`` is timed, nothing else), one fresh app per variant:
 
 The variants run in rounds, in rotating order, side by side in one run, with
 the collector off during each batch; the ratios are of medians of the
-per-round means. The sink's own thread (serializing and writing to the
-socket) competes with the app for the GIL in the third variant: that is part
-of what it costs, and is measured, not hidden.
+per-round means. Two costs are reported per variant:
+
+- µs per request: each ``await app(...)`` timed, what the request's own path
+  costs (the latency the app's loop sees). The sink's thread competes with
+  the app for the GIL while the batch runs, so part of its cost is in here;
+- CPU µs per request: the process's CPU time over the batch, all threads,
+  and for the viewer variant until the sink has written its backlog (so
+  serializing and writing every event is counted, wherever it ran), with the
+  sink's own thread's share beside it (read from ``/proc``, Linux only).
+  The app's process can serve at most one request per CPU µs-per-request of
+  one core: that, not the latency, is what bounds a server's throughput.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench_app import build_app, machine_info
 from overhead import NullSink, Variant, ratio
@@ -37,6 +46,16 @@ from overhead import NullSink, Variant, ratio
 from lifecycle_tracer import instrument
 from lifecycle_tracer.server import free_port
 from lifecycle_tracer.sinks import LiveSink
+
+
+def thread_cpu(sink: LiveSink) -> float:
+    """CPU seconds the sink's writer thread has run (0 where /proc is not there)."""
+    try:
+        stat = Path(f"/proc/self/task/{sink._thread.native_id}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_listening(port: int, timeout: float = 30.0) -> None:
@@ -75,16 +94,24 @@ async def main(args: argparse.Namespace) -> None:
         for line in machine_info():
             print(line)
         print(f"{args.rounds} rounds x {args.batch} requests per variant, gc off during each batch")
+        writer: dict[str, list[float]] = {v.name: [] for v in variants}
         for rnd in range(args.rounds):
             k = rnd % len(variants)
             for v in variants[k:] + variants[:k]:
-                await v.timed_round(args.batch)
-                if v.app is watched_app:
-                    watched.flush(10)  # the backlog is written between batches, not into the next variant's time
+                sink = watched if v.app is watched_app else lonely if v.app is lonely_app else None
+                writer0 = thread_cpu(sink) if sink else 0.0
+                # The backlog is written before the next variant starts, inside this one's CPU window.
+                await v.timed_round(args.batch, after=(lambda s=sink: s.flush(10)) if sink else None)
+                writer[v.name].append((thread_cpu(sink) - writer0) / args.batch * 1e6 if sink else 0.0)
         base = variants[0]
-        print(f"\n{'variant':<24}{'median µs/req':>15}{'× null sink':>13}")
+        print(f"\n{'variant':<24}{'median µs/req':>15}{'× null sink':>13}{'CPU µs/req':>12}{'× null sink':>13}"
+              f"{'sink thread':>13}")
         for v in variants:
-            print(f"{v.name:<24}{statistics.median(v.times):>15.1f}{ratio(v.times, base.times):>12.2f}×")
+            print(f"{v.name:<24}{statistics.median(v.times):>15.1f}{ratio(v.times, base.times):>12.2f}×"
+                  f"{statistics.median(v.cpu):>12.1f}{ratio(v.cpu, base.cpu):>12.2f}×"
+                  f"{statistics.median(writer[v.name]):>13.1f}")
+        print("CPU µs/req: the whole process over each batch, the viewer variant's backlog written included; "
+              "sink thread: the LiveSink's writer's part of it (its clock ticks every 10 ms: a rough figure)")
         print(f"\nno viewer: {lonely.dropped:,} events dropped, {lonely.sent} sent, queue {len(lonely._queue)}")
         print(f"viewer: {watched.sent:,} events sent, {watched.dropped:,} dropped")
         print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (on {os.cpu_count()} cores)")

@@ -162,6 +162,7 @@ class Variant:
         self.kinds = [(scope_for(r), r.body, r.status) for r in REQUESTS]
         self.per_request = ""  # events or spans per request, for the table
         self.times: list[float] = []  # µs per request (the mix), one entry per round
+        self.cpu: list[float] = []  # the process's CPU µs per request (all threads), one entry per round
         self.kind_times: list[list[float]] = [[] for _ in REQUESTS]  # µs per request of each kind, per round
 
     async def call(self, req: BenchRequest) -> Exchange:
@@ -200,13 +201,18 @@ class Variant:
             raise SetupError(f"{self.name}: {wrong} of {n} responses had an unexpected status")
         return spent
 
-    async def timed_round(self, n: int) -> None:
+    async def timed_round(self, n: int, after: Any = None) -> None:
+        """One timed batch; ``after`` runs once it is over, inside ``cpu``'s window but not the timed part."""
         self.reset()  # drop kept events or spans, then collect, outside the timed part
         gc.collect()
         gc.disable()
+        cpu0 = time.process_time()
         try:
             spent = await self.batch(n)
+            if after is not None:
+                after()
         finally:
+            self.cpu.append((time.process_time() - cpu0) / n * 1e6)
             gc.enable()
         counts = [len(range(k, n, len(self.kinds))) for k in range(len(self.kinds))]
         self.times.append(sum(spent) / n / 1000)

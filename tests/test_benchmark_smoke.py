@@ -44,3 +44,16 @@ def test_throughput_benchmark_quick_run_with_python_load() -> None:
     assert has(lines, "round 1 ", "untraced: ", "req/s"), output
     assert has(lines, "round 1 ", "traced (Recorder): ", "events kept"), output
     assert has(lines, "traced (Recorder)/untraced req/s = ", "(target ≥ 0.85×): "), output
+
+
+def test_live_overhead_benchmark_quick_run_counts_every_event_sent_and_its_cpu() -> None:
+    lines = run("live_overhead.py", "--quick", timeout=180)
+    output = "\n".join(lines)
+    rows = {name: line for line in lines for name in ("traced (null sink)", "LiveSink, no viewer", "LiveSink, viewer")
+            if line.startswith(name + " ")}
+    assert len(rows) == 3, output
+    for line in rows.values():  # latency and its ratio, CPU and its ratio, the sink thread's CPU
+        assert line.count("×") == 2 and len(line.split()) >= 7, output
+    sent = next(line for line in lines if line.startswith("viewer: "))
+    assert sent.endswith(" sent, 0 dropped") and not sent.startswith("viewer: 0 "), output
+    assert has(lines, "no viewer: ", "events dropped, 0 sent"), output
