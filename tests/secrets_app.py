@@ -12,11 +12,13 @@ import json
 from typing import Annotated, Any
 
 from fastapi import (
+    APIRouter,
     Cookie,
     Depends,
     FastAPI,
     Form,
     Header,
+    Path,
     Query,
     Request,
     WebSocket,
@@ -36,7 +38,7 @@ PLANTED: dict[str, str] = {
         "path-token", "cookie-echo", "query-model", "cookie-model",
         "pwd", "passphrase", "pin", "otp", "private_key", "jwt", "session", "credentials", "cvv",
         "exc-message", "response-echo", "form-password", "bearer", "basic-password", "oauth-form",
-        "sse-token", "header-model",
+        "sse-token", "header-model", "path-prefix", "path-alias", "h-router-key",
     ])
 }
 S = PLANTED
@@ -133,6 +135,25 @@ async def reset(token: str) -> dict[str, int]:
     return {"length": len(token)}
 
 
+@app.get("/alias/{t}")
+async def alias(secret_value: Annotated[str, Path(alias="t")]) -> dict[str, int]:  # the URL's name is not secret
+    return {"length": len(secret_value)}
+
+
+# A path parameter in an included router's prefix, and an API key declared only inside that router:
+# FastAPI >= 0.163 keeps the router whole (``_IncludedRouter``) and adds the prefix when it routes.
+tenant = APIRouter(prefix="/tenants/{api_token}")
+router_key = APIKeyHeader(name="x-tenant")  # a name nothing else marks as secret
+
+
+@tenant.get("/items")
+async def tenant_items(api_token: str, key: Annotated[str, Depends(router_key)]) -> dict[str, int]:
+    return {"length": len(api_token) + len(key)}
+
+
+app.include_router(tenant)
+
+
 @app.get("/whoami")
 async def whoami(session: Annotated[str, Cookie()]) -> dict[str, str]:
     return {"session": session}
@@ -225,6 +246,8 @@ def fire(base_url: str) -> None:
         c.get("/go")
         c.get(f"/reset/{S['path-token']}")
         c.get("/whoami", headers={"cookie": f"session={S['cookie-echo']}"})
+        c.get(f"/alias/{S['path-alias']}")
+        c.get(f"/tenants/{S['path-prefix']}/items", headers={"x-tenant": S["h-router-key"]})
         c.get(f"/model?limit=3&token={S['query-model']}")
         c.get("/prefs", headers={"cookie": f"theme=light; tracker={S['cookie-model']}"})
         c.get("/header-model", headers={"x-session-id": S["header-model"]})

@@ -37,7 +37,7 @@ from lifecycle_tracer.server import ServerThread
 from lifecycle_tracer.sinks import ConsoleSink, JsonLinesSink, read_jsonl
 
 PLANTED = secrets_app.PLANTED
-REQUESTS = 22  # requests and WebSocket sessions secrets_app.fire() makes
+REQUESTS = 24  # requests and WebSocket sessions secrets_app.fire() makes
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
