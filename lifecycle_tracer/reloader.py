@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .traced_factory import APP_DIR, REDACT, STEP, TARGET
+from .traced_factory import APP_DIR, REDACT, STEP, TARGET, VIEWER
 
 
 def child_command(*, host: str, port: int, app_dir: Path, reload: bool = True) -> list[str]:
@@ -35,10 +35,11 @@ def start_child(target: str, *, host: str, port: int, app_dir: Path, viewer_port
 
     ``steps``: the viewer may hold and release the app's requests (step mode over the channel).
     """
+    # The viewer's address goes in a variable of trace's own, not LIFECYCLE_TRACER_VIEWER: an app that
+    # already streams to a viewer of its own (``instrument(app, sink=LiveSink())`` in its module) keeps
+    # sending there, rather than sending every event a second time to this one under the same pid.
     env = {**os.environ, TARGET: target, APP_DIR: str(app_dir), REDACT: "0" if show_secrets else "1",
-           "LIFECYCLE_TRACER_VIEWER": f"127.0.0.1:{viewer_port}", "PYTHONUNBUFFERED": "1",
-           STEP: "1" if steps else "0"}
-    env.pop("LIFECYCLE_TRACER_TOKEN", None)  # the viewer is on loopback: no token
+           VIEWER: f"127.0.0.1:{viewer_port}", "PYTHONUNBUFFERED": "1", STEP: "1" if steps else "0"}
     proc = subprocess.Popen(child_command(host=host, port=port, app_dir=app_dir, reload=reload), cwd=app_dir, env=env,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")

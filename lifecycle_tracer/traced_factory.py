@@ -16,6 +16,7 @@ from typing import Any
 
 TARGET, APP_DIR, REDACT = "LIFECYCLE_TRACER_TARGET", "LIFECYCLE_TRACER_APP_DIR", "LIFECYCLE_TRACER_REDACT"
 STEP = "LIFECYCLE_TRACER_STEP"  # "1": the viewer may hold and release requests (sinks/live_step.py)
+VIEWER = "LIFECYCLE_TRACER_TRACE_VIEWER"  # trace's own viewer, on loopback (it asks no token)
 
 
 def app_factory() -> Any:
@@ -35,7 +36,7 @@ def app_factory() -> Any:
     # uvicorn has configured its loggers by now: its lines (an app's traceback) reach the viewer
     # with the request's secrets masked, as they are in one process, and safe for a terminal.
     guard_uvicorn_logs()
-    sink = LiveSink(name=target, steps=os.environ.get(STEP) == "1")
+    sink = LiveSink(os.environ[VIEWER], token="", name=target, steps=os.environ.get(STEP) == "1")
     tracer = instrument(app, sink=sink, redact=os.environ.get(REDACT, "1") == "1")
     # Before uvicorn serves: a request that began before the viewer was reached would not be sent,
     # and the first request after a restart is often the one the user is waiting to see.

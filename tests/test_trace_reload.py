@@ -97,3 +97,38 @@ def test_the_tui_shows_the_reloading_apps_requests(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     until(lambda: answer(controller.url + "/hi") is None, "the child to stop with the TUI")
+
+
+SELF_STREAMING = ('from fastapi import FastAPI\nfrom lifecycle_tracer import instrument\n'
+                  'from lifecycle_tracer.sinks import LiveSink\n\napp = FastAPI()\n'
+                  'instrument(app, sink=LiveSink())  # the app streams to a viewer of its own\n\n'
+                  '@app.get("/hi")\ndef hi():\n    return {"v": 1}\n')
+
+
+def test_an_app_that_streams_to_its_own_viewer_is_traced_once(tmp_path: Path) -> None:
+    """Its LiveSink keeps its own address: it is not sent to trace's viewer a second time under the same pid."""
+    (tmp_path / "main.py").write_text(SELF_STREAMING, encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8",
+           "LIFECYCLE_TRACER_VIEWER": f"127.0.0.1:{free_port()}"}  # the app's own viewer: nobody listens there
+    proc = subprocess.Popen([sys.executable, "-m", "lifecycle_tracer", "trace", "--plain", "--reload", "--port",
+                             str(port)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    text = lambda: "".join(lines)  # noqa: E731
+    try:
+        until(lambda: answer(f"http://127.0.0.1:{port}/hi") == {"v": 1}, "the app to answer")
+        httpx.get(f"http://127.0.0.1:{port}/hi?second=1", timeout=5)
+        until(lambda: "received GET /hi?second=1" in text() and text().count(" ms ·····■ middleware") >= 2,
+              "the second request's trace, to its last layer's end")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        reader.join(10)
+        proc.stdout.close()  # type: ignore[union-attr]
+    out = text()
+    assert len(re.findall(r"\) connected\.", out)) == 1, out  # trace's own sink, not the app's too
+    assert len(re.findall(r"p\d+\.r\d+: GET /hi → 200", out)) == 2, out  # the two requests, each once
+    assert out.count("received GET /hi?second=1") == 1, out
