@@ -155,7 +155,7 @@ def start_share(address: str, name: str) -> BroadcastSink:
     from .sinks.live import viewer_address
 
     try:
-        host, port = viewer_address(address)
+        host, port = viewer_address(address, example="127.0.0.1:47802")  # --share-on's own default
     except ValueError as exc:
         raise BroadcastError(f"--share-on: {exc}.") from None
     return BroadcastSink(host=host, port=port, name=name)

@@ -46,7 +46,7 @@ def bind_error(host: str, port: int, exc: OSError) -> BindError:
     where = f"{url_host(host)}:{port}"
     if exc.errno == errno.EADDRINUSE:
         return PortInUseError(
-            f"Port {port} on {host} is already in use; pick another with --port or leave it out to use a free one."
+            f"Port {port} on {host} is already in use; pick another with --port, or --port 0 for a free one."
         )
     if exc.errno == errno.EADDRNOTAVAIL:
         return BindError(f"The address {host} is not available on this machine; bind 127.0.0.1 (the default), "

@@ -3,6 +3,7 @@ one "Error:" sentence on stderr, the right exit code, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -31,11 +32,13 @@ class Row:
 
 
 T = ("trace", "--plain", "--app-dir", "{apps}")  # a bad `trace` row ends on its own: nothing gets served
+# Not "leave --port out": trace's default is 8000, so leaving it out is what may have taken the busy port.
+BUSY = "Port {busy} on 127.0.0.1 is already in use; pick another with --port, or --port 0 for a free one."
 ROWS = [
     # run
     Row("run-unknown-lesson", ("run", "lesson01x", "--plain"), 2, "There is no lesson called 'lesson01x'. Did you mean lesson1"),
     Row("run-port-too-big", ("run", "lesson1", "--plain", "--port", "99999"), 2, "Port 99999 is not a port number"),
-    Row("run-port-busy", ("run", "lesson1", "--plain", "--port", "{busy}"), 2, "Port {busy} on 127.0.0.1 is already in use"),
+    Row("run-port-busy", ("run", "lesson1", "--plain", "--port", "{busy}"), 2, BUSY),
     Row("run-record-missing-folder", ("run", "lesson1", "--plain", "--record", "{tmp}/missing/l1.jsonl"), 2,
         "Cannot record to {tmp}/missing/l1.jsonl: the folder {tmp}/missing does not exist"),
     Row("run-record-a-folder", ("run", "lesson1", "--plain", "--record", "{tmp}"), 2, "Cannot record to {tmp}: it is a folder"),
@@ -57,7 +60,7 @@ ROWS = [
     # trace
     Row("trace-port-too-big", (*T, "main:app", "--port", "99999"), 2, "Port 99999 is not a port number"),
     Row("trace-port-negative", (*T, "main:app", "--port", "-1"), 2, "Port -1 is not a port number"),
-    Row("trace-port-busy", (*T, "main:app", "--port", "{busy}"), 2, "Port {busy} on 127.0.0.1 is already in use"),
+    Row("trace-port-busy", (*T, "main:app", "--port", "{busy}"), 2, BUSY),
     Row("trace-host-unresolvable", (*T, "main:app", "--host", "no-such-host.invalid"), 2,
         "The host 'no-such-host.invalid' cannot be resolved"),
     Row("trace-host-not-here", (*T, "main:app", "--host", "192.0.2.1"), 2,  # TEST-NET-1: never a local address
@@ -85,6 +88,21 @@ ROWS = [
         "The app's lifespan startup failed", warns=False),
     Row("trace-localhost-is-quiet", (*T, "lifefail:app", "--host", "localhost", "--port", "0"), 2,
         "The app's lifespan startup failed", warns=False),
+    # view: a bad port or --follow address is said before anything listens or connects
+    Row("view-port-too-big", ("view", "--plain", "--port", "99999"), 2,
+        "Port 99999 is not a port number; pick one from 1 to 65535, or 0 for a free one."),
+    Row("view-port-negative", ("view", "--plain", "--port", "-1"), 2, "Port -1 is not a port number"),
+    Row("view-no-plain-port-too-big", ("view", "--port", "65536"), 2, "Port 65536 is not a port number"),
+    Row("view-port-busy", ("view", "--plain", "--port", "{busy}"), 2, "Port {busy} on 127.0.0.1 is in use"),
+    Row("view-follow-not-host-port", ("view", "--follow", "nonsense", "--token", "x"), 2,
+        "--follow 'nonsense' is not HOST:PORT (for example 192.168.1.20:47802); copy the address the shared "
+        "session's screen shows."),
+    Row("view-follow-no-port", ("view", "--follow", "127.0.0.1:", "--token", "x"), 2,
+        "--follow '127.0.0.1:' is not HOST:PORT"),
+    Row("view-follow-web-not-host-port", ("view", "--web", "--follow", "nonsense", "--token", "x"), 2,
+        "--follow 'nonsense' is not HOST:PORT"),
+    Row("view-follow-port-out-of-range", ("view", "--plain", "--follow", "127.0.0.1:99999", "--token", "x"), 2,
+        "--follow '127.0.0.1:99999' has port 99999, which is out of range 1-65535 (for example 192.168.1.20:47802)"),
     # check and list
     Row("check-missing-path", ("check", "{tmp}/nothing-here"), 2, "There is no file or folder {tmp}/nothing-here"),
     Row("check-empty-folder", ("check", "{apps}"), 2, "No lesson files (lessonNN_name.py) in {apps}"),
@@ -193,3 +211,48 @@ def test_port_zero_prints_the_real_port(place: Place, host: str) -> None:
         assert httpx.get(url + "/ping", timeout=10).json() == "pong"
     finally:
         served.stop()
+
+
+def test_busy_default_port_advises_what_frees_it(place: Place) -> None:
+    """trace serves on 8000 unless told: with 8000 taken the sentence names --port 0, and --port 0 serves."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is not one in use
+    try:
+        holder.bind(("127.0.0.1", 8000))
+        holder.listen()
+    except OSError as exc:  # something else listens there: it is just as busy
+        assert exc.errno == errno.EADDRINUSE, exc
+    try:
+        result = command(place, ("trace", "main:app", "--plain", "--app-dir", "{apps}"))
+        assert_one_sentence(result, 2, BUSY.replace("{busy}", "8000"))
+        served = Served(place, *T, "main:app", "--port", "0")
+        try:
+            assert httpx.get(served.url() + "/ping", timeout=10).json() == "pong"
+        finally:
+            served.stop()
+    finally:
+        holder.close()
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("127.0.0.1:99999", "LIFECYCLE_TRACER_VIEWER='127.0.0.1:99999' has port 99999, which is out of range 1-65535 "
+                        "(for example 127.0.0.1:47801)"),
+    ("127.0.0.1:0", "LIFECYCLE_TRACER_VIEWER='127.0.0.1:0' has port 0, which is out of range 1-65535"),
+    ("nonsense", "LIFECYCLE_TRACER_VIEWER='nonsense' is not HOST:PORT (for example 127.0.0.1:47801)"),
+    ("127.0.0.1:²", "LIFECYCLE_TRACER_VIEWER='127.0.0.1:²' is not HOST:PORT"),  # a digit int() refuses
+])
+def test_viewer_variable_is_named_with_what_is_wrong(monkeypatch: pytest.MonkeyPatch, text: str, said: str) -> None:
+    from lifecycle_tracer import LiveSink
+
+    monkeypatch.setenv("LIFECYCLE_TRACER_VIEWER", text)
+    with pytest.raises(ValueError) as caught:
+        LiveSink()
+    assert str(caught.value).startswith(said), caught.value
+
+
+def test_viewer_address_takes_a_bracketed_ipv6_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifecycle_tracer.sinks.live import viewer_address
+
+    monkeypatch.setenv("LIFECYCLE_TRACER_VIEWER", "[::1]:47809")
+    assert viewer_address() == ("::1", 47809)
+    assert viewer_address("example.org:1") == ("example.org", 1)

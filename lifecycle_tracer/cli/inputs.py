@@ -58,6 +58,22 @@ def check_record(record: Path | None) -> None:
         record.unlink(missing_ok=True)
 
 
+def check_listen_port(port: int) -> None:
+    """A port this process may listen on, 0 meaning a free one; only the range: the listener says if it is taken."""
+    if not 0 <= port <= 65535:
+        raise BadInput(f"Port {port} is not a port number; pick one from 1 to 65535, or 0 for a free one.")
+
+
+def check_follow(address: str) -> None:
+    """A shared session's ``HOST:PORT``, said before anything connects, or a browser child starts (``--web``)."""
+    from ..sinks.live import viewer_address
+
+    try:
+        viewer_address(address, example="192.168.1.20:47802")
+    except ValueError as exc:
+        raise BadInput(f"--follow {exc}; copy the address the shared session's screen shows.") from None
+
+
 def check_app_dir(app_dir: Path | None) -> None:
     if app_dir is None:
         return

@@ -14,7 +14,7 @@ from .options import Plain, Record, Secrets, app
 @app.command()
 def view(
     plain: Plain = False,
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (LiveSink's default is 47801).")] = 47801,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (LiveSink's default is 47801); 0 picks a free one.")] = 47801,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on; only loopback unless you ask (then apps need the token).")] = "127.0.0.1",
     token: Annotated[str | None, typer.Option("--token", help="The token apps must send (default: none on loopback, a new one otherwise).")] = None,
     record: Record = None,

@@ -20,10 +20,13 @@ def view(*, plain: bool, host: str, port: int, token: str | None, record: Path |
          follow: str | None = None, web: bool = False) -> int:
     """Listen for apps (``LiveSink``), or follow a shared session (``follow``: its HOST:PORT, with ``token``)."""
     from ..viewer import Viewer, ViewerError
-    from .inputs import BadInput, check_record, exposure_warning
+    from .inputs import BadInput, check_follow, check_listen_port, check_record, exposure_warning
 
     try:
+        check_listen_port(port)
         check_record(record)
+        if follow is not None:
+            check_follow(follow)
         if follow is not None and not token:
             raise BadInput("--follow needs the session's --token, which its screen shows beside the address.")
         if web and follow is None:

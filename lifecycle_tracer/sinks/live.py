@@ -42,12 +42,19 @@ RETRY_SECONDS = 0.5  # how often a sink with no viewer tries to connect again
 COALESCE_EVENTS, COALESCE_SECONDS = 64, 0.002
 
 
-def viewer_address(address: str | None = None) -> tuple[str, int]:
-    """``HOST:PORT`` (or ``$LIFECYCLE_TRACER_VIEWER``, or the default) as a pair; ``ValueError`` if malformed."""
+def viewer_address(address: str | None = None, *, example: str = f"{DEFAULT_HOST}:{DEFAULT_PORT}") -> tuple[str, int]:
+    """``HOST:PORT`` (or ``$LIFECYCLE_TRACER_VIEWER``, or the default) as a pair; ``ValueError`` if malformed,
+    its sentence ending on ``example`` of a right one."""
     text = address or os.environ.get("LIFECYCLE_TRACER_VIEWER") or f"{DEFAULT_HOST}:{DEFAULT_PORT}"
+    # Named as the user wrote it, so the sentence points at what to fix: the argument or the variable
+    # (the default, the only other source, is never wrong).
+    shown = repr(text) if address else f"LIFECYCLE_TRACER_VIEWER={text!r}"
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{text!r} is not HOST:PORT (for example 127.0.0.1:{DEFAULT_PORT})")
+    # isdigit alone lets through "²", which int() refuses with a message of its own.
+    if not sep or not (port.isascii() and port.isdigit()):
+        raise ValueError(f"{shown} is not HOST:PORT (for example {example})")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{shown} has port {int(port)}, which is out of range 1-65535 (for example {example})")
     return host.strip("[]") or DEFAULT_HOST, int(port)
 
 
