@@ -125,6 +125,7 @@ async def test_405_is_explained_by_a_partial_match(traced: Traced) -> None:
     assert any((c["path"], c["match"], c.get("methods")) == ("/items/{item_id}", "partial", ["GET"])
                for c in routing.detail["candidates"])
     assert "405" in routing.explain and "DELETE" in routing.explain
+    assert routing.name == "405: path matched, method not allowed"  # not "no route": a route's path matched
 
 
 async def test_dependencies_setup_cache_and_teardown_after_response(traced: Traced) -> None:

@@ -52,6 +52,8 @@ WAITING = [
     (ev("routing", "point", "/notes", matched=True), "r3 is waiting after the router chose /notes"),
     (ev("routing", "point", "404 Not Found", matched=False, path="/nope"),
      "r3 is waiting after the router found no route for /nope"),
+    (ev("routing", "point", "405: path matched, method not allowed", matched=False, path="/notes", partial="/notes",
+        status=405), "r3 is waiting after the router matched the path /notes but not the method"),
     (ev("dependency", "start", "get_db", phase="setup", is_generator=True),
      "r3 is waiting before get_db runs up to its yield"),
     (ev("dependency", "start", "get_db", phase="teardown", is_generator=True),

@@ -41,6 +41,8 @@ def _middleware_end(name: str, d: dict[str, Any]) -> str:
 def _routing(name: str, d: dict[str, Any]) -> str:
     if d.get("matched"):
         return f"after the router chose {name}"
+    if d.get("partial"):  # a route's path matched, its methods did not: Starlette's partial match
+        return f"after the router matched the path {d['partial']} but not the method"
     return f"after the router found no route for {d.get('path') or name}"
 
 

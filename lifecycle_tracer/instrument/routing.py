@@ -203,6 +203,6 @@ def _outcome_name(detail: dict[str, Any]) -> str:
     status = detail.get("status")
     if detail.get("ws_closed") is not None:
         return "no route: closed"
-    if status is not None:
-        return f"{status}: no route"
-    return "no route"
+    # A partial match is a route whose path matched and whose methods did not (a 405), not "no route".
+    what = "path matched, method not allowed" if detail.get("partial") else "no route"
+    return f"{status}: {what}" if status is not None else what
