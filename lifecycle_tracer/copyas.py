@@ -6,9 +6,15 @@ comment above the command, never guessed:
 - the method, path, query and headers come from the request's start, already
   redacted at the source: a hidden value stays ``[redacted]`` (the command
   says so, and the user puts the real value back);
-- the server's address is not in a request's events: it is the ``base`` given
-  (the TUI's server), else the request's own ``Host`` header, else a
-  placeholder the comment names;
+- the server's address is the ``base`` given (the TUI's server), else the
+  request's own ``Host`` header when it is a host[:port] and nothing more,
+  else the address the server listened on (newer recordings keep it), else
+  a placeholder the comment names. The client writes the Host header: sent
+  as it stands, ``127.0.0.1:8000@evil.example`` would make curl send the
+  request, and the credentials the user puts back, to evil.example;
+- a header's value is sent as the bytes the client sent (the event holds
+  them read as latin-1); one the trace cut short, or one no command line can
+  carry, is left out and the comment says so;
 - the body is not kept as bytes. What FastAPI read of it is: the whole body a
   parameter read, or the fields the body parameters read, each as FastAPI
   parsed it. That is re-encoded as JSON, and the comment says it is a
@@ -21,19 +27,28 @@ runs or breaks out of its quotes.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from .events import TraceEvent
+from .redaction.headers import PREVIEW_CHARS
+from .visible import visible
 
 # Set by the client library from the body and the connection: copying them would make a wrong request.
 _LEFT_OUT = {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "user-agent"}
 PLACEHOLDER = "http://127.0.0.1:8000"
-# C0 and C1 controls, DEL, and the bidi and line separators a terminal or an editor acts on.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls, DEL, the bidi marks and the line separators a terminal or an editor acts on, lone surrogates.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+# RFC 3986's host (a reg-name, which covers IPv4, or a bracketed IPv6 address) and an optional port. No
+# percent-escapes: curl and httpx decode them after splitting the authority, and no server's name needs one.
+_HOST = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[(?P<ip6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
+# How redaction/headers.py's truncate() ends a value longer than PREVIEW_CHARS.
+_CUT = re.compile(r"… \(\+([0-9]+) chars\)")
 
 
 @dataclass
@@ -54,23 +69,82 @@ def sent_request(events: list[TraceEvent], base: str | None = None) -> Sent | No
     headers = [(str(p[0]), str(p[1])) for p in d.get("headers") or [] if isinstance(p, list | tuple) and len(p) == 2]
     notes: list[str] = []
     host = next((v for n, v in headers if n.lower() == "host"), None)
-    if base:
-        root = base.rstrip("/")
-    elif host and "[redacted]" not in host:
-        root = f"http://{host}"
-        notes.append(f"the server's address is the request's Host header ({host}); the scheme, http, is assumed")
-    else:
-        root = PLACEHOLDER
-        notes.append(f"the trace does not hold the server's address: {PLACEHOLDER} stands in for it")
+    root, note = (base.rstrip("/"), "") if base else _root(d, host)
+    if note:
+        notes.append(note)
     query = str(d.get("query_string") or "")
-    url = f"{root}{d.get('path') or '/'}" + (f"?{query}" if query else "")
-    kept = [(n, v) for n, v in headers if n.lower() not in _LEFT_OUT]
+    path = str(d.get("path") or "/")
+    # A path always starts with "/" from a server; one from an edited file must not go on the address.
+    url = f"{root}{path if path.startswith('/') else '/' + path}" + (f"?{query}" if query else "")
+    kept = []
+    for name, value in headers:
+        if name.lower() in _LEFT_OUT:
+            continue
+        why = _unsendable(name, value)
+        if why:
+            notes.append(f"the {_shown(name)} header is left out: {why}")
+        else:
+            kept.append((name, value))
     body, body_note = _body(events, headers)
     if body_note:
         notes.append(body_note)
     if any("[redacted]" in v for _, v in kept) or "[redacted]" in url:
         notes.append("values shown as [redacted] were hidden when the request was traced: put the real ones back")
     return Sent(str(d.get("method") or "GET"), url, kept, body, notes)
+
+
+def _root(d: dict[str, Any], host: str | None) -> tuple[str, str]:
+    """The scheme and address the request went to, and the note that says where they come from."""
+    scheme = d.get("scheme") if d.get("scheme") in ("http", "https") else None
+    assumed = "" if scheme else "; the scheme, http, is assumed"
+    scheme = scheme or "http"
+    if host and "[redacted]" not in host and is_host(host):
+        return f"{scheme}://{host}", f"the server's address is the request's Host header ({host}){assumed}"
+    refused = ""
+    if host and "[redacted]" not in host:
+        refused = f"the request's Host header ({_shown(host)}) is not a valid host[:port] and is not used; "
+    server = d.get("server")
+    if isinstance(server, list) and len(server) == 2 and isinstance(server[0], str) and type(server[1]) is int:
+        where = f"[{server[0]}]:{server[1]}" if ":" in server[0] else f"{server[0]}:{server[1]}"
+        if is_host(where):
+            return f"{scheme}://{where}", f"{refused}the server's address is the one it listened on{assumed}"
+    return PLACEHOLDER, f"{refused}the trace does not hold the server's address: {PLACEHOLDER} stands in for it"
+
+
+def is_host(text: str) -> bool:
+    """Whether ``text`` is a host[:port] and nothing more: nothing in it can name another host in a URL."""
+    match = _HOST.fullmatch(text)
+    if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+        return False
+    if match["ip6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ip6"])
+        except ValueError:
+            return False
+    return True
+
+
+def wire(text: str) -> bytes:
+    """A header's bytes: the event holds them read as latin-1; a character past it is from an edited file."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _shown(text: str) -> str:
+    return wire(text).decode("utf-8", "backslashreplace")
+
+
+def _unsendable(name: str, value: str) -> str:
+    """Why a recorded header cannot be sent as the client sent it, or ""."""
+    cut = _CUT.fullmatch(value, PREVIEW_CHARS - 1)
+    if cut:
+        return f"the trace kept its first {PREVIEW_CHARS - 1} characters, not the {cut[1]} after them"
+    if any(b in wire(name + value) for b in b"\x00\r\n"):
+        # No HTTP server accepts these in a header (the recording was edited), and no shell word holds NUL.
+        return "it holds a NUL, CR or LF byte, which no header sent again can carry"
+    return ""
 
 
 def _body(events: list[TraceEvent], headers: list[tuple[str, str]]) -> tuple[str | None, str]:
@@ -116,11 +190,12 @@ def as_curl(events: list[TraceEvent], base: str | None = None) -> str | None:
         parts += ["-X", quote(sent.method)]
     parts.append(quote(sent.url))
     for name, value in sent.headers:
-        parts += ["-H", quote(f"{name}: {value}")]
+        parts += ["-H", quote_bytes(wire(f"{name}: {value}"))]
     if sent.body is not None:
         parts += ["--data-raw", quote(sent.body)]
     if any(part.startswith("$'") for part in parts):
-        lines.append("# control characters are written as bash's $'\\x..' escapes (bash, zsh; not plain sh)")
+        lines.append("# control and bidi characters, and bytes that are not UTF-8, are written as bash's $'\\x..' "
+                     "escapes (bash, zsh; not plain sh)")
     lines.append(" ".join(parts))
     return "\n".join(lines)
 
@@ -139,6 +214,19 @@ def quote(text: str) -> str:
     return "$'" + "".join(out) + "'"
 
 
+def quote_bytes(data: bytes) -> str:
+    """``data`` as one shell word that hands a program these bytes: UTF-8 text as ``quote`` writes it, and
+    any other byte (not UTF-8, or a control or bidi character's) as a ``$'\\xNN'`` escape, which bash and zsh
+    turn back into the byte whatever the terminal's encoding."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not _CONTROL.search(text):
+        return shlex.quote(text)
+    return "$'" + "".join(chr(b) if 0x20 <= b < 0x7f and b not in b"\\'" else f"\\x{b:02x}" for b in data) + "'"
+
+
 def as_httpx(events: list[TraceEvent], base: str | None = None) -> str | None:
     sent = sent_request(events, base)
     if sent is None:
@@ -148,7 +236,10 @@ def as_httpx(events: list[TraceEvent], base: str | None = None) -> str | None:
     lines.append("")
     args = [repr(sent.method), repr(sent.url)]
     if sent.headers:
-        args.append(f"headers={[(n, v) for n, v in sent.headers]!r}")
+        # A str header must be ASCII to httpx; bytes go as they are, and their repr shows no raw byte.
+        pairs = [(n, v) if (n + v).isascii() and not _CONTROL.search(n + v) else (wire(n), wire(v))
+                 for n, v in sent.headers]
+        args.append(f"headers={pairs!r}")
     if sent.body is not None:
         args.append(f"content={sent.body.encode('utf-8')!r}")
     lines.append(f"response = httpx.request({', '.join(args)})")
@@ -157,5 +248,6 @@ def as_httpx(events: list[TraceEvent], base: str | None = None) -> str | None:
 
 
 def _oneline(line: str) -> str:
-    """A note as one line: a note carrying request data cannot start a new shell line."""
-    return line.replace("\r", "\\r").replace("\n", "\\n")
+    """A note as one line with no control or bidi character: a note carrying request data can neither start
+    a new shell line nor steer the terminal it is pasted into."""
+    return visible(line)

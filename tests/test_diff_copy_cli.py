@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from fastapi import FastAPI, Request
 
 LESSON_RECORDING: Path | None = None
 
@@ -68,3 +74,132 @@ def test_copy_prints_the_recorded_request_and_unknown_ids_get_one_sentence(recor
         bad = cli(*args)
         assert bad.returncode == 2 and words in bad.stderr + bad.stdout, (args, bad.stderr)
         assert "Traceback" not in bad.stderr
+
+
+# What a client can put in the Host header that would make the copied URL name another host.
+HOSTILE_HOSTS = ["127.0.0.1:8911@evil.example", "evil.example/x?", "a b", "evil.example#", "evil.example\\x",
+                 "hé.example"]
+LONG = "A" * 60000
+
+
+async def login(request: Request) -> dict[str, Any]:
+    # The bytes that arrived, as hex: the copied command must send these, not a re-decoding of them.
+    return {k.decode(): v.hex() for k, v in request.headers.raw if k.startswith(b"x-")}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int, dict[str, bytes]]]:
+    """Requests sent on a raw socket with the Host headers above, recorded by a real uvicorn to a JSONL file."""
+    from lifecycle_tracer import JsonLinesSink, Recorder, instrument
+    from lifecycle_tracer.server import ServerThread
+
+    app = FastAPI()
+    app.get("/login")(login)
+    path = tmp_path_factory.mktemp("hostile") / "hostile.jsonl"
+    rec, sink = Recorder(), JsonLinesSink(path)
+    instrument(app, sink=rec)
+    instrument(app, sink=sink)
+    hosts: dict[str, bytes] = {}
+    with ServerThread(app) as server:
+        for n, host in enumerate([*HOSTILE_HOSTS, "[::1]:8000"], start=1):
+            extra = b"X-Bidi: " + "\u202eevil".encode() + b"\r\nX-Long: " + LONG.encode() + b"\r\n" if n == 1 else b""
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                sock.sendall(b"GET /login HTTP/1.1\r\nHost: " + host.encode() + b"\r\n" + extra
+                             + b"Connection: close\r\n\r\n")
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+            hosts[f"r{n}"] = host.encode()
+        assert rec.wait_for(lambda evs: sum(e.stage == "request" and e.kind == "end"
+                                                  and e.detail.get("type") == "http" for e in evs) == len(hosts))
+        assert sink.flush(30)
+        yield path, server.port, hosts
+    sink.close()
+
+
+def curl_line(out: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("curl "))
+
+
+def test_a_host_header_that_is_no_host_is_not_where_the_copy_sends(hostile: tuple[Path, int, dict[str, bytes]]) -> None:
+    path, port, hosts = hostile
+    for rid, host in hosts.items():
+        if host == b"[::1]:8000":
+            continue
+        done = cli("copy", str(path), rid)
+        assert done.returncode == 0, done.stderr
+        url = urlsplit(shlex.split(curl_line(done.stdout))[2])
+        # The address the server listened on, from the recording: not evil.example, not the Host header.
+        assert (url.hostname, url.port, url.path) == ("127.0.0.1", port, "/login"), (host, done.stdout)
+        assert "is not a valid host[:port] and is not used" in done.stdout
+        again = subprocess.run(["bash", "-c", curl_line(done.stdout) + " -s"], capture_output=True, timeout=30)
+        assert again.returncode == 0 and again.stdout.startswith(b"{"), again  # it reached the real server
+        snippet = cli("copy", str(path), rid, "--as", "httpx")
+        assert snippet.returncode == 0 and f"'http://127.0.0.1:{port}/login'" in snippet.stdout, snippet.stdout
+        assert "evil.example/login" not in snippet.stdout and "is not used" in snippet.stdout
+
+    v6 = cli("copy", str(path), "r7")  # a bracketed IPv6 literal is a host: it is kept
+    assert v6.returncode == 0 and shlex.split(curl_line(v6.stdout))[2] == "http://[::1]:8000/login", v6.stdout
+    assert "is not used" not in v6.stdout
+
+
+def test_header_bytes_are_sent_as_they_came_and_a_cut_value_is_left_out_saying_so(
+        hostile: tuple[Path, int, dict[str, bytes]]) -> None:
+    path, _, _ = hostile
+    done = cli("copy", str(path), "r1")
+    assert done.returncode == 0, done.stderr
+    assert "\u202e" not in done.stdout and "â" not in done.stdout  # neither the raw override nor latin-1's mojibake
+    assert "x-long header is left out: the trace kept its first 199 characters, not the 59801 after them" in done.stdout
+    assert "AAAA" not in curl_line(done.stdout)  # not sent cut short as if it were the value
+    again = subprocess.run(["bash", "-c", curl_line(done.stdout) + " -s"], capture_output=True, timeout=30)
+    assert json.loads(again.stdout) == {"x-bidi": "\u202eevil".encode().hex()}  # the very bytes the client sent
+
+    snippet = cli("copy", str(path), "r1", "--as", "httpx")
+    assert snippet.returncode == 0 and "x-long header is left out" in snippet.stdout
+    ran = subprocess.run([sys.executable, "-c", snippet.stdout], capture_output=True, text=True, timeout=30)
+    code, _, text = ran.stdout.strip().partition(" ")
+    assert code == "200" and json.loads(text) == {"x-bidi": "\u202eevil".encode().hex()}, ran.stderr
+
+
+def edited(path: Path, tmp_path: Path, rid: str, change: Any) -> Path:
+    """The recording with ``rid``'s start changed by ``change(detail)``: what a file someone else wrote can hold."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        ev = json.loads(line)
+        if ev["request_id"] == rid and ev["stage"] == "request" and ev["kind"] == "start":
+            change(ev["detail"])
+        lines.append(json.dumps(ev))
+    out = tmp_path / "edited.jsonl"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1\x1b]0;pwned\x07@evil.example", "ok.example\r\nrm -rf ~",
+                                  "evil.example\u202e@127.0.0.1", "127.0.0.1:99999", "[::1", "[fe80::1%25eth0]"])
+def test_a_host_no_server_would_pass_on_is_refused_and_shown_only_escaped(
+        hostile: tuple[Path, int, dict[str, bytes]], tmp_path: Path, host: str) -> None:
+    from lifecycle_tracer.copyas import _CONTROL, as_curl, as_httpx
+    from lifecycle_tracer.recording import read_events
+
+    path, port, _ = hostile
+
+    def hostile_host(detail: dict[str, Any]) -> None:
+        detail["headers"] = [[n, host if n == "host" else v] for n, v in detail["headers"]]
+        detail["headers"].append(["x-nul", "a\x00b"])  # no shell word can carry NUL: left out, said
+
+    changed = edited(path, tmp_path, "r2", hostile_host)
+    done = cli("copy", str(changed), "r2")
+    assert done.returncode == 0, done.stderr
+    assert urlsplit(shlex.split(curl_line(done.stdout))[2]).netloc == f"127.0.0.1:{port}", done.stdout
+    assert "x-nul header is left out" in done.stdout and "x-nul" not in curl_line(done.stdout)
+    events = [e for e in read_events(changed) if e.request_id == "r2"]
+    for text in (as_curl(events), as_httpx(events)):  # the TUI puts this text on the clipboard unescaped
+        assert text is not None and not _CONTROL.search(text.replace("\n", "")), text
+        notes = text.split("\ncurl ")[0] if "\ncurl " in text else text.split("\nimport httpx")[0]
+        assert all(line.startswith("# ") for line in notes.splitlines()), text  # no note starts a line of its own
+
+    older = edited(changed, tmp_path, "r2", lambda d: d.pop("server"))  # a recording from before it was kept
+    done = cli("copy", str(older), "r2")
+    assert done.returncode == 0 and shlex.split(curl_line(done.stdout))[2] == "http://127.0.0.1:8000/login"
+    assert "is not used; the trace does not hold the server's address" in done.stdout

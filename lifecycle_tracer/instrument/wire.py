@@ -40,6 +40,7 @@ def _request_facts(trace: RequestTrace, scope: Scope) -> tuple[str, dict[str, An
     method = scope.get("method")  # a WebSocket's scope has none
     path = scope.get("path", "")
     client = scope.get("client")
+    server = scope.get("server")
     known = trace.tracer.app_secrets
     if trace.tracer.redact:
         known.refresh(trace.tracer.app)  # before the request's secrets take the app's names
@@ -56,6 +57,8 @@ def _request_facts(trace: RequestTrace, scope: Scope) -> tuple[str, dict[str, An
         "query_string": query,
         "headers": header_pairs(scope.get("headers"), redact),
         "client": [str(client[0]), client[1]] if client else None,
+        # Where the server listened: the client writes the Host header, and `copy` must not send there blindly.
+        "server": [str(server[0]), server[1]] if server else None,
         "http_version": scope.get("http_version"),
         "scheme": scope.get("scheme"),
         # The one wall-clock reading of the request (t_ns is monotonic): exports place it in time by it.
