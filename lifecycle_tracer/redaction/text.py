@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection
 from urllib.parse import unquote_plus
 
-from .names import is_secret_name
+from .names import is_secret_name, words
 
 REDACTED = "[redacted]"
 Learn = Callable[..., None] | None
@@ -123,10 +123,28 @@ def redact_raw(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAME
             continue
         raw = value[0]
         quote = raw[:1] if raw[:1] in "\"'" else ""
+        if not quote and (cred := _credential(m["name"], raw, text, value.end())):
+            shown, end = cred
+            out.append(text[done:m.end()])
+            out.append(shown)
+            done = end
+            if learn is not None:
+                learn(text[m.end():end])
+                if raw.lower() in AUTH_SCHEMES:  # the credential alone, as headers.py learns it
+                    learn(text[value.end():end])
+                    for param in _PARAM_VALUE.findall(text, value.end(), end):  # Digest's response="..."
+                        learn(param, weak=True)
+                else:  # either word may be the credential; the second may also be plain text
+                    learn(raw)
+                    learn(text[value.end():end], weak=True)
+            continue
         closed = bool(quote) and len(raw) > 1 and raw.endswith(quote)
         inner = raw[1:-1] if closed else raw[len(quote):]
-        if learn is not None and inner:
+        if learn is not None and inner and inner.lower() not in AUTH_SCHEMES:  # "Bearer" would mask every scheme
             learn(inner)
+            scheme, space, rest = inner.partition(" ")
+            if space and scheme.lower() in AUTH_SCHEMES:  # 'Authorization': 'Bearer x' in a repr
+                learn(rest)
         out.append(text[done:m.end()])
         out.append(f"{quote}{REDACTED}{quote if closed else ''}")
         done = value.end()
@@ -134,6 +152,41 @@ def redact_raw(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAME
         return text
     out.append(text[done:])
     return "".join(out)
+
+
+# HTTP authentication schemes (the IANA registry and the common unregistered ones): the word
+# before the credential in "Authorization: Bearer x", kept because it teaches, as headers.py keeps it.
+AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "token", "dpop", "gnap", "hoba", "mutual", "negotiate",
+                          "ntlm", "oauth", "privatetoken", "scram-sha-1", "scram-sha-256", "vapid", "jwt", "apikey",
+                          "api-key", "key", "sso-key", "ssws", "splunk", "aws4-hmac-sha256", "kerberos", "hawk"})
+# What follows the scheme: a list of auth-params (Digest's username="ann", response="...") or one token.
+_PARAM = r"""[\w!#$%&*+.^`|~-]+=(?:"(?:[^"\\\n]|\\.)*"?|[^\s,"]*)"""
+_CREDENTIAL = re.compile(rf"""[ \t]+(?:{_PARAM}(?:[ \t]*,[ \t]*{_PARAM})*|[^\s,&;}}\]"'<>=][^\s,&;}}\]"'<>]*)""")
+_PARAM_VALUE = re.compile(r"""=\s*"?([^",\s]+)""")
+_SCHEME = re.compile(r"[A-Za-z][\w!#$%&'*+.^`|~-]*")
+
+
+def _credential(name: str, scheme: str, text: str, start: int) -> tuple[str, int] | None:
+    """How ``name: scheme credential`` is shown and where it ends, when ``scheme`` is followed by a credential.
+
+    Under an Authorization name a known scheme is kept and the credential hidden. An unknown
+    first word is hidden with what follows it: it may be the scheme ("Custom abc") or the
+    credential itself ("S3CRET and more"), and free text cannot tell which. Under another secret
+    name ("token: Bearer x") a known scheme is hidden with its credential: it may be the value.
+    """
+    known = scheme.lower() in AUTH_SCHEMES
+    authorization = words(name)[-1:] == ["authorization"]
+    if not known and not (authorization and _SCHEME.fullmatch(scheme)):
+        return None
+    cred = _CREDENTIAL.match(text, start)
+    if cred is None:
+        return None
+    end = cred.end()
+    while end > start and text[end - 1] in ".:)!?":  # the sentence's end, not the token's
+        end -= 1
+    if text[start:end].isspace() or end == start:
+        return None
+    return (f"{scheme} {REDACTED}" if known and authorization else REDACTED), end
 
 
 def _bracketed_end(text: str, start: int) -> int:
