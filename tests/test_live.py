@@ -245,3 +245,64 @@ def test_view_on_a_busy_port_is_one_sentence() -> None:
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and f"Port {port} on 127.0.0.1 is in use" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+class _FailingOnce:
+    """A connection whose first write of events fails, as a viewer's socket does once the viewer is gone."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn, self.failed = conn, threading.Event()
+
+    def sendall(self, data: bytes) -> None:
+        if not self.failed.is_set() and data.startswith(b"["):  # the first batch of events
+            self.failed.set()
+            raise BrokenPipeError("the viewer went away")
+        self.conn.sendall(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+async def test_events_lost_with_a_failed_write_are_counted_as_dropped() -> None:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/x")
+    async def x() -> dict[str, int]:
+        return {"x": 1}
+
+    events, notes, on_event, on_note = collect()
+    viewer = Viewer(on_event, on_note, port=free_port())
+    viewer.start()
+    failing: list[_FailingOnce] = []
+    connections: list[Any] = []
+
+    class Sink(LiveSink):
+        def _connect(self) -> Any:
+            conn = super()._connect()
+            if conn is not None:
+                connections.append(conn)
+            if conn is not None and not failing:
+                failing.append(_FailingOnce(conn))
+                return failing[0]
+            return conn
+
+    sink = Sink(f"127.0.0.1:{viewer.port}")
+    traced = Traced(app)
+    traced.tracer.add_sink(sink)
+    try:
+        assert sink.wait_connected(10)
+        response, first = await traced.request("GET", "/x")
+        assert response.status_code == 200
+        assert failing and failing[0].failed.wait(10)
+        until(lambda: len(connections) == 2, "the sink to connect again")  # after the failure was handled
+        response, _ = await traced.request("GET", "/x")
+        assert response.status_code == 200
+        until(lambda: any(e.stage == "request" and e.kind == "end" for e in events), "the second request")
+        # Every event of the first request was taken into the failed write: each is counted, none shown.
+        assert sink.dropped >= len(first) and sink.sent + sink.dropped == len(traced.rec.events)
+    finally:
+        await traced.aclose()
+        sink.close(timeout=1)
+        viewer.stop()

@@ -140,6 +140,7 @@ class LiveSink:
             if len(self._queue) < COALESCE_EVENTS and not self._closed:
                 time.sleep(COALESCE_SECONDS)  # let a few more come: one write, one GIL handover, per batch
             self._wake.clear()
+            batch: list[Any] = []
             try:
                 if self.dropped > self._told:
                     told = self.dropped
@@ -152,6 +153,7 @@ class LiveSink:
                     if self._queue:
                         self._wake.set()
             except OSError:
+                self._whole.dropped += len(batch)  # taken from the queue, not known to have arrived
                 conn = self._lost(conn)
                 continue
             if self._closed and not self._queue:
