@@ -122,6 +122,8 @@ def test_two_uvicorn_workers_stream_whole_unmixed_requests_into_one_viewer(
         server.terminate()
         server.wait(15)
     until(lambda: out.text.count("disconnected") >= 2, "the viewer to see both workers leave")
+    # Each worker's last trace, sent as its process exits: the lifespan's shutdown.
+    assert len(re.findall(r"p\d+\.shutdown\d+: lifespan shutdown", out.text)) == 2, out.text
 
 
 async def test_with_no_viewer_the_app_drops_and_counts_and_never_queues() -> None:

@@ -40,6 +40,7 @@ RETRY_SECONDS = 0.5  # how often a sink with no viewer tries to connect again
 # Woken by the first event of a burst, the writer waits this long for more before it writes: a
 # request's events go out in one write, not one each. 2 ms is below what a person can see.
 COALESCE_EVENTS, COALESCE_SECONDS = 64, 0.002
+EXIT_FLUSH_SECONDS = 1.0  # after the lifespan's shutdown, at most this long is spent sending what is queued
 
 
 def viewer_address(address: str | None = None, *, example: str = f"{DEFAULT_HOST}:{DEFAULT_PORT}") -> tuple[str, int]:
@@ -82,6 +83,7 @@ class LiveSink:
         self._queue = self._whole.queue
         self._wake = self._whole.wake
         self._closed = False
+        self._sending = False
         # Step mode over this connection (``live_step.StepControl``): only when the app opts in
         # (``steps``), and set before the first connection, whose hello offers it.
         self.control: Any = None
@@ -96,6 +98,10 @@ class LiveSink:
 
     def emit(self, event: TraceEvent) -> None:
         self._whole.offer(event, self.connected)
+        if event.stage == "request" and event.kind == "end" and event.detail.get("phase") == "shutdown":
+            # The process's last trace: uvicorn exits by raising the signal that stopped it again, so
+            # neither the daemon writer nor atexit outlives it. Waited for here, at most a second.
+            self.flush(EXIT_FLUSH_SECONDS)
 
     def wait_connected(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) until a viewer has been reached once; False if none was."""
@@ -118,10 +124,10 @@ class LiveSink:
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the queue is empty (sent, or dropped with the connection); False if ``timeout`` ran out."""
         deadline = time.monotonic() + timeout
-        while self._queue and time.monotonic() < deadline:
+        while (self._queue or self._sending) and time.monotonic() < deadline:
             self._wake.set()
             time.sleep(0.005)
-        return not self._queue
+        return not (self._queue or self._sending)
 
     # --- the writer thread ---------------------------------------------------
 
@@ -141,6 +147,7 @@ class LiveSink:
                 time.sleep(COALESCE_SECONDS)  # let a few more come: one write, one GIL handover, per batch
             self._wake.clear()
             batch: list[Any] = []
+            self._sending = True  # what flush waits for: a batch out of the queue is not sent yet
             try:
                 if self.dropped > self._told:
                     told = self.dropped
@@ -156,6 +163,8 @@ class LiveSink:
                 self._whole.dropped += len(batch)  # taken from the queue, not known to have arrived
                 conn = self._lost(conn)
                 continue
+            finally:
+                self._sending = False
             if self._closed and not self._queue:
                 with contextlib.suppress(OSError):
                     conn.close()
@@ -260,14 +269,11 @@ def encode_line(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8") + b"\n"
 
 
-# An event crosses the socket as its facts, without its sentence: the viewer writes the sentence from
-# the same facts, with the same code, only for the events it shows. Writing every sentence here, then
-# encoding it, was over half of what streaming cost the app's process per request.
-# An event goes as the array of its fields in order (``TraceEvent`` is a tuple; sliced, a plain one),
-# the sentence left off unless given: building an object of named fields for each event was over half
-# of what encoding cost, and the names told the viewer nothing it does not know.
-# orjson (already a dependency, for lesson 5) encodes a request's events in about a third of the
-# time json takes. Datetimes and dataclasses go to ``default`` as json sends them, so both write the same text.
+# An event crosses the socket as the array of its fields (``TraceEvent`` is a tuple), its sentence left
+# off: the viewer writes it from the same facts, only for what it shows. Writing sentences here was over
+# half of streaming's cost, and building an object of named fields over half of encoding's. orjson
+# (already a dependency, for lesson 5) takes a third of json's time; datetimes and dataclasses go to
+# ``default`` as json sends them, so both write the same text.
 _ORJSON = (orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
            | orjson.OPT_PASSTHROUGH_DATACLASS)
 
