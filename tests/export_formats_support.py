@@ -172,6 +172,7 @@ REQUIRED = {
     "header": ["name", "value"],
     "queryString": ["name", "value"],
     "content": ["size", "mimeType"],
+    "postData": ["mimeType"],  # and text or params, which HAR 1.2 says are mutually exclusive
     "timings": ["send", "wait", "receive"],
 }
 NUMBER = (int, float)
@@ -204,6 +205,11 @@ def check_har(data: dict[str, Any]) -> None:
                 has(item, kind)
                 assert isinstance(item["name"], str) and isinstance(item["value"], str)
         assert all(isinstance(request[f], str) for f in ("method", "url", "httpVersion"))
+        if "postData" in request:
+            post = request["postData"]
+            has(post, "postData")
+            assert not ("text" in post and "params" in post) and isinstance(post["mimeType"], str)
+            assert all(isinstance(post.get(f, ""), str) for f in ("text", "comment"))
         assert all(isinstance(response[f], str) for f in ("statusText", "httpVersion", "redirectURL"))
         assert type(response["status"]) is int and isinstance(response["content"]["mimeType"], str)
         for obj in (request, response):

@@ -9,13 +9,16 @@ once it had arrived, and so ``time`` counts what the server saw: ``wait``
 from the request reaching the app to the response's first byte, ``receive``
 to its last. The lifecycle is under ``_lifecycle``. A WebSocket is an entry
 with Chrome's ``_resourceType`` and ``_webSocketMessages``; the lifespan is
-not an HTTP exchange and has no entry.
+not an HTTP exchange and has no entry. A request's ``postData`` is what FastAPI
+read of the body, as ``copy`` finds it (re-encoded, secrets hidden); the URL's
+host is the one ``copy`` sends to, never a Host header that names another.
 """
 
 from __future__ import annotations
 
 import http
 import json
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -23,10 +26,17 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from ..copyas import _body as read_body
 from ..events import TraceEvent
-from .spans import Exchange, exchange, header, json_safe, spans
+from ..redaction.headers import PREVIEW_CHARS
+from .spans import Exchange, authority, exchange, header, json_safe, spans
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How safe.preview marks what it left out of a value: a string cut short (redaction's truncate()), items past
+# its count, a container past its depth or its budget.
+_CUT_TEXT = re.compile(r"… \(\+[0-9]+ chars\)")
+_MORE = re.compile(r"… [0-9]+ more")
+_UNSHOWN = re.compile(r"<(?:dict|list|tuple|set|frozenset)>")
 _SEND = ("send is 0: the server saw the request once it had arrived; HAR 1.2 has no value for not known here. "
          "blocked, dns, connect and ssl happened on the client: -1, not known.")
 
@@ -80,7 +90,7 @@ def har_entry(rid: str, events: list[TraceEvent], offset_ns: int) -> dict[str, A
     entry: dict[str, Any] = {
         "startedDateTime": iso(offset_ns + start_ns),
         "time": round(timings["wait"] + timings["receive"], 3),
-        "request": _request(ex),
+        "request": _request(ex, events),
         "response": _response(ex),
         "cache": {},
         "timings": timings,
@@ -109,14 +119,16 @@ def _version(ex: Exchange) -> str:
     return f"HTTP/{ex.http_version}" if ex.http_version else ""
 
 
-def _request(ex: Exchange) -> dict[str, Any]:
-    host = header(ex.headers, "host") or "unknown-host.invalid"  # HTTP/1.0 may send none; .invalid names no host
+def _request(ex: Exchange, events: list[TraceEvent]) -> dict[str, Any]:
+    # A Host header that is not a plain host[:port] is not used (as in copy); with no server address recorded
+    # either (older recordings, or HTTP/1.0 with no Host), .invalid names no host.
+    host = authority(ex) or "unknown-host.invalid"
     # Newer recordings keep the scope's scheme; an older one does not say whether TLS was used, and
     # lifecycle-tracer's own servers speak plain HTTP.
     scheme = ex.scheme if ex.scheme in ("http", "https", "ws", "wss") else ("ws" if ex.kind == "websocket" else "http")
     url = f"{scheme}://{host}{quote(ex.path, safe='/:@!$&()*+,;=-._~%')}" + (f"?{ex.query}" if ex.query else "")
     cookie = header(ex.headers, "cookie")
-    return {
+    request: dict[str, Any] = {
         # RFC 6455: a WebSocket's opening handshake is a GET, which ASGI does not repeat in its scope.
         "method": ex.method or ("GET" if ex.kind == "websocket" else ""),
         "url": url,
@@ -128,6 +140,47 @@ def _request(ex: Exchange) -> dict[str, Any]:
         "headersSize": -1,  # the bytes of the header block are not recorded
         "bodySize": _body_size(ex.headers),
     }
+    post, note = _post_data(ex, events)
+    if post is not None:
+        request["postData"] = post
+    elif note:
+        request["comment"] = note
+    return request
+
+
+def _post_data(ex: Exchange, events: list[TraceEvent]) -> tuple[dict[str, Any] | None, str]:
+    """HAR's ``postData`` from what FastAPI read of the body (as ``copy`` finds it), or None and why not.
+
+    The events hold no body bytes, only what the body and form parameters read, with secrets already hidden:
+    the text is that, re-encoded, and the comment says so. A value the trace kept only a preview of is not
+    written as text, since a tool that replays the entry would send it as if it were the body.
+    """
+    text, note = read_body(events, [(n, v) for n, v in ex.headers])
+    if text is None:
+        return None, note[:1].upper() + note[1:] + "." if note else ""
+    post: dict[str, Any] = {"mimeType": header(ex.headers, "content-type") or ""}
+    read = [e.detail.get("raw") for e in events if e.stage == "validation" and e.detail.get("sent", True)
+            and e.detail.get("location") in ("body", "form")]
+    if any(_cut(value) for value in read):
+        post["comment"] = ("The trace kept only a preview of the body (a value in it was cut short), so it is not "
+                           f"written as text. The preview, as FastAPI parsed it: {text}")
+        return post, ""
+    post["text"] = text
+    post["comment"] = note[:1].upper() + note[1:] + "."
+    if "[redacted]" in json.dumps(read, ensure_ascii=False, default=str):  # a form's is URL-encoded in the text
+        post["comment"] += " Values shown as [redacted] were hidden when the request was traced."
+    return post, ""
+
+
+def _cut(value: Any) -> bool:
+    """Whether a recorded value is a preview that left part of the value out."""
+    if isinstance(value, str):
+        return bool(_CUT_TEXT.fullmatch(value, PREVIEW_CHARS - 1) or _MORE.fullmatch(value) or _UNSHOWN.fullmatch(value))
+    if isinstance(value, dict):
+        return "…" in value or any(_cut(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_cut(v) for v in value)
+    return False
 
 
 def _body_size(headers: list[list[str]]) -> int:

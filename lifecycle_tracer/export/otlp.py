@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..events import TraceEvent
-from .spans import Exchange, Span, exchange, header, json_safe, spans
+from .spans import Exchange, Span, authority, exchange, header, json_safe, spans
 
 KIND_INTERNAL, KIND_SERVER = 1, 2
 STATUS_ERROR = 2
@@ -122,12 +122,11 @@ def _span_attributes(rid: str, s: Span, ex: Exchange) -> list[dict[str, Any]]:
 
 def _http(ex: Exchange) -> list[dict[str, Any] | None]:
     """The server span's facts under OpenTelemetry's HTTP names; headers were hidden where they were recorded."""
-    host = header(ex.headers, "host")
     attrs = [_attr("http.request.method", ex.method), _attr("url.path", ex.path), _attr("url.query", ex.query or None),
              _attr("http.route", ex.route), _attr("http.response.status_code", ex.status),
              _attr("network.protocol.version", ex.http_version),
              _attr("user_agent.original", header(ex.headers, "user-agent")),
-             _attr("server.address", _hostname(host)),
+             _attr("server.address", _hostname(authority(ex))),
              _attr("http.response.body.size", ex.body_bytes)]
     if ex.client:
         attrs += [_attr("client.address", ex.client[0]), _attr("client.port", ex.client[1])]
@@ -142,7 +141,7 @@ def _http(ex: Exchange) -> list[dict[str, Any] | None]:
 def _hostname(host: str | None) -> str | None:
     try:
         return urlsplit("//" + host).hostname if host else None
-    except ValueError:  # a Host header a client made up ("[::1")
+    except ValueError:  # authority() passes only a host[:port]; kept so a new caller's odd text cannot raise
         return None
 
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..copyas import is_host
 from ..events import TraceEvent
 from ..timeline import bars, held_ns
 
@@ -105,6 +106,7 @@ class Exchange:
     title: str  # "r3 GET /items/1 → 200"
     scheme: str | None = None  # the scope's, in recordings that kept it
     wall_offset: int | None = None  # unix ns minus recorded ns, from the request's own wall-clock reading
+    server: list[Any] | None = None  # [host, port] the server listened on, in recordings that kept it
 
 
 def exchange(rid: str, events: list[TraceEvent]) -> Exchange:
@@ -133,7 +135,21 @@ def exchange(rid: str, events: list[TraceEvent]) -> Exchange:
         response_headers=json_safe(_pairs(head.detail.get("headers"))) if head is not None else [],
         body_bytes=_int(body.detail.get("bytes")) if body is not None else None, body_preview=preview,
         route=_text(routing.name) if routing is not None else None, title=f"{rid} {start.name} → {outcome}",
-        scheme=_text(d.get("scheme")), wall_offset=_wall_offset(start))
+        scheme=_text(d.get("scheme")), wall_offset=_wall_offset(start), server=_client(d.get("server")))
+
+
+def authority(ex: Exchange) -> str | None:
+    """The host[:port] the request went to: its Host header when that is one and nothing more, else where the
+    server listened (newer recordings), else None. The client writes the Host header, and one such as
+    ``127.0.0.1:8000@evil.example`` would put another host in a URL; ``copy`` applies the same rule."""
+    host = header(ex.headers, "host")
+    if host and "[redacted]" not in host and is_host(host):
+        return host
+    if ex.server is not None and isinstance(ex.server[0], str) and type(ex.server[1]) is int:
+        where = f"[{ex.server[0]}]:{ex.server[1]}" if ":" in ex.server[0] else f"{ex.server[0]}:{ex.server[1]}"
+        if is_host(where):
+            return where
+    return None
 
 
 def _wall_offset(start: TraceEvent) -> int | None:
