@@ -24,8 +24,10 @@ def lifecycle_trace() -> Iterator[Callable[[Any], LifecycleTrace]]:
     The returned ``LifecycleTrace`` holds the events (``events``,
     ``by_request()``) and answers for the last request (or a given id):
     ``dependencies()``, ``teardowns()``, ``handler()``, ``endpoint_ran()``,
-    ``endpoint_thread()``, ``failed_params()``, ``status()``. After the test the
-    app is left exactly as it was (see ``lifecycle_tracer.uninstrument``).
+    ``endpoint_thread()``, ``failed_params()``, ``status()``. Ids count from
+    ``"r1"`` in every test, also for an app that calls ``instrument`` itself
+    (its own sinks keep getting every event, under its tracer's ids). After the
+    test the app is left exactly as it was (see ``lifecycle_tracer.uninstrument``).
 
         def test_db_closes_after_the_response(lifecycle_trace):
             trace = lifecycle_trace(app)

@@ -9,6 +9,7 @@ not recorded, the helper returns None rather than guess.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -16,6 +17,8 @@ from typing import Any, NamedTuple
 from .events import TraceEvent
 from .instrument.tracer import instrument, tracer_of, uninstrument
 from .sinks.memory import Recorder
+
+_ID = re.compile(r"(\D*)(\d+)")  # a tracer's id: its prefix and its number, "r12", "startup3"
 
 # FastAPI's own route classes: their endpoints run through the calls the tracer
 # hooks, so a request routed to one and missing an endpoint event never reached it.
@@ -37,7 +40,7 @@ class Teardown(NamedTuple):
 
 
 class Param(NamedTuple):
-    """A parameter FastAPI checked: where it looked (``"path"``, ``"query"``, ``"header"``, ``"body"``...) and for which name."""
+    """One error of FastAPI's validation, from its ``loc`` (see ``failed_params``); ``Param("body", "qty") == ("body", "qty")``."""
 
     location: str
     name: str
@@ -49,6 +52,9 @@ class LifecycleTrace(Recorder):
     It is a ``Recorder`` (``events``, ``by_request()``, ``wait_for()``). Each
     helper takes a ``request_id`` (``"r1"``, ``"r2"``... in the order requests
     arrived) and, without one, answers for the last request to arrive.
+    Requests are numbered from ``r1`` even when the app traces itself and its
+    tracer numbered requests before: the events here then carry this trace's
+    ids, and the app's own sinks keep the tracer's.
 
     A helper first waits for that request's end event, at most ``timeout``
     seconds (5 unless given), so it never reads half a request.
@@ -61,6 +67,23 @@ class LifecycleTrace(Recorder):
     def __init__(self, timeout: float = 5.0) -> None:
         super().__init__()
         self.timeout = timeout
+        # Per id prefix, how many ids the app's tracer had handed out before this trace began (its
+        # r7 is r2 here after 5), None until known. Requests numbered before began before this
+        # trace and are left out, as when instrument() comes while a request is under way.
+        self._before: dict[str, int] | None = {}
+
+    def emit(self, event: TraceEvent) -> None:
+        before = self._before
+        if before:
+            found = _ID.fullmatch(event.request_id)
+            if found is not None:
+                prefix, number = found.group(1), int(found.group(2)) - before.get(found.group(1), 0)
+                if number <= 0:
+                    return
+                event = tuple.__new__(TraceEvent, (f"{prefix}{number}", *event[1:]))
+        elif before is None:
+            return
+        super().emit(event)
 
     def __repr__(self) -> str:
         # pytest prints it under a failed assertion ("where ... = <LifecycleTrace: ...>").
@@ -159,18 +182,38 @@ class LifecycleTrace(Recorder):
         return None
 
     def failed_params(self, request_id: str | None = None) -> list[Param]:
-        """The parameters that failed validation, in the order FastAPI checked them, as ``Param(location, name)``.
+        """What failed validation, as FastAPI reported it: one ``Param`` per error of its 422, in the 422's order.
 
-        The name is the one FastAPI looked for in the request (a header's
-        ``x-token``, a query parameter's alias), or the parameter's own name
-        for a body checked whole. Empty if every check passed or none was made.
+        Each is an error's ``loc`` as FastAPI produced it (the 422 body's ``detail[i]["loc"]``):
+
+        - ``location``, its first part: where FastAPI looked, ``"path"``,
+          ``"query"``, ``"header"``, ``"cookie"`` or ``"body"`` (form fields and
+          files are ``"body"`` too).
+        - ``name``, the rest joined with ``"."``: the name FastAPI looked for
+          (a header's ``x-token``, a query parameter's alias); in a body, the
+          field's (``qty`` of ``order: Order``, ``order.qty`` once ``order`` is
+          embedded or one of several body parameters, ``items.0.qty`` in a list);
+          ``""`` for the body as a whole (none sent, not a JSON object, or a
+          single body value that failed); for a body that is not valid JSON,
+          FastAPI's ``loc`` is ``["body", position]``, the character where
+          parsing failed, so the name is that position (``"1"``).
+
+        Empty if every check passed or none was made (the tracer keeps 20 errors per check).
 
             client.get("/items/x?q=y")
             assert trace.failed_params() == [("path", "item_id"), ("query", "q")]
+            client.post("/orders", json={"item": "pen"})
+            assert trace.failed_params() == [("body", "qty")]
             assert trace.status() == 422
         """
-        return [Param(e.detail.get("location"), e.detail.get("alias") or e.detail.get("field") or e.name)
-                for e in self._request(request_id) if e.stage == "validation" and e.detail.get("ok") is False]
+        failed = []
+        for e in self._request(request_id):
+            if e.stage == "validation" and e.detail.get("ok") is False:
+                for err in e.detail.get("errors") or ():
+                    loc = err.get("loc") or ()
+                    if loc:
+                        failed.append(Param(str(loc[0]), ".".join(str(part) for part in loc[1:])))
+        return failed
 
     def status(self, request_id: str | None = None) -> int | None:
         """The HTTP status the client got, or None if no response was started.
@@ -228,7 +271,8 @@ def traced(app: Any, timeout: float = 5.0) -> Iterator[LifecycleTrace]:
     An app not yet instrumented is instrumented for the block and
     uninstrumented after it (``uninstrument``). One that traces itself already
     (``instrument(app, sink=...)`` in its own code) keeps its tracer, which only
-    has this trace as one more sink during the block.
+    has this trace as one more sink during the block; the trace still numbers its
+    requests from ``r1``.
 
         with traced(app) as trace:
             TestClient(app).get("/items/3")
@@ -237,7 +281,11 @@ def traced(app: Any, timeout: float = 5.0) -> Iterator[LifecycleTrace]:
     trace = LifecycleTrace(timeout)
     tracer = tracer_of(app)
     if tracer is not None:
+        # Its ids go on from the requests of earlier tests: read where they are once this trace
+        # receives events, so a request numbered after that has every event here.
+        trace._before = None
         tracer.add_sink(trace)
+        trace._before = tracer.issued()
         try:
             yield trace
         finally:

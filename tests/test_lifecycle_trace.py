@@ -12,12 +12,12 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from fastapi import BackgroundTasks, Depends, FastAPI, Header, HTTPException, Query
+from fastapi import BackgroundTasks, Body, Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from lifecycle_tracer.server import ServerThread
-from lifecycle_tracer.testing import LifecycleTrace, Teardown
+from lifecycle_tracer.testing import LifecycleTrace, Param, Teardown
 
 with warnings.catch_warnings():  # Starlette >= 1.x asks for httpx2 at import; not this project's warning
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated")
@@ -28,6 +28,11 @@ with warnings.catch_warnings():  # Starlette >= 1.x asks for httpx2 at import; n
 class Thing(BaseModel):
     name: str
     price: float
+
+
+class Order(BaseModel):
+    item: str
+    qty: int
 
 
 # One app for every test, as in a user's project: each test's fixture leaves it as it was.
@@ -107,6 +112,21 @@ async def plain(request: Any) -> PlainTextResponse:
     return PlainTextResponse("plain")
 
 
+@app.post("/orders")
+def order(order: Order) -> Order:
+    return order
+
+
+@app.post("/orders/embedded")
+def order_embedded(order: Order = Body(embed=True)) -> Order:
+    return order
+
+
+@app.get("/search")
+def search(n: int) -> int:
+    return n
+
+
 app.add_route("/plain", plain)  # a Starlette route: FastAPI does not run its endpoint
 
 
@@ -183,7 +203,7 @@ def test_which_parameters_failed_validation(lifecycle_trace: Any) -> None:
     assert trace.failed_params() == [("path", "item_id"), ("query", "q"), ("header", "x-count")]
     assert trace.status() == 422
     client.post("/things", json={"price": "free"})
-    assert trace.failed_params() == [("body", "thing")]
+    assert trace.failed_params() == [("body", "name"), ("body", "price")]  # the fields, as FastAPI's 422 names them
     client.get("/items/3")
     assert trace.failed_params() == []
     assert trace.failed_params("r1")[0].location == "path"
@@ -216,3 +236,34 @@ def test_over_a_real_server_the_helpers_wait_for_the_end(lifecycle_trace: Any) -
             release.set()
         assert trace.teardowns() == [("get_db", "after response")]  # waits for the request's end event
         assert log == ["db closed"]
+
+
+# Each: the request, and what FastAPI's 422 says failed (its detail's locs, as failed_params shows them).
+FAILURES: dict[str, tuple[str, str, dict[str, Any], list[tuple[str, str]]]] = {
+    "a missing body field": ("POST", "/orders", {"json": {"item": "pen"}}, [("body", "qty")]),
+    "a wrong-typed body field": ("POST", "/orders", {"json": {"item": "pen", "qty": "many"}}, [("body", "qty")]),
+    "two failed body fields": ("POST", "/orders", {"json": {"qty": "many"}}, [("body", "item"), ("body", "qty")]),
+    # FastAPI's loc is ["body", 1]: the character where the JSON parser stopped.
+    "malformed JSON": ("POST", "/orders", {"content": b"{bad", "headers": {"content-type": "application/json"}},
+                       [("body", "1")]),
+    "no body at all": ("POST", "/orders", {}, [("body", "")]),
+    "a missing query parameter": ("GET", "/search", {}, [("query", "n")]),
+    "a wrong path parameter type": ("GET", "/items/x", {}, [("path", "item_id")]),
+    "a field missing inside an embedded body": ("POST", "/orders/embedded", {"json": {"order": {"item": "pen"}}},
+                                                [("body", "order.qty")]),
+    "an embedded body not embedded": ("POST", "/orders/embedded", {"json": {"item": "pen", "qty": 1}},
+                                      [("body", "order")]),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_failed_params_are_what_fastapis_422_reports(lifecycle_trace: Any, case: str) -> None:
+    method, path, request, expected = FAILURES[case]
+    trace = lifecycle_trace(app)
+    response = TestClient(app).request(method, path, **request)
+    assert response.status_code == 422
+    locs = [d["loc"] for d in response.json()["detail"]]
+    assert trace.failed_params() == [(loc[0], ".".join(str(part) for part in loc[1:])) for loc in locs]
+    assert trace.failed_params() == expected
+    assert all(isinstance(p, Param) for p in trace.failed_params())
+

@@ -145,6 +145,83 @@ def test_a_wrong_teardown_order_fails_readably(pytester: pytest.Pytester) -> Non
     ])
 
 
+# A user's app that traces itself at import, streaming to a LiveSink as the README shows.
+SELF_TRACED_APP = '''
+import socket
+
+from fastapi import FastAPI
+from lifecycle_tracer import LiveSink, Recorder, instrument
+
+
+def unused_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+app = FastAPI()
+live = LiveSink(f"127.0.0.1:{unused_port()}")  # no viewer: it counts each event it is given as dropped
+tracer = instrument(app, sink=live)
+own = Recorder()
+instrument(app, sink=own)
+
+
+@app.get("/a")
+def a():
+    return "a"
+
+
+@app.get("/b")
+def b():
+    return "b"
+'''
+
+SELF_TRACED_TESTS = '''
+from fastapi.testclient import TestClient
+
+from self_traced_app import app, live, own, tracer
+
+
+def check(lifecycle_trace, first, second):
+    given = live.dropped
+    trace = lifecycle_trace(app)
+    client = TestClient(app)
+    assert client.get(first).status_code == 200
+    assert client.get(second).status_code == 200
+    requests = trace.by_request()
+    assert list(requests) == ["r1", "r2"]
+    assert [requests["r1"][0].name, requests["r2"][0].name] == [f"GET {first}", f"GET {second}"]
+    assert trace.status("r1") == trace.status("r2") == 200
+    assert live.dropped > given  # the app's LiveSink was given this test's events too
+    assert tracer.sinks == (live, own, trace)
+
+
+def test_a(lifecycle_trace):
+    check(lifecycle_trace, "/a", "/b")
+
+
+def test_b(lifecycle_trace):
+    check(lifecycle_trace, "/b", "/a")
+
+
+def test_z_the_app_traces_itself_as_before():
+    assert app.__dict__["_lifecycle_tracer"] is tracer and tracer.enabled
+    assert tracer.sinks == (live, own)
+    starts = [e.request_id for e in own.events if (e.stage, e.kind) == ("request", "start")]
+    assert starts == ["r1", "r2", "r3", "r4"]  # its own ids went on across the tests
+'''
+
+
+@pytest.mark.parametrize("order", [["test_a", "test_b"], ["test_b", "test_a"]])
+def test_a_self_traced_apps_requests_are_numbered_from_r1_in_each_test(pytester: pytest.Pytester,
+                                                                        order: list[str]) -> None:
+    pytester.makepyfile(self_traced_app=SELF_TRACED_APP, test_self_traced=SELF_TRACED_TESTS)
+    ids = [f"test_self_traced.py::{name}" for name in [*order, "test_z_the_app_traces_itself_as_before"]]
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", *ids)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([f"*{ids[0]} PASSED*", f"*{ids[1]} PASSED*", f"*{ids[2]} PASSED*"])
+
+
 def readme_example() -> str:
     section = README.read_text(encoding="utf-8").split("## Test your own app's lifecycle", 1)[1].split("\n## ", 1)[0]
     found = re.search(r"```python\n(.*?)```", section, re.DOTALL)

@@ -63,6 +63,11 @@ class Tracer:
             self._sinks = tuple(s for s in self._sinks if s is not sink)
             self._dispatch = self._dispatcher()
 
+    def issued(self) -> dict[str, int]:
+        """How many ids of each prefix (``r``, ``startup``...) have been handed out: ``{"r": 5}`` after ``r5``."""
+        # An itertools.count shows its next value only in its repr, "count(6)".
+        return {prefix: int(repr(counter)[6:-1]) - 1 for prefix, counter in list(self._ids.items())}
+
     def _open(self, scope: dict[str, Any], prefix: str = "r") -> RequestTrace:
         counter = self._ids.get(prefix)
         if counter is None:
