@@ -82,7 +82,7 @@ def test_trace_plain_in_a_folder_with_main_py_serves_and_traces_it(tmp_path: Pat
         assert url, "".join(lines)
         assert httpx.get(url + "/hi").json() == {"from": "main"}
         for _ in range(3000):
-            if "■ request" in "".join(lines):
+            if "GET /hi → 200" in "".join(lines):  # the request's rule: printed once it has ended, whole
                 break
             time.sleep(0.01)
         text = "".join(lines)

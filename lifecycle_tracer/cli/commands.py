@@ -123,7 +123,7 @@ def init(directory: Path) -> int:
 
 def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Path | None, record: Path | None,
           show_secrets: bool, history: int = 500, reload: bool = False, share: str | None = None) -> int:
-    from ..server import BindError, ServerStartError, check_port
+    from ..server import BindError, check_port
     from .apploader import AppLoadError, load_app
     from .discover import discover
     from .inputs import BadInput, check_app_dir, check_history, check_record, exposure_warning
@@ -158,18 +158,11 @@ def trace(target: str | None, *, plain: bool, port: int, host: str, app_dir: Pat
         finally:  # the TUI's screen hid the first one
             if warning:
                 warn.print(Text(warning, style="bold yellow"))
-    if reload:
-        from .reload import trace_reload_plain
+    from .reload import trace_child_plain
 
-        return trace_reload_plain(target, host=host, port=port, app_dir=where, record=record,
-                                  show_secrets=show_secrets)
-    from .serve import trace_plain
-
-    try:
-        return trace_plain(app, target, host=host, port=port, record=record, show_secrets=show_secrets,
-                           console=Console())
-    except (BindError, ServerStartError) as exc:
-        return fail(str(exc))
+    # In a child process, printed here whole request by request, as with --reload and view --plain.
+    return trace_child_plain(target, host=host, port=port, app_dir=where, record=record, show_secrets=show_secrets,
+                             reload=reload)
 
 
 def _read(file: Path, show_secrets: bool) -> Any:

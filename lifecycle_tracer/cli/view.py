@@ -86,7 +86,7 @@ class PlainPrinter:
         from ..sinks import JsonLinesSink
 
         self.console = console
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # trace --plain prints what waited for the server under it
         self.pending: dict[str, list[TraceEvent]] = {}
         self.recording = JsonLinesSink(record) if record else None
 
