@@ -49,6 +49,10 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-
 _HOST = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[(?P<ip6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
 # How redaction/headers.py's truncate() ends a value longer than PREVIEW_CHARS.
 _CUT = re.compile(r"… \(\+([0-9]+) chars\)")
+# How safe.preview marks what else it left out of a value: items past its count, a container past its
+# depth or its budget.
+_MORE = re.compile(r"… [0-9]+ more")
+_UNSHOWN = re.compile(r"<(?:dict|list|tuple|set|frozenset)>")
 
 
 @dataclass
@@ -85,7 +89,7 @@ def sent_request(events: list[TraceEvent], base: str | None = None) -> Sent | No
             notes.append(f"the {_shown(name)} header is left out: {why}")
         else:
             kept.append((name, value))
-    body, body_note = _body(events, headers)
+    body, body_note = read_body(events, headers)
     if body_note:
         notes.append(body_note)
     if any("[redacted]" in v for _, v in kept) or "[redacted]" in url:
@@ -147,7 +151,19 @@ def _unsendable(name: str, value: str) -> str:
     return ""
 
 
-def _body(events: list[TraceEvent], headers: list[tuple[str, str]]) -> tuple[str | None, str]:
+def was_cut(value: Any) -> bool:
+    """Whether a recorded value is a preview that left part of the value out."""
+    if isinstance(value, str):
+        return bool(_CUT.fullmatch(value, PREVIEW_CHARS - 1) or _MORE.fullmatch(value) or _UNSHOWN.fullmatch(value))
+    if isinstance(value, dict):
+        return "…" in value or any(was_cut(v) for v in value.values())
+    if isinstance(value, list):
+        return any(was_cut(v) for v in value)
+    return False
+
+
+def read_body(events: list[TraceEvent], headers: list[tuple[str, str]]) -> tuple[str | None, str]:
+    """The body as FastAPI read it, re-encoded, and what to say about it; None and why when it cannot be."""
     read = [e.detail for e in events if e.stage == "validation" and e.detail.get("sent", True)]
     parts = [d for d in read if d.get("location") == "body"]
     form = [d for d in read if d.get("location") == "form"]
@@ -157,6 +173,9 @@ def _body(events: list[TraceEvent], headers: list[tuple[str, str]]) -> tuple[str
         fields = [(str(d.get("alias") or d.get("field")), d.get("raw")) for d in form]
         if not kind.startswith("application/x-www-form-urlencoded") or not all(isinstance(v, str) for _, v in fields):
             return None, "the body (a multipart form or files) is not in the trace: only the fields' values are"
+        if any(was_cut(v) for _, v in fields):
+            return urlencode(fields), ("the form is re-encoded from the fields FastAPI read, and the trace cut a "
+                                       "value short ('… (+N chars)'): this is not the form that was sent")
         return urlencode(fields), ("the form is re-encoded from the fields FastAPI read: "
                                    "any field no parameter read is left out")
     if not parts:
@@ -174,6 +193,9 @@ def _body(events: list[TraceEvent], headers: list[tuple[str, str]]) -> tuple[str
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return None, "the body is not in the trace in a form that can be sent again"
+    if was_cut(value):
+        return text, ("the body is a preview of what FastAPI parsed, re-encoded as JSON: the trace cut part of it "
+                      "short (a '… (+N chars)', '… N more' or '<list>'), so this is not the body that was sent")
     return text, ("the body is what FastAPI parsed, re-encoded as JSON: "
                   "the key order and anything no parameter read may differ from what was sent")
 

@@ -131,6 +131,20 @@ def test_what_the_trace_does_not_hold_is_said_not_guessed(served: tuple[str, Rec
     assert sent is not None and any("re-encoded as JSON" in n for n in sent.notes)
 
 
+def test_a_body_the_trace_cut_short_is_said_not_to_be_the_body_sent(served: tuple[str, Recorder]) -> None:
+    whole, _ = traced(served, "POST", "/items", json={"name": "pen", "price": 2})
+    sent = sent_request(_)
+    assert sent is not None and not any("cut" in n for n in sent.notes), sent.notes  # a short body: no such note
+    for method, path, kw in (("POST", "/items", {"json": {"name": "x" * 5000, "price": 2}}),
+                             ("POST", "/text", {"json": "y" * 5000}),
+                             ("POST", "/form", {"data": {"name": "z" * 5000}})):
+        original, events = traced(served, method, path, **kw)
+        assert original.status_code == 200
+        sent = sent_request(events)
+        assert sent is not None and sent.body is not None and len(sent.body) < 5000  # a preview, not the body
+        assert any("cut" in n and "not the" in n and "that was sent" in n for n in sent.notes), (path, sent.notes)
+
+
 def test_a_hidden_secret_stays_hidden_and_the_command_says_so(served: tuple[str, Recorder]) -> None:
     _, events = traced(served, "GET", "/echo/a", headers={"Authorization": "Bearer very-secret-token"})
     curl = as_curl(events)

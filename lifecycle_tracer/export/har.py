@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import http
 import json
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -26,17 +25,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from ..copyas import _body as read_body
+from ..copyas import read_body, was_cut
 from ..events import TraceEvent
-from ..redaction.headers import PREVIEW_CHARS
 from .spans import Exchange, authority, exchange, header, json_safe, spans
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# How safe.preview marks what it left out of a value: a string cut short (redaction's truncate()), items past
-# its count, a container past its depth or its budget.
-_CUT_TEXT = re.compile(r"… \(\+[0-9]+ chars\)")
-_MORE = re.compile(r"… [0-9]+ more")
-_UNSHOWN = re.compile(r"<(?:dict|list|tuple|set|frozenset)>")
 _SEND = ("send is 0: the server saw the request once it had arrived; HAR 1.2 has no value for not known here. "
          "blocked, dns, connect and ssl happened on the client: -1, not known.")
 
@@ -161,7 +154,7 @@ def _post_data(ex: Exchange, events: list[TraceEvent]) -> tuple[dict[str, Any] |
     post: dict[str, Any] = {"mimeType": header(ex.headers, "content-type") or ""}
     read = [e.detail.get("raw") for e in events if e.stage == "validation" and e.detail.get("sent", True)
             and e.detail.get("location") in ("body", "form")]
-    if any(_cut(value) for value in read):
+    if any(was_cut(value) for value in read):
         post["comment"] = ("The trace kept only a preview of the body (a value in it was cut short), so it is not "
                            f"written as text. The preview, as FastAPI parsed it: {text}")
         return post, ""
@@ -171,16 +164,6 @@ def _post_data(ex: Exchange, events: list[TraceEvent]) -> tuple[dict[str, Any] |
         post["comment"] += " Values shown as [redacted] were hidden when the request was traced."
     return post, ""
 
-
-def _cut(value: Any) -> bool:
-    """Whether a recorded value is a preview that left part of the value out."""
-    if isinstance(value, str):
-        return bool(_CUT_TEXT.fullmatch(value, PREVIEW_CHARS - 1) or _MORE.fullmatch(value) or _UNSHOWN.fullmatch(value))
-    if isinstance(value, dict):
-        return "…" in value or any(_cut(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_cut(v) for v in value)
-    return False
 
 
 def _body_size(headers: list[list[str]]) -> int:
