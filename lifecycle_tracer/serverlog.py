@@ -12,8 +12,12 @@ loggers, and asks here to hear of the new ones each ``uvicorn.Config()`` makes.
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
+import threading
 from collections.abc import Callable
+from typing import TextIO
 
 from .visible import visible
 
@@ -59,3 +63,64 @@ def on_new_handlers(listener: Callable[[], None]) -> None:
 def forget_new_handlers(listener: Callable[[], None]) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
+
+
+class MaskedStream(io.TextIOBase):
+    """``sys.stdout`` or ``sys.stderr`` of ``trace``'s child: each line masked before it is written.
+
+    The app's own ``print()``, ``logging`` and ``warnings`` lines reach the parent through these
+    streams; a line written while a request runs is masked with that request's secrets (the values
+    the tracer hid in its events), and any line has its ``name=value`` secrets hidden. Lines are
+    masked whole: ``print("token", value)`` writes its words one at a time.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+        self._part = ""
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._part += text
+            if "\n" in self._part:
+                done, _, self._part = self._part.rpartition("\n")
+                self.inner.write(_masked(done + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._part:
+                self.inner.write(_masked(self._part))
+                self._part = ""
+        self.inner.flush()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.inner.encoding
+
+
+def _masked(text: str) -> str:
+    try:
+        from .logsecrets import redaction, trace_for
+
+        return redaction(trace_for(None), True)[1](text)
+    except Exception:  # never lose the app's line for the mask
+        return text
+
+
+def mask_std_streams() -> None:
+    """In ``trace``'s child, before the app is imported: its handlers then hold the masked streams."""
+    if not isinstance(sys.stdout, MaskedStream):
+        sys.stdout = MaskedStream(sys.stdout)
+    if not isinstance(sys.stderr, MaskedStream):
+        sys.stderr = MaskedStream(sys.stderr)

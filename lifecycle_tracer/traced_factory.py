@@ -22,22 +22,24 @@ VIEWER = "LIFECYCLE_TRACER_TRACE_VIEWER"  # trace's own viewer, on loopback (it 
 def app_factory() -> Any:
     from .cli.apploader import AppLoadError, load_app
     from .instrument.tracer import instrument
+    from .serverlog import guard_uvicorn_logs, mask_std_streams
     from .sinks.live import LiveSink
 
     target = os.environ[TARGET]
+    redact = os.environ.get(REDACT, "1") == "1"
+    if redact:  # the app's own print(), logging and warnings lines, masked as the tracer's are
+        mask_std_streams()
     try:
         app = load_app(target, Path(os.environ[APP_DIR]))
     except AppLoadError as exc:
         # One sentence where the reloader's traceback would go; it waits for the next save.
         print(f"lifecycle-tracer: {exc} Fix it and save: the app is loaded again.", file=sys.stderr, flush=True)
         raise SystemExit(3) from None
-    from .serverlog import guard_uvicorn_logs
-
     # uvicorn has configured its loggers by now: its lines (an app's traceback) reach the viewer
     # with the request's secrets masked, as they are in one process, and safe for a terminal.
     guard_uvicorn_logs()
     sink = LiveSink(os.environ[VIEWER], token="", name=target, steps=os.environ.get(STEP) == "1")
-    tracer = instrument(app, sink=sink, redact=os.environ.get(REDACT, "1") == "1")
+    tracer = instrument(app, sink=sink, redact=redact)
     # Before uvicorn serves: a request that began before the viewer was reached would not be sent,
     # and the first request after a restart is often the one the user is waiting to see.
     sink.wait_connected(2.0)

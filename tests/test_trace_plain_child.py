@@ -73,3 +73,56 @@ def test_requests_served_at_once_are_printed_whole_and_the_server_line_comes_fir
         assert text.count("▶ request") == 1 and text.count("■ request") == 1, text
         assert re.findall(r"received GET /slow/(\d+)", text) == [n], text
     assert " connected." in err  # the channel's notes are on stderr: stdout is the trace
+
+
+LOGGING_APP = '''import logging
+import warnings
+from fastapi import FastAPI, Header
+logging.basicConfig(level=logging.INFO)  # at import, as apps do: the handler keeps the stream it finds
+log = logging.getLogger("myapp")
+app = FastAPI()
+
+@app.get("/log")
+async def logs(x_api_key: str = Header()):
+    log.warning("user key is %s", x_api_key)
+    print("printed", x_api_key, "and token=" + "PRINTED-PAIR-93c1")
+    warnings.warn(f"deprecated key {x_api_key}")
+    return {"ok": True}
+'''
+
+
+def test_the_apps_own_log_print_and_warning_lines_are_masked(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(LOGGING_APP, encoding="utf-8")
+    env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen([sys.executable, "-m", "lifecycle_tracer", "trace", "main:app", "--plain", "--port", "0"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    out: list[str] = []
+    err: list[str] = []
+    readers = [threading.Thread(target=lambda s=s, into=into: into.extend(iter(s.readline, "")), daemon=True)
+               for s, into in ((proc.stdout, out), (proc.stderr, err))]
+    for reader in readers:
+        reader.start()
+    secret = "PLANTED-KEY-5f0e2b7c9d"
+    try:
+        for _ in range(3000):
+            if out:
+                break
+            time.sleep(0.01)  # polling the output, not waiting out a race
+        assert out and (url := re.search(r"at (http://\S+) ", out[0])), out
+        assert httpx.get(url.group(1) + "/log", headers={"X-API-Key": secret}).json() == {"ok": True}
+        for _ in range(3000):
+            if sum("deprecated key" in line for line in err) and any("■ request" in line for line in out):
+                break
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        for reader in readers:
+            reader.join(10)
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    said = "".join(err)
+    for line in ("WARNING:myapp:user key is [redacted]", "printed [redacted] and token=[redacted]",
+                 "deprecated key [redacted]"):
+        assert line in said, said
+    assert secret not in said + "".join(out) and "PRINTED-PAIR-93c1" not in said
