@@ -39,6 +39,8 @@ PLANTED: dict[str, str] = {
         "pwd", "passphrase", "pin", "otp", "private_key", "jwt", "session", "credentials", "cvv",
         "exc-message", "response-echo", "form-password", "bearer", "basic-password", "oauth-form",
         "sse-token", "header-model", "path-prefix", "path-alias", "h-router-key",
+        "q-url-userinfo", "q-url-encoded", "q-semicolon", "json-dsn", "json-api-keys", "exc-dsn", "challenge",
+        "h-authentication", "h-upstream-bearer", "h-scheme-value", "h-hmac", "h-json-value",
     ])
 }
 S = PLANTED
@@ -63,6 +65,18 @@ async def query(token: str, q: str = "") -> dict[str, int]:
 @app.get("/headers")
 async def headers(x_token: Annotated[str, Header()], key: str = Depends(key_scheme)) -> dict[str, int]:
     return {"length": len(x_token) + len(key)}
+
+
+@app.get("/dsn")
+async def dsn() -> None:  # a secret of the app's own, in a connection string: not the client's
+    raise RuntimeError(f"could not connect to postgresql://app:{S['exc-dsn']}@db.internal:5432/prod")
+
+
+@app.get("/challenge")
+async def challenge() -> None:
+    from fastapi import HTTPException
+
+    raise HTTPException(401, headers={"WWW-Authenticate": f'Bearer error="invalid_token", token="{S["challenge"]}"'})
 
 
 @app.post("/json")
@@ -230,13 +244,19 @@ def fire(base_url: str) -> None:
                                  "cookie": f"sid={S['req-cookie']}", "x-api-key": S["req-x-api-key"]})
         c.get(f"/query?token={S['q-declared-token']}&api_key={S['q-api_key']}"
               f"&access_token={S['q-access_token']}&q=hello")
-        c.get(f"/query?q=x&token={S['q-token']}")
+        c.get(f"/query?q=x&token={S['q-token']}&next=https://ann:{S['q-url-userinfo']}@example.com/x"
+              f"&back=https%3A%2F%2Fann%3A{S['q-url-encoded']}%40example.com&a=1;token={S['q-semicolon']}")
         c.get("/headers", headers={
             "x-token": S["h-x-token"], "x-auth-token": S["h-x-auth-token"], "x-access-token": S["h-x-access-token"],
             "x-csrf-token": S["h-x-csrf-token"], "api-token": S["h-api-token"],
             "x-amz-security-token": S["h-x-amz-security-token"], "private-token": S["h-private-token"],
-            "x-key": S["h-x-key"]})
-        c.post("/json", json={"a": {"b": {"c": {"d": {"e": {"password": S["json-deep"]}}}}}})
+            "x-key": S["h-x-key"], "authentication": f"Bearer {S['h-authentication']}",
+            "x-upstream-bearer": S["h-upstream-bearer"], "x-forwarded-credential": f"Bearer {S['h-scheme-value']}",
+            "x-shopify-hmac-sha256": S["h-hmac"], "x-meta": json.dumps({"token": S["h-json-value"]})})
+        c.post("/json", json={"a": {"b": {"c": {"d": {"e": {"password": S["json-deep"]}}}}},
+                              "dsn": f"mysql://root:{S['json-dsn']}@db/prod", "api_keys": [S["json-api-keys"]]})
+        c.get("/dsn")
+        c.get("/challenge")
         c.post("/login", content=f'{{"user": "ann", "password": "{S["json-malformed"]}", }}',
                headers={"content-type": "application/json"})
         c.post("/card", json={k: S[k] for k in ("pwd", "passphrase", "pin", "otp", "private_key", "jwt",

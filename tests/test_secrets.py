@@ -37,7 +37,7 @@ from lifecycle_tracer.server import ServerThread
 from lifecycle_tracer.sinks import ConsoleSink, JsonLinesSink, read_jsonl
 
 PLANTED = secrets_app.PLANTED
-REQUESTS = 24  # requests and WebSocket sessions secrets_app.fire() makes
+REQUESTS = 26  # requests and WebSocket sessions secrets_app.fire() makes
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -164,7 +164,8 @@ def _plain(renderable: Any) -> str:
     "access_token", "refresh_token", "id_token", "X-Token", "x-auth-token", "x-csrf-token", "api-token",
     "x-amz-security-token", "private-token", "api_key", "apikey", "X-API-Key", "x-key", "key", "private_key",
     "privateKey", "jwt", "session", "sessionid", "JSESSIONID", "credentials", "cvv", "authorization",
-    "accessToken", "signature", "x-hub-signature-256", "new_password",
+    "accessToken", "signature", "x-hub-signature-256", "new_password", "Authentication", "X-Upstream-Bearer",
+    "DPoP", "X-Shopify-Hmac-Sha256", "X-Api-Keys", "api_keys", "bearer", "ticket", "client_assertion",
 ])
 def test_names_that_carry_a_secret(name: str) -> None:
     assert is_secret_name(name)
@@ -173,6 +174,7 @@ def test_names_that_carry_a_secret(name: str) -> None:
 @pytest.mark.parametrize("name", [
     "token_type", "username", "email", "q", "limit", "item_id", "ping", "spinner", "mapping", "keyboard",
     "primary_key_name", "monkey", "content-type", "user-agent", "accept", "host", "shipping", "topic",
+    "ticket_id", "support_ticket", "keys", "sort_keys", "primary_keys", "authentication_method", "bearer_format",
 ])
 def test_names_that_do_not(name: str) -> None:
     assert not is_secret_name(name)
@@ -185,6 +187,22 @@ def test_query_strings_and_urls_keep_everything_but_the_secret() -> None:
     assert redact_url("/next?a=1&api_key=zz99#access_token=qq88") == f"/next?a=1&api_key={REDACTED}#access_token={REDACTED}"
     assert redact_url("https://ann:hunter22@db.example/x") == f"https://ann:{REDACTED}@db.example/x"
     assert redact_url("/plain/path") == "/plain/path"
+    # A URL, or pairs, inside a query value: hidden in the value as it was sent, whatever its escaping.
+    assert redact_query("next=https://ann:pw123456@h/x&a=1") == f"next=https://ann:{REDACTED}@h/x&a=1"
+    assert redact_query("r=%2Fcb%23access_token%3Dqq88zz") == f"r=%2Fcb%23access_token%3D{REDACTED}"
+    assert redact_query("a=1;token=qq88zz") == f"a=1;token={REDACTED}"
+    assert redact_query("t=12:30&email=a@b.c&q=a+b") == "t=12:30&email=a@b.c&q=a+b"
+
+
+def test_a_urls_userinfo_is_hidden_in_any_text() -> None:
+    secrets = RequestSecrets()
+    assert (redact_raw("could not connect to postgresql://app:hunter22@db:5432/prod", secrets.learn)
+            == f"could not connect to postgresql://app:{REDACTED}@db:5432/prod")
+    assert redact_raw("redis://:s3cr3t99@cache:6379/0") == f"redis://:{REDACTED}@cache:6379/0"
+    assert redact_raw("clone https://ghp_0123456789abcdef@github.com/x") == f"clone https://{REDACTED}@github.com/x"
+    assert "hunter22" in secrets.values  # and masked wherever else it shows up in the request
+    assert redact_raw("write to ann@example.com or see https://example.com/a@b") == (
+        "write to ann@example.com or see https://example.com/a@b")
 
 
 def test_raw_text_that_failed_to_parse_keeps_its_shape() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from .names import is_secret_name
-from .text import REDACTED, Learn, redact_cookie_header, redact_set_cookie, redact_url
+from .text import REDACTED, Learn, redact_cookie_header, redact_raw, redact_set_cookie, redact_url
 
 PREVIEW_CHARS = 200
 # Always secret, whatever the name rule says.
@@ -41,7 +41,7 @@ def redact_value(name: str, value: str, learn: Learn = None) -> str:
         learn(value)
     if lower == "sec-websocket-protocol":
         return _subprotocols(value, learn)
-    if lower in ("authorization", "proxy-authorization"):
+    if lower in ("authorization", "proxy-authorization", "authentication"):
         scheme, _, rest = value.partition(" ")
         if rest:  # the scheme ("Bearer", "Basic") is not a secret and teaches
             if learn is not None:
@@ -101,13 +101,31 @@ def header_pairs(
                 value = redact_value(name, value, learn)
             elif name.lower() == "sec-websocket-protocol":
                 value = _subprotocols(value, learn)
-            elif "?" in value or "@" in value or "#" in value:
-                value = redact_url(value, learn, extra)
+            else:
+                value = value_secrets(name, value, learn, extra)
         out.append([name, value if len(value) <= PREVIEW_CHARS else truncate(value)])
     return out
 
 
 _HEADER_NAMES: dict[bytes, tuple[str, bool]] = {}
+# Schemes that start a credential, and nothing else, when they start a header's value ("X-Upstream: Bearer x").
+_CREDENTIAL_SCHEMES = frozenset({"bearer", "basic", "digest", "dpop", "negotiate", "ntlm", "gnap", "hoba"})
+_CHALLENGES = frozenset({"www-authenticate", "proxy-authenticate"})  # "Basic realm=...": a challenge, no secret
+
+
+def value_secrets(name: str, value: str, learn: Learn, extra: Collection[str]) -> str:
+    """A header not secret by name, with the secrets inside its value hidden: a URL's (a Location, a
+    Referer), a credential after its scheme, ``name=value`` pairs (``token="x"`` in a challenge, JSON)."""
+    scheme, space, rest = value.partition(" ")
+    if space and rest.strip() and scheme.lower() in _CREDENTIAL_SCHEMES and name.lower() not in _CHALLENGES:
+        if learn is not None:
+            learn(rest)
+        return f"{scheme} {REDACTED}"
+    if "?" in value or "@" in value or "#" in value:
+        value = redact_url(value, learn, extra)
+    if "=" in value or ":" in value:
+        value = redact_raw(value, learn, extra)
+    return value
 
 
 def _header_text(raw: Any) -> str:

@@ -19,15 +19,17 @@ import re
 SECRET_WORDS = frozenset({
     "password", "passwd", "pwd", "pw", "pass", "passphrase", "passcode", "pin", "otp", "totp", "secret",
     "token", "jwt", "session", "credential", "credentials", "cvv", "cvc", "cookie", "authorization", "auth",
-    "signature", "sig", "apikey", "code", "sid",
+    "signature", "sig", "apikey", "code", "sid", "authentication", "bearer", "dpop", "hmac", "ticket", "assertion",
 })
 SECRET_PARTS = ("token", "secret", "passw", "passphrase", "passcode", "apikey", "credential", "session", "jwt",
                 "cookie", "authorization", "privatekey")
 SECRET_PAIRS = frozenset({("auth", "code"), ("authorization", "code"), ("verification", "code"),
-                          ("reset", "code"), ("otp", "code"), ("security", "code")})
+                          ("reset", "code"), ("otp", "code"), ("security", "code"), ("client", "assertion"),
+                          ("service", "ticket"), ("proxy", "ticket"), ("login", "ticket"), ("session", "ticket")})
 # Words that are secret only as the whole name: "code" alone is OAuth's authorization
-# code, but "status_code", "country_code" and "zip_code" are not secrets.
-WHOLE_ONLY = frozenset({"code"})
+# code, but "status_code", "country_code" and "zip_code" are not secrets; "ticket" alone is
+# CAS's service ticket, but "ticket_id" in a help desk is not.
+WHOLE_ONLY = frozenset({"code", "ticket", "assertion"})
 # A key word before "key" that names an ordinary key, not a credential.
 ORDINARY_KEYS = frozenset({"sort", "primary", "foreign", "partition", "cache", "public", "idempotency", "group",
                            "order", "lookup", "row", "map", "dict", "hash", "index", "object", "s3", "bucket",
@@ -58,12 +60,14 @@ def _decide(name: str) -> bool:
         parts = parts[1:]
     if not parts or "_".join(parts) in VISIBLE:
         return False
+    if "".join(parts) in SECRET_WORDS and "".join(parts) not in WHOLE_ONLY | {"pass", "pin", "pw"}:  # "DPoP"
+        return True
     # "password_min_length", "max_tokens": about a secret, not one. But "session_id" and
     # "reset_code" end in a secret's own word, and "x_auth_key" in "key".
     describes = len(parts) > 1 and (parts[-1] in DESCRIBING or parts[0] in QUANTIFIERS)
-    if describes and parts[-1] not in SECRET_WORDS and parts[-1] != "key" and tuple(parts[-2:]) not in SECRET_PAIRS:
+    if describes and parts[-1] not in SECRET_WORDS and parts[-1] not in ("key", "keys") and tuple(parts[-2:]) not in SECRET_PAIRS:
         return False
-    if parts[-1] == "key":
+    if parts[-1] == "key" or (parts[-1] == "keys" and len(parts) > 1):  # "api_keys"; "keys" alone is a JWKS's
         return len(parts) == 1 or parts[-2] not in ORDINARY_KEYS
     if any(pair in SECRET_PAIRS for pair in zip(parts, parts[1:], strict=False)):
         return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .headers import is_secret_header, redact_value
+from .headers import is_secret_header, redact_value, value_secrets
 from .names import is_secret_name
 from .text import REDACTED, hide_keys, redact_json_text, redact_query, redact_url
 from .values import RequestSecrets
@@ -71,9 +71,8 @@ def _pair(pair: Any, secrets: RequestSecrets) -> Any:
         return [name, redact_value(name, value, secrets.learn)]
     if name.lower() == "sec-websocket-protocol":
         return [name, redact_value(name, value, secrets.learn)]
-    if "?" in value or "@" in value or "#" in value:
-        return [name, redact_url(value, secrets.learn)]
-    return pair
+    shown = value_secrets(name, value, secrets.learn, ())
+    return pair if shown == value else [name, shown]
 
 
 def _learn_all(value: Any, learn: Any) -> None:

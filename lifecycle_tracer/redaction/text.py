@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection
-from urllib.parse import unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 from .names import is_secret_name, words
 
@@ -38,7 +38,34 @@ def redact_query(query: str, learn: Learn = None, extra: Collection[str] = _NO_N
                 learn(unquote_plus(value))
             parts[i] = f"{name}={REDACTED}"
             changed = True
+        elif eq and value:
+            inner = _inner_secrets(value, learn, extra)
+            if inner != value:
+                parts[i], changed = f"{name}={inner}", True
     return "&".join(parts) if changed else query
+
+
+def _inner_secrets(value: str, learn: Learn, extra: Collection[str]) -> str:
+    """A query value that is itself a URL or pairs (``next=https://u:pw@h``, ``redir=/cb%23token%3Dx``),
+    its secrets hidden in the value as sent, whatever its escaping; the whole value if they cannot be found.
+    """
+    decoded = unquote_plus(value)
+    if not ("@" in decoded or "=" in decoded or ":" in decoded or ";" in decoded):
+        return value
+    found: list[str] = []
+
+    def keep(secret: str, weak: bool = False) -> None:
+        found.append(secret)
+        if learn is not None:
+            learn(secret, weak=weak)
+
+    if redact_raw(decoded.replace(";", "&"), keep, extra) == decoded.replace(";", "&"):
+        return value
+    for secret in sorted(found, key=len, reverse=True):
+        for form in (secret, quote(secret, safe=""), quote_plus(secret)):
+            if form:
+                value = value.replace(form, REDACTED)
+    return value if all(s not in unquote_plus(value) for s in found) else REDACTED
 
 
 def redact_url(url: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
@@ -99,8 +126,34 @@ _MAYBE = re.compile(r"passw|pass|pwd|pin|otp|secret|token|jwt|session|credential
                     re.I)
 
 
+# A URL's scheme and userinfo anywhere in text: postgresql://app:pw@db, https://TOKEN@host.
+_USERINFO = re.compile(r"""(?<![\w+.\-])([A-Za-z][A-Za-z0-9+.\-]{0,31}://)([^\s/?#@"'<>\[\]{}]+)@""")
+
+
+def _hide_userinfo(text: str, learn: Learn) -> str:
+    """``postgresql://app:pw@db`` → ``postgresql://app:[redacted]@db``, as ``redact_url`` shows a URL's."""
+
+    def shown(m: re.Match[str]) -> str:
+        user, colon, password = m[2].partition(":")
+        if REDACTED in m[2]:
+            return m[0]
+        if learn is not None:
+            if colon:
+                learn(password)
+            else:  # a token as the user (Git hosts), or only a user name ("ssh://git@host"): weak
+                learn(user, weak=True)
+        return f"{m[1]}{user}:{REDACTED}@" if colon else f"{m[1]}{REDACTED}@"
+
+    return _USERINFO.sub(shown, text)
+
+
 def redact_raw(text: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES) -> str:
-    """Hide the value of every ``name: value`` or ``name=value`` pair whose name is secret, in any text."""
+    """Hide the value of every ``name: value`` or ``name=value`` pair whose name is secret, in any text.
+
+    A URL's userinfo is hidden too, wherever it is (a DSN in an exception's message).
+    """
+    if "://" in text and "@" in text:
+        text = _hide_userinfo(text, learn)
     if not _MAYBE.search(text) and not extra:
         return text
     out: list[str] = []
