@@ -283,3 +283,27 @@ def test_a_preview_cut_short_inside_a_secret_hides_the_part_it_kept() -> None:
     assert token[:50] in cut
     masked = secrets.mask_str(cut)
     assert masked.startswith(f"you sent {REDACTED}… (+") and "x9x9" not in masked
+
+
+def test_turning_redaction_off_on_a_traced_app_warns_that_every_sink_gets_secrets() -> None:
+    from fastapi import FastAPI
+
+    from lifecycle_tracer import uninstrument
+
+    app = FastAPI()
+    first = Recorder()
+    tracer = instrument(app, sink=first)
+    try:
+        with pytest.warns(RuntimeWarning, match=r"every sink .*\(Recorder\)"):
+            assert instrument(app, sink=Recorder(), redact=False) is tracer
+        assert tracer.redact is False and len(tracer.sinks) == 2
+    finally:
+        uninstrument(app)
+    bare = FastAPI()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no other sink: nothing to warn about
+        instrument(bare, redact=True)
+        instrument(bare, sink=Recorder(), redact=False)
+    uninstrument(bare)

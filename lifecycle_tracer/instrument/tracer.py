@@ -122,10 +122,21 @@ def instrument(app: Any, *, sink: Sink | None = None, redact: bool = True) -> Tr
     Call it at any time: before or after routes, routers and middleware are
     added, or once the app has served requests. A second call on the same app
     returns the same tracer (adding ``sink`` if it is new) and wraps nothing twice.
+    ``redact`` is the tracer's, so it holds for all its sinks: a second call that
+    turns it off while other sinks are attached warns.
     """
     compat.check()
     existing: Tracer | None = app.__dict__.get(_ATTR)
     if existing is not None:
+        others = [s for s in existing.sinks if s is not sink]
+        if existing.redact and not redact and others:
+            # One tracer per app, so one setting for all its sinks: say who now gets the secrets.
+            import warnings
+
+            names = ", ".join(type(s).__name__ for s in others)
+            warnings.warn(f"instrument(app, redact=False) on an app already traced with secrets hidden shows "
+                          f"them to every sink of its tracer, this one's and those already attached ({names}).",
+                          RuntimeWarning, stacklevel=2)
         if sink is not None:
             existing.add_sink(sink)
         existing.redact = redact
