@@ -7,11 +7,12 @@ comment above the command, never guessed:
   redacted at the source: a hidden value stays ``[redacted]`` (the command
   says so, and the user puts the real value back);
 - the server's address is the ``base`` given (the TUI's server), else the
-  request's own ``Host`` header when it is a host[:port] and nothing more,
-  else the address the server listened on (newer recordings keep it), else
-  a placeholder the comment names. The client writes the Host header: sent
-  as it stands, ``127.0.0.1:8000@evil.example`` would make curl send the
-  request, and the credentials the user puts back, to evil.example;
+  address the server listened on (recordings keep it), else, in an older
+  recording, the request's own ``Host`` header when it is a host[:port] and
+  nothing more, else a placeholder the comment names. The client writes the
+  Host header: ``Host: evil.example`` would send the copy, and the
+  credentials the user puts back, to evil.example, and sent as it stands
+  ``127.0.0.1:8000@evil.example`` would too;
 - a header's value is sent as the bytes the client sent (the event holds
   them read as latin-1); one the trace cut short, or one no command line can
   carry, is left out and the comment says so;
@@ -98,20 +99,27 @@ def sent_request(events: list[TraceEvent], base: str | None = None) -> Sent | No
 
 
 def _root(d: dict[str, Any], host: str | None) -> tuple[str, str]:
-    """The scheme and address the request went to, and the note that says where they come from."""
+    """The scheme and address the request went to, and the note that says where they come from.
+
+    The address the server listened on comes first: it is where the request arrived. The Host
+    header is the client's word (``attacker.example`` is one raw request away), so it is used only
+    for a recording from before the server's address was kept.
+    """
     scheme = d.get("scheme") if d.get("scheme") in ("http", "https") else None
     assumed = "" if scheme else "; the scheme, http, is assumed"
     scheme = scheme or "http"
-    if host and "[redacted]" not in host and is_host(host):
-        return f"{scheme}://{host}", f"the server's address is the request's Host header ({host}){assumed}"
-    refused = ""
-    if host and "[redacted]" not in host:
-        refused = f"the request's Host header ({_shown(host)}) is not a valid host[:port] and is not used; "
+    usable = bool(host) and "[redacted]" not in str(host) and is_host(str(host))
     server = d.get("server")
     if isinstance(server, list) and len(server) == 2 and isinstance(server[0], str) and type(server[1]) is int:
         where = f"[{server[0]}]:{server[1]}" if ":" in server[0] else f"{server[0]}:{server[1]}"
         if is_host(where):
-            return f"{scheme}://{where}", f"{refused}the server's address is the one it listened on{assumed}"
+            said = f" (the request's Host header said {_shown(str(host))})" if host and host != where else ""
+            return f"{scheme}://{where}", f"the server's address is the one it listened on{said}{assumed}"
+    if host and usable:
+        return f"{scheme}://{host}", f"the server's address is the request's Host header ({host}){assumed}"
+    refused = ""
+    if host and "[redacted]" not in host:
+        refused = f"the request's Host header ({_shown(host)}) is not a valid host[:port] and is not used; "
     return PLACEHOLDER, f"{refused}the trace does not hold the server's address: {PLACEHOLDER} stands in for it"
 
 

@@ -139,16 +139,17 @@ def exchange(rid: str, events: list[TraceEvent]) -> Exchange:
 
 
 def authority(ex: Exchange) -> str | None:
-    """The host[:port] the request went to: its Host header when that is one and nothing more, else where the
-    server listened (newer recordings), else None. The client writes the Host header, and one such as
-    ``127.0.0.1:8000@evil.example`` would put another host in a URL; ``copy`` applies the same rule."""
-    host = header(ex.headers, "host")
-    if host and "[redacted]" not in host and is_host(host):
-        return host
+    """The host[:port] the request went to: where the server listened, else (older recordings) its Host
+    header when that is one and nothing more, else None. The client writes the Host header: ``evil.example``
+    would send a replayed entry there, and ``127.0.0.1:8000@evil.example`` would put another host in a URL;
+    ``copy`` applies the same rule."""
     if ex.server is not None and isinstance(ex.server[0], str) and type(ex.server[1]) is int:
         where = f"[{ex.server[0]}]:{ex.server[1]}" if ":" in ex.server[0] else f"{ex.server[0]}:{ex.server[1]}"
         if is_host(where):
             return where
+    host = header(ex.headers, "host")
+    if host and "[redacted]" not in host and is_host(host):
+        return host
     return None
 
 
