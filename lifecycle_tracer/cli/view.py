@@ -79,6 +79,9 @@ def view(*, plain: bool, host: str, port: int, token: str | None, record: Path |
     return EXIT_OK
 
 
+MAX_PENDING = 1000  # requests begun and not ended; past it the oldest is printed as it stands
+
+
 class PlainPrinter:
     """Prints each request once it has ended, whole, under a rule naming it; notes as they come."""
 
@@ -99,24 +102,38 @@ class PlainPrinter:
             if event.stage == "request" and event.kind == "end":
                 del self.pending[event.request_id]
                 self._print(evs)
+            elif len(self.pending) > MAX_PENDING:  # an app stopped mid-request, or its events were dropped
+                oldest = next(iter(self.pending))
+                self._print(self.pending.pop(oldest), ended=False)
 
-    def _print(self, evs: list[TraceEvent]) -> None:
+    def _print(self, evs: list[TraceEvent], ended: bool = True) -> None:
         from ..sinks import nested
         from ..timeline import ran_ns, request_ns
 
         first, last = evs[0], evs[-1]
-        took = (request_ns(last.detail) or ran_ns(evs)) / 1e6
-        d = last.detail
-        outcome = ("ok" if d.get("ok") else "failed") if d.get("type") == "lifespan" else d.get("status_code")
-        self.console.rule(Text(visible(f"{first.request_id}: {first.name} → {outcome}  ({took:.1f} ms)")))
+        if ended:
+            took = (request_ns(last.detail) or ran_ns(evs)) / 1e6
+            d = last.detail
+            outcome = ("ok" if d.get("ok") else "failed") if d.get("type") == "lifespan" else d.get("status_code")
+            title = f"{first.request_id}: {first.name} → {outcome}  ({took:.1f} ms)"
+        else:
+            title = f"{first.request_id}: {first.name} → no end arrived (these are the events that did)"
+        self.console.rule(Text(visible(title)))
         for line in nested(evs):
             self.console.print(line)
+
+    def flush_unfinished(self) -> None:
+        """Print the requests whose end has not arrived (the viewer is stopping), oldest first."""
+        with self.lock:
+            while self.pending:
+                self._print(self.pending.pop(next(iter(self.pending))), ended=False)
 
     def note(self, text: str) -> None:
         with self.lock:
             self.console.print(Text(visible(text), style="dim"))
 
     def close(self) -> None:
+        self.flush_unfinished()
         if self.recording is not None:
             self.recording.close()
 
