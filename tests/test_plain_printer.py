@@ -4,6 +4,7 @@ printed too, as it stands, when too many are waiting or the viewer stops."""
 from __future__ import annotations
 
 import io
+import re
 
 import httpx
 from fastapi import FastAPI
@@ -66,3 +67,18 @@ def test_past_the_limit_the_oldest_unfinished_request_is_printed_as_it_stands(mo
     shown = out.getvalue()
     assert shown.count("no end arrived") == 2 and len(p.pending) == 2
     assert "GET /hello/n0" in shown and "GET /hello/n1" in shown and "GET /hello/n2" not in shown
+
+
+def test_a_lifespans_last_line_says_how_it_went_not_the_stages_name_again() -> None:
+    app = FastAPI()
+    rec = Recorder()
+    instrument(app, sink=rec)
+    with ServerThread(app):
+        pass
+    assert rec.wait_for(lambda _: sum(evs[-1].kind == "end" for evs in rec.by_request().values()) >= 2, timeout=10)
+    p, out = printer()
+    for ev in rec.events:
+        p.event(ev)
+    shown = out.getvalue()
+    assert "startup → ok" in shown and "shutdown → ok" in shown
+    assert re.findall(r"■ request +(\S+)", shown) == ["ok", "ok"], shown

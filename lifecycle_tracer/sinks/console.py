@@ -75,8 +75,16 @@ class EventLine:
         stage.append(f"{MARKS.get(ev.kind, '◆')} {ev.stage}", style=style)
         name = ev.name
         code = ev.detail.get("status_code")
-        if ev.stage == "request" and ev.kind == "end" and name == "request" and type(code) is int:
-            name = str(code)  # the status sent says more than the stage's name again ("■ request  request")
+        if ev.stage == "request" and ev.kind == "end" and name == "request":
+            # What the end says tells more than the stage's name again ("■ request  request"): the status
+            # sent, a WebSocket's close code, whether the app's startup or shutdown went through.
+            close = ev.detail.get("close_code")
+            if type(code) is int:
+                name = str(code)
+            elif ev.detail.get("type") == "lifespan" and type(ev.detail.get("ok")) is bool:
+                name = "ok" if ev.detail["ok"] else "failed"
+            elif type(close) is int:
+                name = f"closed {close}"
         head = Text(visible(name), style="bold reverse" if self.highlight else "bold")
         if ev.stage == "exception" and ev.detail.get("handled"):
             # A handler answered: an exception on its way to a response, not a crash.
