@@ -23,9 +23,11 @@ def view(
 ) -> None:
     """Show the requests of apps that run elsewhere (your own uvicorn, fastapi dev, several workers).
 
-    In the app: instrument(app, sink=LiveSink()). The app never waits for the viewer: with none listening,
-    or one that cannot keep up, it drops events (whole requests) and counts them. Start the viewer before or
-    after the app; it survives the app's restarts (--reload).
+    In the app: instrument(app, sink=LiveSink()).
+
+    The app never waits for the viewer: with none listening, or one that cannot keep up, it drops events (whole requests) and counts them.
+
+    Start the viewer before or after the app; it survives the app's restarts (--reload).
 
     [bold]Examples[/]
 
