@@ -21,7 +21,7 @@ MAX_FRAMES = 40
 # Every secret name (redaction/names.py) contains one of these: a body with none of them
 # has nothing to hide by name, and the JSON parse and the text scan can be left out.
 SECRET_HINTS = ("pass", "pw", "pin", "otp", "secret", "token", "jwt", "session", "credential", "cvv", "cvc",
-                "cookie", "auth", "key", "sig", "code", "sid")
+                "cookie", "auth", "key", "sig", "code", "sid", "bearer", "dpop", "hmac", "ticket", "assertion")
 
 
 def keep_head(head: bytearray, body: Any) -> None:

@@ -122,8 +122,10 @@ def redact_set_cookie(value: str, learn: Learn = None) -> str:
 # ("failed: password=x") does not swallow it.
 _KEY = re.compile(r"""(?P<name>[A-Za-z_][\w.\-]{0,63})["']?\s*[:=]\s*""")
 _VALUE = re.compile(r""""(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|[^\s,&;}\]"'<>]+""")
-_MAYBE = re.compile(r"passw|pass|pwd|pin|otp|secret|token|jwt|session|credential|cvv|cvc|cookie|auth|key|sig",
-                    re.I)
+# Not "code", "ticket" or "assertion": secret only as a whole name, and in free text the name is the word before
+# the colon, so "exit code: 1" and "support ticket: 42" would lose their numbers.
+_MAYBE = re.compile(r"passw|pass|pwd|pin|otp|secret|token|jwt|session|credential|cvv|cvc|cookie|auth|key|sig|"
+                    r"bearer|dpop|hmac", re.I)
 
 
 # A URL's scheme and userinfo anywhere in text: postgresql://app:pw@db, https://TOKEN@host.
