@@ -50,7 +50,7 @@ class BroadcastSink:
             sock.bind((host, port))
         except OSError as exc:
             sock.close()
-            raise BroadcastError(f"Cannot share on {host}:{port}: {exc.strerror}; pass another --share-port.") from None
+            raise BroadcastError(f"Cannot share on {host}:{port}: {exc.strerror}; pass another address with --share-on HOST:PORT.") from None
         sock.listen(32)
         self.port = sock.getsockname()[1]
         self._sock = sock

@@ -27,10 +27,12 @@ from typing import Any
 from .events import TraceEvent
 from .recording import MAX_LINE_BYTES, RecordingError, parse_line
 from .sinks.live import DEFAULT_HOST, DEFAULT_PORT, PROTOCOL, encode_line, same_token
+from .visible import visible
 
 HELLO_BYTES = 4096  # a hello is a few fields; nothing longer is read as one
 HELLO_SECONDS = 5.0
 MAX_CONNECTIONS = 256
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # 0 (a blocking send) where the platform has no such flag
 
 
 class ViewerError(Exception):
@@ -69,6 +71,7 @@ class Viewer:
         self.host, self.port = host, port
         self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(24))
         self.apps = 0  # connections seen
+        self.followed_ended = threading.Event()  # set when a followed session (follow()) has ended
         self._sock: socket.socket | None = None
         self._stopping = False
         self._connections: set[socket.socket] = set()
@@ -157,8 +160,24 @@ class Viewer:
                 if not request_id.startswith(prefix):
                     continue
                 data = {**data, "release": request_id[len(prefix):]}
+            self._send_command(conn, encode_line(data))
+
+    def _send_command(self, conn: socket.socket, line: bytes) -> None:
+        """Send without waiting: a peer that lets its buffer fill has stopped reading, and is let go.
+
+        Commands are sent from the TUI's thread (a key, quitting); a blocking ``sendall`` to an app
+        that never reads, or a local process posing as one, would freeze the screen.
+        """
+        try:
+            while line:
+                line = line[conn.send(line, _DONTWAIT):]
+        except BlockingIOError:
+            if self._steppable.pop(conn, None) is not None:
+                self.on_note("An app stopped reading step-mode commands; its connection is closed.")
             with contextlib.suppress(OSError):
-                conn.sendall(encode_line(data))
+                conn.shutdown(socket.SHUT_RDWR)  # wakes its reader, which lets it go
+        except OSError:
+            pass
 
     def _let_go(self, conn: socket.socket) -> None:
         self._steppable.pop(conn, None)
@@ -232,6 +251,7 @@ class Viewer:
         if not isinstance(hello, dict) or hello.get("lifecycle_tracer") != PROTOCOL:
             conn.close()
             why = hello.get("refused") if isinstance(hello, dict) else None
+            why = visible(why) if why else None  # the peer's words: never a control sequence on our terminal
             raise ViewerError(f"The session at {host}:{port} refused to be followed ({why or 'no answer'}); "
                               "check the token the instructor's screen shows.")
         conn.settimeout(None)
@@ -246,6 +266,7 @@ class Viewer:
                 self._let_go(conn)
                 if not self._stopping:
                     self.on_note(f"{who} ended (or the network dropped it).")
+                self.followed_ended.set()
 
         threading.Thread(target=read, name="lifecycle-tracer follow", daemon=True).start()
 

@@ -329,3 +329,12 @@ def test_trace_plain_shows_the_clients_text_as_escapes_in_its_own_and_uvicorns_l
     for raw in ("\x1b", "\x07", "\x9b", "\u202e", "\u2066", "\u200f"):
         assert raw not in shown, f"{raw!r} reached the terminal"
     assert "\\x1b]0;PWNED\\x07" in err and "\\x1b]0;PWNED\\x07" in out
+
+
+def test_an_apps_import_error_is_one_sentence_with_its_control_characters_escaped(tmp_path: Path) -> None:
+    (tmp_path / "badimp.py").write_text('raise RuntimeError("boom \\x1b]0;IMPTITLE\\x07 [bold]x[/bold]")\n', "utf-8")
+    done = subprocess.run([sys.executable, "-m", "lifecycle_tracer", "trace", "badimp:app", "--plain", "--port", "0"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Importing 'badimp' failed" in done.stderr, done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr and "\\x1b]0;IMPTITLE" in done.stderr
+    assert "[bold]x[/bold]" in done.stderr and "Traceback" not in done.stderr

@@ -156,3 +156,96 @@ def test_hostile_hellos_get_a_refusal_never_a_traceback() -> None:
     finally:
         viewer.stop()
         share.close()
+
+
+def fake_session(reply: bytes) -> tuple[int, Callable[[], None]]:
+    """A listener posing as a shared session: it answers a follower's hello with ``reply``, then hangs up."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(reply)
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    return listener.getsockname()[1], listener.close
+
+
+def test_a_sessions_refusal_reaches_the_followers_terminal_only_as_escapes() -> None:
+    import json
+
+    hostile = "\x1b]0;OWNED\x07\x1b[2J\x1b]52;c;ZWNobyBwd25lZA==\x07[bold]x[/bold]"
+    port, close = fake_session(json.dumps({"refused": hostile}).encode() + b"\n")
+    try:
+        done = subprocess.run([sys.executable, "-m", "lifecycle_tracer", "view", "--follow", f"127.0.0.1:{port}",
+                               "--token", "t", "--plain"], capture_output=True, text=True, timeout=60)
+    finally:
+        close()
+    assert done.returncode == 2 and "refused to be followed" in done.stderr, done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr and "\\x1b]0;OWNED" in done.stderr, done.stderr
+    assert "[bold]x[/bold]" in done.stderr  # markup as text
+
+
+def test_view_follow_plain_stops_when_the_session_ends() -> None:
+    from lifecycle_tracer.sinks.live import PROTOCOL, encode_line
+
+    port, close = fake_session(encode_line({"lifecycle_tracer": PROTOCOL, "pid": 1, "name": "lesson1"}))
+    try:
+        done = subprocess.run([sys.executable, "-m", "lifecycle_tracer", "view", "--follow", f"127.0.0.1:{port}",
+                               "--token", "t", "--plain"], capture_output=True, text=True, timeout=60)
+    finally:
+        close()
+    assert done.returncode == 0 and "ended (or the network dropped it)" in done.stdout + done.stderr, done
+
+
+def test_an_app_that_stops_reading_step_commands_cannot_freeze_the_viewer() -> None:
+    import socket
+    import threading
+
+    from lifecycle_tracer.sinks.live import PROTOCOL, encode_line
+
+    notes: list[str] = []
+    viewer = Viewer(lambda _: None, notes.append, port=0)
+    viewer.start()
+    peer = socket.create_connection(("127.0.0.1", viewer.port))
+    try:
+        peer.sendall(encode_line({"lifecycle_tracer": PROTOCOL, "pid": 4242, "name": "never reads", "steps": True}))
+        until(lambda: viewer._steppable, "the peer to offer step mode")
+        done = threading.Event()
+
+        def flood() -> None:  # far more than a socket's buffers hold; the peer reads none of it
+            for _ in range(20000):
+                viewer.command({"step": True, "padding": "x" * 500})
+            done.set()
+
+        threading.Thread(target=flood, daemon=True).start()
+        until(done.is_set, "the commands to return although the peer reads nothing")
+        until(lambda: any("stopped reading step-mode commands" in n for n in notes), "the note saying so")
+        assert not viewer._steppable
+    finally:
+        peer.close()
+        viewer.stop()
+
+
+def test_sharing_beyond_this_machine_stays_said_in_the_title(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from lifecycle_tracer.cli.share import share_session
+
+    for host, secrets, said in (("127.0.0.1", True, None), ("0.0.0.0", False, "shared beyond this machine on 0.0.0.0"),
+                                ("0.0.0.0", True, "shared beyond this machine on 0.0.0.0, secrets shown")):
+        controller = SimpleNamespace(title="lifecycle-tracer: lesson1")
+        share = share_session(f"{host}:{free_port()}", controller, secrets)
+        try:
+            err = capsys.readouterr().err
+            if said is None:
+                assert controller.title == "lifecycle-tracer: lesson1" and "Warning" not in err
+            else:
+                assert controller.title.endswith(said), controller.title
+                assert f"Warning: sharing on {host}" in err and ("and its secrets" in err) is secrets, err
+        finally:
+            share.close()

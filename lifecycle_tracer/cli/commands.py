@@ -75,7 +75,7 @@ def run(lesson: str, *, plain: bool, step: bool, record: Path | None, port: int 
         controller.watch = watch
         controller.progress = progress
         try:
-            sharing = share_session(share, controller.title)
+            sharing = share_session(share, controller, show_secrets)
         except ValueError as exc:
             return fail(str(exc))
         return run_tui_or_fail(controller, step_mode=step, max_requests=history, share=sharing)

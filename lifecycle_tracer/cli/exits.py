@@ -11,7 +11,12 @@ EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text("Error: ", style="bold red") + Text(message))
+    """Print one sentence on stderr. Its words often hold someone else's (an app's exception, a peer's
+    reason): control characters in them are shown as escapes, and markup as text."""
+    from ..visible import visible
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text("Error: ", style="bold red")
+                                                                + Text(visible(message)))
     return code
 
 

@@ -98,8 +98,11 @@ def is_loopback(host: str) -> bool:
     return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
-def exposure_warning(host: str) -> str | None:
+def exposure_warning(host: str, what: str = "app") -> str | None:
     if is_loopback(host):
         return None
+    if what == "viewer":
+        return (f"Warning: listening on {host} lets other machines reach this viewer: any app that sends the "
+                "token can show its requests here. Leave out --host to stay on 127.0.0.1.")
     return (f"Warning: binding {host} exposes the app beyond this machine: anyone who can reach it can send it "
             "requests and read what it answers. Leave out --host to stay on 127.0.0.1.")

@@ -30,7 +30,7 @@ def trace_tui(target: str, *, app: Any, reload: bool, port: int, host: str, app_
     if warning:
         controller.title += f" — reachable beyond this machine on {host}"
     try:
-        sharing = share_session(share, controller.title)
+        sharing = share_session(share, controller, show_secrets)
     except ValueError as exc:
         return fail(str(exc))
     return run_tui_or_fail(controller, max_requests=history, share=sharing)

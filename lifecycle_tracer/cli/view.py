@@ -37,7 +37,7 @@ def view(*, plain: bool, host: str, port: int, token: str | None, record: Path |
         from ..tui.launch import serve_web
 
         return serve_web(["view", "--follow", str(follow), "--token", str(token)], port=None)
-    warning = exposure_warning(host) if follow is None else None
+    warning = exposure_warning(host, what="viewer") if follow is None else None
     if tui and not plain:
         from ..tui.launch import run_tui
         from ..tui.live import LiveController
@@ -70,7 +70,8 @@ def view(*, plain: bool, host: str, port: int, token: str | None, record: Path |
                            f"LIFECYCLE_TRACER_VIEWER=THIS-HOST:{viewer.port} in the app's environment.",
                            style="bold yellow"))
     try:
-        threading.Event().wait()
+        # Following, the session's end is the viewer's; listening, only Ctrl+C is.
+        (viewer.followed_ended if follow is not None else threading.Event()).wait()
     except KeyboardInterrupt:
         pass
     finally:
