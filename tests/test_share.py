@@ -249,3 +249,14 @@ def test_sharing_beyond_this_machine_stays_said_in_the_title(capsys: pytest.Capt
                 assert f"Warning: sharing on {host}" in err and ("and its secrets" in err) is secrets, err
         finally:
             share.close()
+
+
+def test_view_web_with_a_wrong_token_says_so_before_serving_any_browser() -> None:
+    share = BroadcastSink(port=0, name="lesson1")
+    try:
+        done = subprocess.run([sys.executable, "-m", "lifecycle_tracer", "view", "--follow", f"127.0.0.1:{share.port}",
+                               "--token", "not-the-token", "--web"], capture_output=True, text=True, timeout=60)
+    finally:
+        share.close()
+    assert done.returncode == 2 and "refused to be followed (a wrong token" in done.stderr, done.stderr
+    assert "http://" not in done.stdout  # no page was served

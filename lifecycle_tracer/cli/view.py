@@ -36,6 +36,14 @@ def view(*, plain: bool, host: str, port: int, token: str | None, record: Path |
     if web:
         from ..tui.launch import serve_web
 
+        # Each browser tab follows on its own; a wrong token or address is said here, once, before serving.
+        probe = Viewer(lambda _: None, lambda _: None)
+        try:
+            probe.follow(str(follow), str(token))
+        except ViewerError as exc:
+            return fail(str(exc))
+        finally:
+            probe.stop()
         return serve_web(["view", "--follow", str(follow), "--token", str(token)], port=None)
     warning = exposure_warning(host, what="viewer") if follow is None else None
     if tui and not plain:
