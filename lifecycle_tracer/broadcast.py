@@ -125,6 +125,24 @@ class BroadcastSink:
                 conn.sendall(encode_batch(batch))
                 if whole.queue:
                     whole.wake.set()
+            elif _hung_up(conn):  # idle: a follower sends nothing after its hello, so readable means gone
+                return
+
+
+def _hung_up(conn: socket.socket) -> bool:
+    """Whether the follower has closed its end (or sent what no follower sends); never waits."""
+    if not _DONTWAIT:  # no way to ask without waiting here: the next write finds out
+        return False
+    try:
+        conn.recv(1, socket.MSG_PEEK | _DONTWAIT)  # b"" at its end; anything else is no follower's
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        pass
+    return True
+
+
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 def follower_hello(token: str) -> bytes:

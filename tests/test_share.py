@@ -260,3 +260,16 @@ def test_view_web_with_a_wrong_token_says_so_before_serving_any_browser() -> Non
         share.close()
     assert done.returncode == 2 and "refused to be followed (a wrong token" in done.stderr, done.stderr
     assert "http://" not in done.stdout  # no page was served
+
+
+def test_a_follower_that_leaves_while_nothing_happens_is_no_longer_counted() -> None:
+    share = BroadcastSink(port=0, name="lesson1")
+    follower = Viewer(lambda _: None, lambda _: None)
+    try:
+        follower.follow(f"127.0.0.1:{share.port}", share.token)
+        until(lambda: share.followers == 1, "the follower to join")
+        follower.stop()  # no event is emitted after this: only the idle check can notice
+        until(lambda: share.followers == 0, "the session to see the follower gone")
+    finally:
+        follower.stop()
+        share.close()
