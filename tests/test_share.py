@@ -273,3 +273,22 @@ def test_a_follower_that_leaves_while_nothing_happens_is_no_longer_counted() -> 
     finally:
         follower.stop()
         share.close()
+
+
+def test_a_follower_can_take_the_token_from_the_environment_rather_than_argv() -> None:
+    import os
+
+    share = BroadcastSink(port=0, name="lesson1")
+    try:
+        for token, words in (("not-the-token", "refused to be followed (a wrong token"), (share.token, "ended")):
+            env = {**os.environ, "LIFECYCLE_TRACER_TOKEN": token}
+            proc = subprocess.Popen([sys.executable, "-m", "lifecycle_tracer", "view", "--follow",
+                                     f"127.0.0.1:{share.port}", "--plain"], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            if token == share.token:
+                until(lambda: share.followers == 1, "the follower to join with the token from the environment")
+                share.close()  # the session ends: the follower says so and stops
+            out, err = proc.communicate(timeout=60)
+            assert words in out + err, (out, err)
+    finally:
+        share.close()

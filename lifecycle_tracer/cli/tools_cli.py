@@ -16,7 +16,7 @@ def view(
     plain: Plain = False,
     port: Annotated[int, typer.Option("--port", help="Port to listen on (LiveSink's default is 47801); 0 picks a free one.")] = 47801,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on; only loopback unless you ask (then apps need the token).")] = "127.0.0.1",
-    token: Annotated[str | None, typer.Option("--token", help="The token apps must send (default: none on loopback, a new one otherwise).")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="LIFECYCLE_TRACER_TOKEN", show_envvar=False, help="The token apps must send (default: none on loopback, a new one otherwise), or the shared session's with --follow; also read from $LIFECYCLE_TRACER_TOKEN, which other users cannot read with ps.")] = None,
     record: Record = None,
     follow: Annotated[str | None, typer.Option("--follow", help="Follow a shared session (run/trace --share) at HOST:PORT instead, read-only.")] = None,
     web: Annotated[bool, typer.Option("--web", help="With --follow: serve the follower's TUI in a browser (textual-serve).")] = False,

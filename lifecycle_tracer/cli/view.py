@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def view(*, plain: bool, host: str, port: int, token: str | None, record: Path |
             return fail(str(exc))
         finally:
             probe.stop()
-        return serve_web(["view", "--follow", str(follow), "--token", str(token)], port=None)
+        os.environ["LIFECYCLE_TRACER_TOKEN"] = str(token)  # for each tab's viewer: not in its argv, which ps shows
+        return serve_web(["view", "--follow", str(follow)], port=None)
     warning = exposure_warning(host, what="viewer") if follow is None else None
     if tui and not plain:
         from ..tui.launch import run_tui
