@@ -138,20 +138,10 @@ def test_hostile_hellos_get_a_refusal_never_a_traceback() -> None:
         until(lambda: len(notes) >= 2, "the viewer's two refusals")
         assert "not a lifecycle-tracer LiveSink" in notes[0] and "wrong one; refused" in notes[1]
         # A hostile "session" for a follower: nested reply, one sentence.
-        listener = socket.create_server(("127.0.0.1", 0))
-
-        def answer() -> None:
-            conn, _ = listener.accept()
-            conn.recv(4096)
-            conn.sendall(deep)
-            conn.close()
-
-        import threading
-
-        threading.Thread(target=answer, daemon=True).start()
+        port, close = fake_session(deep)
         with pytest.raises(ViewerError, match="refused to be followed"):
-            Viewer(lambda _: None, notes.append).follow(f"127.0.0.1:{listener.getsockname()[1]}", "t")
-        listener.close()
+            Viewer(lambda _: None, notes.append).follow(f"127.0.0.1:{port}", "t")
+        close()
         assert share.followers == 0
     finally:
         viewer.stop()

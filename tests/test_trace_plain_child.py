@@ -26,11 +26,16 @@ async def slow(n: int):
 RULE = re.compile(r"─ (p\d+\.\S+): (.+?) ─")
 
 
-def test_requests_served_at_once_are_printed_whole_and_the_server_line_comes_first(tmp_path: Path) -> None:
-    (tmp_path / "main.py").write_text(APP, encoding="utf-8")
+def trace_plain(folder: Path, source: str) -> subprocess.Popen[str]:
+    """``trace main:app --plain`` on ``source`` written as ``folder``/main.py, its output piped."""
+    (folder / "main.py").write_text(source, encoding="utf-8")
     env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen([sys.executable, "-m", "lifecycle_tracer", "trace", "main:app", "--plain", "--port", "0"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen([sys.executable, "-m", "lifecycle_tracer", "trace", "main:app", "--plain", "--port", "0"],
+                            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_requests_served_at_once_are_printed_whole_and_the_server_line_comes_first(tmp_path: Path) -> None:
+    proc = trace_plain(tmp_path, APP)
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
@@ -92,10 +97,7 @@ async def logs(x_api_key: str = Header()):
 
 
 def test_the_apps_own_log_print_and_warning_lines_are_masked(tmp_path: Path) -> None:
-    (tmp_path / "main.py").write_text(LOGGING_APP, encoding="utf-8")
-    env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen([sys.executable, "-m", "lifecycle_tracer", "trace", "main:app", "--plain", "--port", "0"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = trace_plain(tmp_path, LOGGING_APP)
     out: list[str] = []
     err: list[str] = []
     readers = [threading.Thread(target=lambda s=s, into=into: into.extend(iter(s.readline, "")), daemon=True)
