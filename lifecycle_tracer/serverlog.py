@@ -17,7 +17,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from .visible import visible
 
@@ -107,6 +107,20 @@ class MaskedStream(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return self.inner.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.inner.errors
+
+    @property
+    def buffer(self) -> Any:  # an app writing bytes (sys.stdout.buffer.write) gets the stream's own, unmasked
+        self.flush()
+        return self.inner.buffer
+
+    def __getattr__(self, name: str) -> Any:  # reconfigure(), line_buffering...: the stream's own
+        if name == "inner" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
 
 def _masked(text: str) -> str:

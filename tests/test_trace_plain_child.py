@@ -81,6 +81,7 @@ def test_requests_served_at_once_are_printed_whole_and_the_server_line_comes_fir
 
 
 LOGGING_APP = '''import logging
+import sys
 import warnings
 from fastapi import FastAPI, Header
 logging.basicConfig(level=logging.INFO)  # at import, as apps do: the handler keeps the stream it finds
@@ -92,6 +93,8 @@ async def logs(x_api_key: str = Header()):
     log.warning("user key is %s", x_api_key)
     print("printed", x_api_key, "and token=" + "PRINTED-PAIR-93c1")
     warnings.warn(f"deprecated key {x_api_key}")
+    sys.stdout.buffer.write(b"BYTES-STILL-WRITE\\n")  # what an untraced app can do with its streams, it still can
+    sys.stdout.flush()
     return {"ok": True}
 '''
 
@@ -128,3 +131,4 @@ def test_the_apps_own_log_print_and_warning_lines_are_masked(tmp_path: Path) -> 
                  "deprecated key [redacted]"):
         assert line in said, said
     assert secret not in said + "".join(out) and "PRINTED-PAIR-93c1" not in said
+    assert "BYTES-STILL-WRITE" in said and "Traceback" not in said
