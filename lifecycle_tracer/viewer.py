@@ -163,11 +163,8 @@ class Viewer:
             self._send_command(conn, encode_line(data))
 
     def _send_command(self, conn: socket.socket, line: bytes) -> None:
-        """Send without waiting: a peer that lets its buffer fill has stopped reading, and is let go.
-
-        Commands are sent from the TUI's thread (a key, quitting); a blocking ``sendall`` to an app
-        that never reads, or a local process posing as one, would freeze the screen.
-        """
+        """Send without waiting (from the TUI's thread: a key, quitting). A peer whose buffer is full has
+        stopped reading, or is a local process posing as an app: it is let go, never waited on."""
         try:
             while line:
                 line = line[conn.send(line, _DONTWAIT):]

@@ -7,19 +7,11 @@
 - ``recorded``: the same rules once more, for recordings made with ``--show-secrets``.
 """
 
+from .cookies import redact_cookie_header, redact_set_cookie
 from .headers import PREVIEW_CHARS, SECRET_HEADERS, header_pairs, is_secret_header, redact_value, truncate
 from .names import is_secret_name
 from .recorded import redact_request
-from .text import (
-    REDACTED,
-    hide_keys,
-    redact_cookie_header,
-    redact_json_text,
-    redact_query,
-    redact_raw,
-    redact_set_cookie,
-    redact_url,
-)
+from .text import REDACTED, hide_keys, redact_json_text, redact_query, redact_raw, redact_url
 from .values import RequestSecrets
 
 __all__ = [

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from .cookies import redact_cookie_header, redact_set_cookie
 from .names import is_secret_name
-from .text import REDACTED, Learn, redact_cookie_header, redact_raw, redact_set_cookie, redact_url
+from .text import REDACTED, Learn, redact_raw, redact_url
 
 PREVIEW_CHARS = 200
 # Always secret, whatever the name rule says.

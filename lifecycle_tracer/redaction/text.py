@@ -1,5 +1,5 @@
-"""Secrets inside text: query strings and URLs, Cookie and Set-Cookie values, and raw text that
-failed to parse (a malformed JSON body, a WebSocket frame, a streamed chunk).
+"""Secrets inside text: query strings and URLs (and their userinfo anywhere), and raw text that
+failed to parse (a malformed JSON body, a WebSocket frame, a streamed chunk). Cookies: ``cookies.py``.
 
 Each function returns the text with every secret value replaced by
 ``REDACTED`` and hands each value it hid to ``learn`` (see ``values.py``), so
@@ -87,34 +87,6 @@ def redact_url(url: str, learn: Learn = None, extra: Collection[str] = _NO_NAMES
             head = f"{scheme}://{user}:{REDACTED}@{host}" if colon else f"{scheme}://{REDACTED}@{host}"
     shown = head + (f"?{redact_query(query, learn, extra)}" if q else "")
     return shown + (f"#{redact_query(fragment, learn, extra)}" if hashmark else "")
-
-
-def redact_cookie_header(value: str, learn: Learn = None) -> str:
-    """``a=1; b=2`` → ``a=[redacted]; b=[redacted]``: a cookie's name teaches, its value is the session."""
-    out = []
-    for part in value.split(";"):
-        name, eq, val = part.partition("=")
-        secret = (val if eq else name).strip()
-        if learn is not None and secret:
-            # A value under a secret name is masked wherever it shows up again; any other
-            # cookie only when it is long enough to be an id ("dark" or "json" would hide text).
-            learn(secret, weak=not (eq and is_secret_name(name.strip())))
-        if eq:
-            out.append(f"{name}={REDACTED}")
-        else:
-            out.append(f" {REDACTED}" if part.startswith(" ") else REDACTED if secret else part)
-    return ";".join(out)
-
-
-def redact_set_cookie(value: str, learn: Learn = None) -> str:
-    """``sid=abc; Path=/; HttpOnly`` → ``sid=[redacted]; Path=/; HttpOnly``."""
-    first, semi, attrs = value.partition(";")
-    name, eq, val = first.partition("=")
-    if not eq:
-        return REDACTED
-    if learn is not None:
-        learn(val.strip(), weak=not is_secret_name(name.strip()))
-    return f"{name}={REDACTED}{semi}{attrs}"
 
 
 # A name, quoted or not, then ':' or '=': "password": "x", 'pin'='1', token=abc, "otp": 123. Only the
