@@ -22,6 +22,7 @@ from .sinks.live import PROTOCOL, WholeRequests, encode_batch, encode_line, same
 
 MAX_FOLLOWERS = 200
 FOLLOWER_QUEUE = 20_000
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # 0 where the platform has no such flag
 
 
 class BroadcastError(Exception):
@@ -140,9 +141,6 @@ def _hung_up(conn: socket.socket) -> bool:
     except OSError:
         pass
     return True
-
-
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 def follower_hello(token: str) -> bytes:

@@ -108,17 +108,16 @@ def _root(d: dict[str, Any], host: str | None) -> tuple[str, str]:
     scheme = d.get("scheme") if d.get("scheme") in ("http", "https") else None
     assumed = "" if scheme else "; the scheme, http, is assumed"
     scheme = scheme or "http"
-    usable = bool(host) and "[redacted]" not in str(host) and is_host(str(host))
     server = d.get("server")
     if isinstance(server, list) and len(server) == 2 and isinstance(server[0], str) and type(server[1]) is int:
         where = f"[{server[0]}]:{server[1]}" if ":" in server[0] else f"{server[0]}:{server[1]}"
         if is_host(where):
-            said = f" (the request's Host header said {_shown(str(host))})" if host and host != where else ""
+            said = f" (the request's Host header said {_shown(host)})" if host and host != where else ""
             return f"{scheme}://{where}", f"the server's address is the one it listened on{said}{assumed}"
-    if host and usable:
-        return f"{scheme}://{host}", f"the server's address is the request's Host header ({host}){assumed}"
     refused = ""
     if host and "[redacted]" not in host:
+        if is_host(host):
+            return f"{scheme}://{host}", f"the server's address is the request's Host header ({host}){assumed}"
         refused = f"the request's Host header ({_shown(host)}) is not a valid host[:port] and is not used; "
     return PLACEHOLDER, f"{refused}the trace does not hold the server's address: {PLACEHOLDER} stands in for it"
 

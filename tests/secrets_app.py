@@ -251,7 +251,7 @@ def fire(base_url: str) -> None:
             "x-csrf-token": S["h-x-csrf-token"], "api-token": S["h-api-token"],
             "x-amz-security-token": S["h-x-amz-security-token"], "private-token": S["h-private-token"],
             "x-key": S["h-x-key"], "authentication": f"Bearer {S['h-authentication']}",
-            "x-upstream-bearer": S["h-upstream-bearer"], "x-forwarded-credential": f"Bearer {S['h-scheme-value']}",
+            "x-upstream-bearer": S["h-upstream-bearer"], "x-forwarded-by": f"Bearer {S['h-scheme-value']}",
             "x-shopify-hmac-sha256": S["h-hmac"], "x-meta": json.dumps({"token": S["h-json-value"]})})
         c.post("/json", json={"a": {"b": {"c": {"d": {"e": {"password": S["json-deep"]}}}}},
                               "dsn": f"mysql://root:{S['json-dsn']}@db/prod", "api_keys": [S["json-api-keys"]]})

@@ -175,6 +175,7 @@ def test_names_that_carry_a_secret(name: str) -> None:
     "token_type", "username", "email", "q", "limit", "item_id", "ping", "spinner", "mapping", "keyboard",
     "primary_key_name", "monkey", "content-type", "user-agent", "accept", "host", "shipping", "topic",
     "ticket_id", "support_ticket", "keys", "sort_keys", "primary_keys", "authentication_method", "bearer_format",
+    "max-keys", "num_keys",
 ])
 def test_names_that_do_not(name: str) -> None:
     assert not is_secret_name(name)

@@ -98,9 +98,14 @@ def is_loopback(host: str) -> bool:
     return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
-def exposure_warning(host: str, what: str = "app") -> str | None:
+def exposure_warning(host: str, what: str = "app", secrets: bool = False) -> str | None:
+    """What binding ``host`` exposes (``what``: the app, a viewer, a shared session), or None on loopback."""
     if is_loopback(host):
         return None
+    if what == "share":
+        shown = " and its secrets" if secrets else ""
+        return (f"Warning: sharing on {host} shows this session's requests{shown} to any machine that can reach "
+                "it with the token.")
     if what == "viewer":
         return (f"Warning: listening on {host} lets other machines reach this viewer: any app that sends the "
                 "token can show its requests here. Leave out --host to stay on 127.0.0.1.")

@@ -17,16 +17,14 @@ def share_session(address: str | None, controller: Any, show_secrets: bool = Fal
     if address is None:
         return None
     from ..broadcast import BroadcastError, start_share
-    from .inputs import is_loopback
+    from .inputs import exposure_warning
 
     try:
         share = start_share(address, controller.title)
     except BroadcastError as exc:
         raise ValueError(str(exc)) from None
-    if not is_loopback(share.host):
-        shown = " and its secrets" if show_secrets else ""
-        Console(stderr=True).print(Text(f"Warning: sharing on {share.host} shows this session's requests{shown} "
-                                        "to any machine that can reach it with the token.", style="bold yellow"))
+    if (warning := exposure_warning(share.host, "share", show_secrets)) is not None:
+        Console(stderr=True).print(Text(warning, style="bold yellow"))
         controller.title += f" — shared beyond this machine on {share.host}" + (", secrets shown" if show_secrets
                                                                                   else "")
     return share

@@ -118,15 +118,13 @@ class PlainPrinter:
                 self._print(self.pending.pop(oldest), ended=False)
 
     def _print(self, evs: list[TraceEvent], ended: bool = True) -> None:
-        from ..sinks import nested
+        from ..sinks.console import end_outcome, nested
         from ..timeline import ran_ns, request_ns
 
         first, last = evs[0], evs[-1]
         if ended:
             took = (request_ns(last.detail) or ran_ns(evs)) / 1e6
-            d = last.detail
-            outcome = ("ok" if d.get("ok") else "failed") if d.get("type") == "lifespan" else d.get("status_code")
-            title = f"{first.request_id}: {first.name} → {outcome}  ({took:.1f} ms)"
+            title = f"{first.request_id}: {first.name} → {end_outcome(last.detail) or 'ended'}  ({took:.1f} ms)"
         else:
             title = f"{first.request_id}: {first.name} → no end arrived (these are the events that did)"
         self.console.rule(Text(visible(title)))

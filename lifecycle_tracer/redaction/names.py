@@ -60,12 +60,12 @@ def _decide(name: str) -> bool:
         parts = parts[1:]
     if not parts or "_".join(parts) in VISIBLE:
         return False
-    if "".join(parts) in SECRET_WORDS and "".join(parts) not in WHOLE_ONLY | {"pass", "pin", "pw"}:  # "DPoP"
+    if len(parts) > 1 and "".join(parts) in SECRET_WORDS:  # one word the case split apart: "DPoP"
         return True
     # "password_min_length", "max_tokens": about a secret, not one. But "session_id" and
     # "reset_code" end in a secret's own word, and "x_auth_key" in "key".
     describes = len(parts) > 1 and (parts[-1] in DESCRIBING or parts[0] in QUANTIFIERS)
-    if describes and parts[-1] not in SECRET_WORDS and parts[-1] not in ("key", "keys") and tuple(parts[-2:]) not in SECRET_PAIRS:
+    if describes and parts[-1] not in SECRET_WORDS and parts[-1] != "key" and tuple(parts[-2:]) not in SECRET_PAIRS:
         return False
     if parts[-1] == "key" or (parts[-1] == "keys" and len(parts) > 1):  # "api_keys"; "keys" alone is a JWKS's
         return len(parts) == 1 or parts[-2] not in ORDINARY_KEYS

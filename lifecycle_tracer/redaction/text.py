@@ -59,7 +59,8 @@ def _inner_secrets(value: str, learn: Learn, extra: Collection[str]) -> str:
         if learn is not None:
             learn(secret, weak=weak)
 
-    if redact_raw(decoded.replace(";", "&"), keep, extra) == decoded.replace(";", "&"):
+    pairs = decoded.replace(";", "&")  # "a=1;token=x": either separator
+    if redact_raw(pairs, keep, extra) == pairs:
         return value
     for secret in sorted(found, key=len, reverse=True):
         for form in (secret, quote(secret, safe=""), quote_plus(secret)):

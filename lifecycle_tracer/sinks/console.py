@@ -38,6 +38,17 @@ MARK_WORDS = {
 }
 
 
+def end_outcome(detail: dict[str, Any]) -> str | None:
+    """How a request's end event says it went: the status sent, ok or failed for an app's startup or
+    shutdown, a WebSocket's close code when it had no status; None when the end holds none of these."""
+    code, close = detail.get("status_code"), detail.get("close_code")
+    if type(code) is int:
+        return str(code)
+    if detail.get("type") == "lifespan" and type(detail.get("ok")) is bool:
+        return "ok" if detail["ok"] else "failed"
+    return f"closed {close}" if type(close) is int else None
+
+
 class EventLine:
     """A rich renderable for one event: time, stage, name and explanation.
 
@@ -74,17 +85,9 @@ class EventLine:
             stage = Text(f"{self.indent}:".rjust(self.MAX_INDENT), style="dim")
         stage.append(f"{MARKS.get(ev.kind, '◆')} {ev.stage}", style=style)
         name = ev.name
-        code = ev.detail.get("status_code")
         if ev.stage == "request" and ev.kind == "end" and name == "request":
-            # What the end says tells more than the stage's name again ("■ request  request"): the status
-            # sent, a WebSocket's close code, whether the app's startup or shutdown went through.
-            close = ev.detail.get("close_code")
-            if type(code) is int:
-                name = str(code)
-            elif ev.detail.get("type") == "lifespan" and type(ev.detail.get("ok")) is bool:
-                name = "ok" if ev.detail["ok"] else "failed"
-            elif type(close) is int:
-                name = f"closed {close}"
+            # What the end says tells more than the stage's name again ("■ request  request").
+            name = end_outcome(ev.detail) or name
         head = Text(visible(name), style="bold reverse" if self.highlight else "bold")
         if ev.stage == "exception" and ev.detail.get("handled"):
             # A handler answered: an exception on its way to a response, not a crash.
